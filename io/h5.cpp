@@ -1,0 +1,2 @@
+// fedsaf: no-torch
+// PLACEHOLDER until the HDF5 layer lands.

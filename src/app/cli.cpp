@@ -1,0 +1,64 @@
+#include "app/cli.hpp"
+
+#include <hdf5.h>
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "core/errors.hpp"
+#include "fedsaf/build_info.hpp"
+
+namespace fedsaf::app {
+
+namespace {
+std::string version_text() {
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(mpi_version, &length);  // allowed before MPI_Init
+  std::string mpi(mpi_version, static_cast<size_t>(length));
+  mpi = mpi.substr(0, mpi.find_first_of(",\n"));
+  unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
+  H5get_libversion(&h5_major, &h5_minor, &h5_release);
+  return fmt::format(
+      "fedsaf {} (git {}, {} build)\nLibTorch {} (CUDA {})\n{}\nHDF5 {}.{}.{} (parallel)\n",
+      build::kVersion, build::kGitCommit, build::kBuildType, TORCH_VERSION,
+      torch::cuda::is_available() ? "available" : "not available", mpi, h5_major, h5_minor, h5_release);
+}
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App root{"fedsaf: federated learning simulation on HPC clusters (FedSAF, FedAMP, FedAvg, ...)"};
+  root.require_subcommand(0, 1);
+  bool show_version = false;
+  root.add_flag("--version", show_version, "Print the version, git commit and library versions");
+  add_config_command(root);
+  add_partition_command(root);
+  add_models_command(root);
+  add_convert_command(root);
+  try {
+    root.parse(argc, argv);
+    if (show_version) {
+      std::cout << version_text();
+    } else if (root.get_subcommands().empty()) {
+      std::cout << root.help();
+      return kExitUsage;
+    }
+    return kExitOk;
+  } catch (const CLI::CallForHelp& e) {
+    return root.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return root.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const Error& e) {
+    std::cerr << "fedsaf: error: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "fedsaf: internal error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace fedsaf::app

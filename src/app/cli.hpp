@@ -1,0 +1,13 @@
+#pragma once
+// The `fedsaf` command line: parses the sub-command and turns every fedsaf::Error into one
+// "fedsaf: error: ..." line and a non-zero exit status.
+namespace fedsaf::app {
+
+// Exit codes, documented in the README.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;   // a fedsaf error (bad input, I/O failure, ...)
+inline constexpr int kExitUsage = 2;     // bad command-line usage
+
+int run_cli(int argc, char** argv);
+
+}  // namespace fedsaf::app

@@ -1,0 +1,90 @@
+#pragma once
+// An experiment's configuration: typed structs filled from one TOML file plus `--set key=value`
+// overrides. Every key is declared once in config_schema.cpp (type, default, range, doc); the
+// parser, the resolved-TOML writer and docs/config.md all come from that one table.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fedsaf {
+
+struct RunConfig {
+  uint64_t seed = 1;
+  int64_t rounds = 20;
+  int64_t clients = 20;
+  std::string algorithm = "fedavg";
+  double join_ratio = 1.0;
+  int64_t eval_every = 1;
+  std::string device = "auto";
+  int64_t threads_per_rank = 1;
+  std::string out_dir = "runs/default";
+};
+
+struct SyntheticConfig {
+  double alpha = 1.0;   // spread of the per-client models
+  double beta = 1.0;    // spread of the per-client input means
+  int64_t features = 60;
+  int64_t classes = 10;
+  double size_mu = 4.0;     // per-client sample count ~ lognormal(mu, sigma) + min_samples
+  double size_sigma = 2.0;
+  int64_t min_samples = 50;
+  int64_t max_samples = 1000;
+};
+
+struct DataConfig {
+  std::string dataset = "synthetic";  // synthetic | fashionmnist | mnist | cifar10 | hdf5
+  std::string path;                   // folder (idx, cifar10) or file (hdf5); "" = default
+  std::vector<std::string> files;     // cifar10: batch files inside path; [] = all found
+  std::string normalize = "auto";     // auto | none | unit | symmetric | standard
+  SyntheticConfig synthetic;
+};
+
+struct PartitionConfig {
+  std::string method = "auto";  // auto | iid | dirichlet | pathological | quantity | natural
+  double alpha = 0.1;
+  int64_t min_size = 10;
+  int64_t classes_per_client = 2;
+  double power = 1.5;
+  double train_fraction = 0.75;
+};
+
+struct ModelConfig {
+  std::string name = "logreg";  // logreg | mlp | cnn | resnet18 | torchscript:PATH
+  std::vector<int64_t> hidden = {200};
+  int64_t n_head = 0;  // shared first layers; 0 = all parameterised layers
+};
+
+struct TrainConfig {
+  int64_t local_epochs = 1;
+  int64_t batch_size = 10;
+  double lr = 0.005;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+};
+
+struct Config {
+  RunConfig run;
+  DataConfig data;
+  PartitionConfig partition;
+  ModelConfig model;
+  TrainConfig train;
+  std::string source;  // where it came from: the file name, or "<built-in default>"
+};
+
+// Parses a TOML file, then applies `key=value` overrides in order. Throws ConfigError naming the
+// file, line and key (with the nearest valid key for unknown ones).
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// The built-in default experiment with overrides applied (no file).
+Config default_config(const std::vector<std::string>& overrides = {});
+// Parses TOML text (`name` is used in error messages in place of a file name).
+Config parse_config_text(const std::string& text, const std::string& name,
+                         const std::vector<std::string>& overrides = {});
+
+// The fully resolved configuration as TOML text (every key, in schema order).
+std::string to_toml(const Config& config);
+// The reference page of every key (Markdown), as committed in docs/config.md.
+std::string config_reference_markdown();
+// All dotted key names, in schema order.
+std::vector<std::string> config_keys();
+
+}  // namespace fedsaf

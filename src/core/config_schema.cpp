@@ -1,0 +1,98 @@
+// fedsaf: no-torch
+#include "core/config_schema.hpp"
+
+namespace fedsaf {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+}  // namespace
+
+const std::vector<ConfigKeySpec>& config_schema() {
+  static const std::vector<ConfigKeySpec> schema = {
+      // ---- [run]
+      {"run.seed", "Seed of every random stream (partition, cohorts, initial model, shuffling).",
+       [](Config& c) -> ConfigValueRef { return &c.run.seed; }, 0, kInf},
+      {"run.rounds", "Number of communication rounds.",
+       [](Config& c) -> ConfigValueRef { return &c.run.rounds; }, 1, kInf},
+      {"run.clients", "Number of simulated clients N (for `natural` partitions: must equal the number of groups, or 0 to take it from the data).",
+       [](Config& c) -> ConfigValueRef { return &c.run.clients; }, 0, kInf},
+      {"run.algorithm", "Federated algorithm.",
+       [](Config& c) -> ConfigValueRef { return &c.run.algorithm; }, -kInf, kInf, false,
+       {"local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf"}},
+      {"run.join_ratio", "Fraction of clients selected per round (cohort = floor(N * join_ratio), at least 1).",
+       [](Config& c) -> ConfigValueRef { return &c.run.join_ratio; }, 0, 1, true},
+      {"run.eval_every", "Evaluate every this many rounds (and always after the last round).",
+       [](Config& c) -> ConfigValueRef { return &c.run.eval_every; }, 1, kInf},
+      {"run.device", "Where each rank trains: `auto` (its GPU when LibTorch has CUDA, else CPU), `cpu` or `cuda`.",
+       [](Config& c) -> ConfigValueRef { return &c.run.device; }, -kInf, kInf, false,
+       {"auto", "cpu", "cuda"}},
+      {"run.threads_per_rank", "Intra-op torch threads per rank on CPU (keep ranks × threads ≤ cores).",
+       [](Config& c) -> ConfigValueRef { return &c.run.threads_per_rank; }, 1, 1024},
+      {"run.out_dir", "Folder for the run file and checkpoints.",
+       [](Config& c) -> ConfigValueRef { return &c.run.out_dir; }},
+      // ---- [data]
+      {"data.dataset", "Data set: `synthetic` (FedProx Synthetic(alpha, beta), no files), `fashionmnist` / `mnist` (IDX files), `cifar10` (binary batches), `hdf5` (a fedsaf data set file).",
+       [](Config& c) -> ConfigValueRef { return &c.data.dataset; }, -kInf, kInf, false,
+       {"synthetic", "fashionmnist", "mnist", "cifar10", "hdf5"}},
+      {"data.path", "Folder of the IDX or CIFAR-10 files, or the HDF5 data set file. Empty: fashionmnist defaults to /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist).",
+       [](Config& c) -> ConfigValueRef { return &c.data.path; }},
+      {"data.files", "cifar10 only: batch file names inside data.path; empty = every data_batch_*.bin and test_batch.bin found.",
+       [](Config& c) -> ConfigValueRef { return &c.data.files; }},
+      {"data.normalize", "Input scaling: `auto` (images: symmetric; float data: none), `none`, `unit` (x/255), `symmetric` ((x/255 - 0.5)/0.5), `standard` (per-channel mean/std of the whole set).",
+       [](Config& c) -> ConfigValueRef { return &c.data.normalize; }, -kInf, kInf, false,
+       {"auto", "none", "unit", "symmetric", "standard"}},
+      // ---- [data.synthetic]
+      {"data.synthetic.alpha", "Synthetic(alpha, beta): spread of the per-client model means (0 = same model everywhere).",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.alpha; }, 0, kInf},
+      {"data.synthetic.beta", "Synthetic(alpha, beta): spread of the per-client input means.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.beta; }, 0, kInf},
+      {"data.synthetic.features", "Synthetic: input dimension.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.features; }, 1, kInf},
+      {"data.synthetic.classes", "Synthetic: number of classes.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.classes; }, 2, kInf},
+      {"data.synthetic.size_mu", "Synthetic: per-client sample count is min_samples + lognormal(size_mu, size_sigma), capped at max_samples.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.size_mu; }, -kInf, kInf},
+      {"data.synthetic.size_sigma", "Synthetic: sigma of the lognormal sample count.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.size_sigma; }, 0, kInf},
+      {"data.synthetic.min_samples", "Synthetic: smallest number of samples per client.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.min_samples; }, 2, kInf},
+      {"data.synthetic.max_samples", "Synthetic: largest number of samples per client.",
+       [](Config& c) -> ConfigValueRef { return &c.data.synthetic.max_samples; }, 2, kInf},
+      // ---- [partition]
+      {"partition.method", "How samples are dealt to clients: `auto` (natural when the data set has groups, else dirichlet), `iid`, `dirichlet`, `pathological`, `quantity`, `natural`.",
+       [](Config& c) -> ConfigValueRef { return &c.partition.method; }, -kInf, kInf, false,
+       {"auto", "iid", "dirichlet", "pathological", "quantity", "natural"}},
+      {"partition.alpha", "dirichlet: concentration alpha (smaller = more skewed labels).",
+       [](Config& c) -> ConfigValueRef { return &c.partition.alpha; }, 0, kInf, true},
+      {"partition.min_size", "dirichlet: redraw until every client has at least this many samples.",
+       [](Config& c) -> ConfigValueRef { return &c.partition.min_size; }, 0, kInf},
+      {"partition.classes_per_client", "pathological: number of classes each client holds.",
+       [](Config& c) -> ConfigValueRef { return &c.partition.classes_per_client; }, 1, kInf},
+      {"partition.power", "quantity: power-law exponent of the client sizes (size of the k-th client ∝ k^-power).",
+       [](Config& c) -> ConfigValueRef { return &c.partition.power; }, 0, kInf},
+      {"partition.train_fraction", "Per-client share of samples used for training; the rest is the client's test split.",
+       [](Config& c) -> ConfigValueRef { return &c.partition.train_fraction; }, 0, 1, true},
+      // ---- [model]
+      {"model.name", "Model: `logreg`, `mlp`, `cnn` (FedAvg CNN), `resnet18` (for 32×32 inputs) or `torchscript:PATH` (a user's TorchScript module).",
+       [](Config& c) -> ConfigValueRef { return &c.model.name; }, -kInf, kInf, false,
+       {"logreg", "mlp", "cnn", "resnet18", "torchscript:"}},
+      {"model.hidden", "mlp: hidden layer widths.",
+       [](Config& c) -> ConfigValueRef { return &c.model.hidden; }, 1, kInf},
+      {"model.n_head", "Split depth: the first n_head parameterised layers are shared, the rest private; 0 = every layer shared.",
+       [](Config& c) -> ConfigValueRef { return &c.model.n_head; }, 0, kInf},
+      // ---- [train]
+      {"train.local_epochs", "Local epochs per round (E).",
+       [](Config& c) -> ConfigValueRef { return &c.train.local_epochs; }, 1, kInf},
+      {"train.batch_size", "Local mini-batch size (B).",
+       [](Config& c) -> ConfigValueRef { return &c.train.batch_size; }, 1, kInf},
+      {"train.lr", "Local SGD learning rate.",
+       [](Config& c) -> ConfigValueRef { return &c.train.lr; }, 0, kInf, true},
+      {"train.momentum", "Local SGD momentum.",
+       [](Config& c) -> ConfigValueRef { return &c.train.momentum; }, 0, 1},
+      {"train.weight_decay", "Local SGD weight decay (L2).",
+       [](Config& c) -> ConfigValueRef { return &c.train.weight_decay; }, 0, kInf},
+  };
+  return schema;
+}
+
+}  // namespace fedsaf

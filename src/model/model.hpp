@@ -1,0 +1,54 @@
+#pragma once
+// The model zoo with flat parameters: every parameter of a model is a view into one contiguous
+// float32 buffer, in forward (layer) order, so the shared part (the first n_head parameterised
+// layers) and the private part are two contiguous slices and exchanging either is one buffer.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace fedsaf {
+
+struct LayerInfo {
+  std::string name;                 // e.g. "conv1"
+  std::vector<std::string> params;  // e.g. {"conv1.weight", "conv1.bias"}
+  int64_t offset = 0;               // first element in the flat buffer
+  int64_t numel = 0;                // elements of all its parameters
+};
+
+class FlatModel {
+ public:
+  virtual ~FlatModel() = default;
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;  // [B, ...] → logits [B, classes]
+  virtual void train(bool on) = 0;
+  virtual void to(const torch::Device& device) = 0;
+
+  torch::Tensor& params() { return flat_; }  // [P] float32, contiguous; parameters are views
+  torch::Tensor& grads() { return flat_grad_; }  // [P] float32; the parameters' .grad are views
+  const std::vector<LayerInfo>& layers() const { return layers_; }
+  int64_t num_params() const { return flat_.numel(); }
+  // Elements in the first n_head layers (n_head = 0 or ≥ L: all). Throws ConfigError if n_head > L.
+  int64_t shared_numel(int64_t n_head) const;
+  torch::Tensor shared(int64_t n_head) { return flat_.narrow(0, 0, shared_numel(n_head)); }  // [S]
+  torch::Tensor private_part(int64_t n_head) {  // [P - S]
+    const int64_t s = shared_numel(n_head);
+    return flat_.narrow(0, s, flat_.numel() - s);
+  }
+  // Parameters (views into params()) in layer order, for optimisers and requires_grad switches.
+  virtual std::vector<torch::Tensor> parameters() = 0;
+
+ protected:
+  torch::Tensor flat_;
+  torch::Tensor flat_grad_;
+  std::vector<LayerInfo> layers_;
+};
+
+// Builds the model the config names for inputs of sample_shape ({D} or {C, H, W}) and
+// num_classes outputs. The initial weights come only from `seed` (same on every rank).
+std::unique_ptr<FlatModel> make_model(const ModelConfig& config, const std::vector<int64_t>& sample_shape,
+                                      int64_t num_classes, uint64_t seed);
+
+}  // namespace fedsaf

@@ -1,0 +1,106 @@
+// fedsaf: no-torch
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "core/errors.hpp"
+
+namespace fedsaf {
+namespace {
+
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_config_text(text, "exp.toml", overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, ParsesTypedValuesAndKeepsDefaultsForTheRest) {
+  const Config c = parse_config_text(
+      "[run]\nseed = 7\nalgorithm = \"fedprox\"\n[train]\nlr = 1\n[model]\nhidden = [64, 32]\n"
+      "[data.synthetic]\nalpha = 0.5\n",
+      "exp.toml");
+  EXPECT_EQ(c.run.seed, 7u);
+  EXPECT_EQ(c.run.algorithm, "fedprox");
+  EXPECT_DOUBLE_EQ(c.train.lr, 1.0);  // an integer is accepted for a float key
+  EXPECT_EQ(c.model.hidden, (std::vector<int64_t>{64, 32}));
+  EXPECT_DOUBLE_EQ(c.data.synthetic.alpha, 0.5);
+  EXPECT_EQ(c.train.batch_size, TrainConfig{}.batch_size);
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndNearestKey) {
+  const std::string e = error_of("[train]\nlr = 0.1\nlocal_epoch = 2\n");
+  EXPECT_NE(e.find("exp.toml:3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'train.local_epoch'"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'train.local_epochs'"), std::string::npos) << e;
+  // A known leaf in the wrong table is found by its last component.
+  const std::string e2 = error_of("[run]\nlr = 0.1\n");
+  EXPECT_NE(e2.find("did you mean 'train.lr'"), std::string::npos) << e2;
+}
+
+TEST(Config, WrongTypeAndOutOfRangeNameTheKey) {
+  const std::string t = error_of("[train]\nbatch_size = \"ten\"\n");
+  EXPECT_NE(t.find("exp.toml:2:"), std::string::npos) << t;
+  EXPECT_NE(t.find("'train.batch_size': expected an integer, got a string"), std::string::npos) << t;
+  const std::string r = error_of("[run]\njoin_ratio = 1.5\n");
+  EXPECT_NE(r.find("'run.join_ratio': value 1.5 is out of range (must be > 0 and <= 1)"), std::string::npos) << r;
+  const std::string z = error_of("[run]\njoin_ratio = 0\n");
+  EXPECT_NE(z.find("out of range"), std::string::npos) << z;
+  const std::string ch = error_of("[run]\nalgorithm = \"fedsgd\"\n");
+  EXPECT_NE(ch.find("'fedsgd' is not one of: local, fedavg"), std::string::npos) << ch;
+  EXPECT_NE(error_of("[model]\nhidden = [10, -1]\n").find("value -1 is out of range"), std::string::npos);
+  EXPECT_NE(error_of("[run\n").find("invalid TOML"), std::string::npos);
+}
+
+TEST(Config, SetOverridesAnyKeyWithTypes) {
+  const Config c = parse_config_text("[train]\nlr = 0.1\n", "exp.toml",
+                                     {"train.lr=0.5", "run.algorithm=fedper", "model.name=\"cnn\"",
+                                      "model.hidden=[5]", "model.name=torchscript:/tmp/m.pt"});
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.5);
+  EXPECT_EQ(c.run.algorithm, "fedper");
+  EXPECT_EQ(c.model.hidden, std::vector<int64_t>{5});
+  EXPECT_EQ(c.model.name, "torchscript:/tmp/m.pt");
+  const std::string e = error_of("", {"train.lrr=1"});
+  EXPECT_NE(e.find("--set train.lrr=1: unknown key 'train.lrr'; did you mean 'train.lr'?"), std::string::npos) << e;
+  EXPECT_NE(error_of("", {"train.lr"}).find("expected KEY=VALUE"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.lr=abc"}).find("expected a number, got a string"), std::string::npos);
+}
+
+TEST(Config, ResolvedTomlRoundTrips) {
+  Config c = parse_config_text("", "a.toml", {"train.lr=0.25", "data.files=[\"x.bin\"]", "run.seed=9",
+                                              "run.out_dir=we \"ird\" dir"});
+  const std::string text = to_toml(c);
+  const Config again = parse_config_text(text, "b.toml");
+  EXPECT_EQ(to_toml(again), text);
+  EXPECT_DOUBLE_EQ(again.train.lr, 0.25);
+  EXPECT_EQ(again.run.out_dir, "we \"ird\" dir");
+  EXPECT_EQ(again.data.files, std::vector<std::string>{"x.bin"});
+}
+
+TEST(Config, CrossKeyChecks) {
+  EXPECT_NE(error_of("[data.synthetic]\nmin_samples = 100\nmax_samples = 50\n").find("max_samples"),
+            std::string::npos);
+}
+
+TEST(Config, ReferencePageIsInSyncWithTheParser) {
+  std::ifstream in(std::string(FEDSAF_SOURCE_DIR) + "/docs/config.md");
+  ASSERT_TRUE(in) << "docs/config.md missing";
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  EXPECT_EQ(buffer.str(), config_reference_markdown())
+      << "docs/config.md is stale: regenerate it with `fedsaf config --reference > docs/config.md`";
+  for (const auto& key : config_keys()) EXPECT_NE(buffer.str().find("`" + key + "`"), std::string::npos) << key;
+}
+
+TEST(Config, ShippedConfigsParse) {
+  for (const char* name : {"default.toml"}) {
+    EXPECT_NO_THROW(load_config(std::string(FEDSAF_SOURCE_DIR) + "/configs/" + name)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace fedsaf
