@@ -1,0 +1,136 @@
+#pragma once
+// A thin RAII layer over the HDF5 C API (torch-free).
+// Layer 1: every C call is checked; a failure throws IoError carrying the file/object name and
+// the HDF5 error stack's innermost message. Layer 2: move-only handles whose destructors close
+// and never throw. Parallel (MPI-IO) files are opened with a communicator; then every rank must
+// make the same calls in the same order (collective metadata), and each writes its own rows.
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fedsaf::h5 {
+
+// Owns one hid_t and closes it with the right H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& o) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle();
+  hid_t id() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void close() noexcept;
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+// Element types stored by fedsaf files.
+enum class DType { kU8, kI32, kI64, kF32, kF64 };
+template <typename T> DType dtype_of();
+hid_t native_type(DType t);
+std::string dtype_name(DType t);
+
+class Group;
+class Dataset;
+
+// Attributes on a file, group or data set.
+class Attributes {
+ public:
+  explicit Attributes(hid_t owner, std::string owner_name) : owner_(owner), owner_name_(std::move(owner_name)) {}
+  bool has(const std::string& name) const;
+  void set(const std::string& name, const std::string& value);  // variable-length UTF-8 string
+  void set(const std::string& name, int64_t value);
+  void set(const std::string& name, double value);
+  void set(const std::string& name, const std::vector<std::string>& values);
+  std::string get_string(const std::string& name) const;
+  int64_t get_int(const std::string& name) const;
+  double get_double(const std::string& name) const;
+  std::vector<std::string> get_strings(const std::string& name) const;
+
+ private:
+  hid_t owner_;
+  std::string owner_name_;
+};
+
+class Dataset {
+ public:
+  Dataset(Handle h, std::string path) : h_(std::move(h)), path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
+  hid_t id() const { return h_.id(); }
+  std::vector<int64_t> shape() const;
+  DType dtype() const;  // throws IoError for a type fedsaf does not use
+  Attributes attrs() const { return Attributes(h_.id(), path_); }
+
+  // Whole-data-set I/O (serial files, or collective where every rank passes the same data).
+  template <typename T> std::vector<T> read() const;
+  template <typename T> void write(const std::vector<T>& data);
+  void read_raw(DType t, void* out) const;
+  void write_raw(DType t, const void* data);
+  // Rows [row_begin, row_begin + rows) of a data set of shape [N, ...]; `data` holds
+  // rows × (product of the other dims) elements. In parallel files this is collective: ranks
+  // with nothing to write pass rows = 0.
+  void write_rows(DType t, int64_t row_begin, int64_t rows, const void* data);
+  void read_rows(DType t, int64_t row_begin, int64_t rows, void* out) const;
+  // Extendible data sets (created with max_rows = unlimited): grow the first dimension.
+  void resize_rows(int64_t rows);
+
+ private:
+  Handle h_;
+  std::string path_;
+};
+
+class Group {
+ public:
+  Group(Handle h, std::string path, bool collective) : h_(std::move(h)), path_(std::move(path)), collective_(collective) {}
+  const std::string& path() const { return path_; }
+  hid_t id() const { return h_.id(); }
+  Attributes attrs() const { return Attributes(h_.id(), path_); }
+  bool exists(const std::string& name) const;  // a link (group or data set) named name
+  Group create_group(const std::string& name);
+  Group open_group(const std::string& name) const;
+  // shape [N, ...]; chunk_rows > 0 makes the first dimension extendible (unlimited) with chunks
+  // of chunk_rows rows.
+  Dataset create_dataset(const std::string& name, DType t, const std::vector<int64_t>& shape,
+                         int64_t chunk_rows = 0);
+  Dataset open_dataset(const std::string& name) const;
+  // Convenience: create and write a whole 1-D or N-D data set in one call.
+  template <typename T>
+  Dataset write(const std::string& name, const std::vector<T>& data, std::vector<int64_t> shape = {});
+  Dataset write_strings(const std::string& name, const std::vector<std::string>& values);
+  std::vector<std::string> read_strings(const std::string& name) const;
+
+ protected:
+  Handle h_;
+  std::string path_;
+  bool collective_ = false;
+};
+
+enum class Mode { kRead, kReadWrite, kCreate /* truncate */, kCreateExclusive };
+
+class File : public Group {
+ public:
+  // Serial access (one process).
+  static File open(const std::string& filename, Mode mode);
+  // Parallel access through MPI-IO on `comm`; every rank of comm must call it.
+  static File open_parallel(const std::string& filename, Mode mode, MPI_Comm comm);
+  const std::string& filename() const { return filename_; }
+  void flush();
+  void close();  // explicit close that reports errors (the destructor swallows them)
+
+ private:
+  File(Handle h, std::string filename, bool collective);
+  std::string filename_;
+};
+
+// Turns HDF5's automatic error printing off process-wide (fedsaf reports errors itself).
+void silence_hdf5_errors();
+
+}  // namespace fedsaf::h5
