@@ -39,6 +39,7 @@ int run_cli(int argc, char** argv) {
   add_partition_command(root);
   add_models_command(root);
   add_convert_command(root);
+  int exit_code = kExitOk;
   try {
     root.parse(argc, argv);
     if (show_version) {
@@ -47,7 +48,7 @@ int run_cli(int argc, char** argv) {
       std::cout << root.help();
       return kExitUsage;
     }
-    return kExitOk;
+    return exit_code;
   } catch (const CLI::CallForHelp& e) {
     return root.exit(e);
   } catch (const CLI::ParseError& e) {

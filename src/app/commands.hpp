@@ -12,6 +12,8 @@ void add_config_command(CLI::App& root);     // cmd_config.cpp
 void add_partition_command(CLI::App& root);  // cmd_partition.cpp
 void add_models_command(CLI::App& root);     // cmd_models.cpp
 void add_convert_command(CLI::App& root);    // cmd_convert.cpp
+// Commands whose exit status is more than success/failure set exit_code.
+void add_run_command(CLI::App& root, int& exit_code);  // cmd_run.cpp
 
 // The shared "CONFIG [--set KEY=VALUE]..." arguments of commands that read an experiment.
 struct ConfigArgs {

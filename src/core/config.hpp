@@ -62,12 +62,17 @@ struct TrainConfig {
   double weight_decay = 0.0;
 };
 
+struct FedProxConfig {
+  double mu = 0.01;  // proximal weight; 0 = FedAvg exactly
+};
+
 struct Config {
   RunConfig run;
   DataConfig data;
   PartitionConfig partition;
   ModelConfig model;
   TrainConfig train;
+  FedProxConfig fedprox;
   std::string source;  // where it came from: the file name, or "<built-in default>"
 };
 

@@ -91,6 +91,9 @@ const std::vector<ConfigKeySpec>& config_schema() {
        [](Config& c) -> ConfigValueRef { return &c.train.momentum; }, 0, 1},
       {"train.weight_decay", "Local SGD weight decay (L2).",
        [](Config& c) -> ConfigValueRef { return &c.train.weight_decay; }, 0, kInf},
+      // ---- [fedprox]
+      {"fedprox.mu", "fedprox: weight of the proximal term (mu/2)·‖w − w_global‖²; 0 trains exactly like fedavg.",
+       [](Config& c) -> ConfigValueRef { return &c.fedprox.mu; }, 0, kInf},
   };
   return schema;
 }

@@ -35,12 +35,13 @@ void philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4
   out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 
-RngStream::RngStream(uint64_t seed, RngPurpose purpose, uint32_t a, uint32_t b) {
+RngStream::RngStream(uint64_t seed, RngPurpose purpose, uint32_t a, uint32_t b, uint32_t c) {
+  if (c >= (1u << 24)) throw std::invalid_argument("RngStream: coordinate c must be < 2^24");
   key_[0] = static_cast<uint32_t>(seed);
   key_[1] = static_cast<uint32_t>(seed >> 32);
-  // counter = (block index, purpose, a, b); the block index advances as numbers are drawn.
+  // counter = (block index, purpose | c << 8, a, b); the block index advances as numbers are drawn.
   counter_[0] = 0;
-  counter_[1] = static_cast<uint32_t>(purpose);
+  counter_[1] = static_cast<uint32_t>(purpose) | (c << 8);
   counter_[2] = a;
   counter_[3] = b;
 }

@@ -25,8 +25,8 @@ void philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4
 
 class RngStream {
  public:
-  // `a` and `b` are the stream's coordinates, e.g. (round, client) or (class, 0).
-  RngStream(uint64_t seed, RngPurpose purpose, uint32_t a = 0, uint32_t b = 0);
+  // `a`, `b` and `c` are the stream's coordinates, e.g. (round, client, epoch); c < 2^24.
+  RngStream(uint64_t seed, RngPurpose purpose, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0);
 
   uint64_t next_u64();
   double uniform();                   // [0, 1)
