@@ -1,0 +1,244 @@
+// The model zoo as torch::nn modules (plus TorchScript import), each wrapped so that its
+// parameters live in one flat buffer (flat_params.hpp). Submodules are registered in forward
+// order, so registration order = layer order = flat-buffer order.
+#include <torch/script.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+#include <numeric>
+
+#include "core/errors.hpp"
+#include "model/flat_params.hpp"
+
+namespace fedsaf::detail {
+
+namespace {
+
+namespace nn = torch::nn;
+
+std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+int64_t flat_features(const std::vector<int64_t>& shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+void require_image(const std::string& name, const std::vector<int64_t>& shape) {
+  if (shape.size() != 3) {
+    throw ConfigError(fmt::format("model.name: {} needs image samples of shape [C, H, W]; the data set gives {}", name,
+                                  shape_text(shape)));
+  }
+}
+
+// Every zoo network: [B, ...] → logits [B, classes].
+struct ZooNet : nn::Module {
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+};
+
+// logreg (no hidden layer) and mlp: flatten, Linear+ReLU per hidden width, Linear → classes.
+struct MlpNet : ZooNet {
+  MlpNet(int64_t in, const std::vector<int64_t>& hidden, int64_t classes) {
+    int64_t width = in;
+    for (size_t i = 0; i < hidden.size(); ++i) {
+      fcs.push_back(register_module(fmt::format("fc{}", i + 1), nn::Linear(width, hidden[i])));
+      width = hidden[i];
+    }
+    fcs.push_back(register_module(hidden.empty() ? "fc" : fmt::format("fc{}", hidden.size() + 1),
+                                  nn::Linear(width, classes)));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = x.flatten(1);  // [B, D]
+    for (size_t i = 0; i + 1 < fcs.size(); ++i) x = torch::relu(fcs[i]->forward(x));  // [B, hidden_i]
+    return fcs.back()->forward(x);  // [B, classes]
+  }
+  std::vector<nn::Linear> fcs;
+};
+
+// The FedAvg CNN (McMahan et al. 2017; PFLlib's FedAvgCNN, same parameter names).
+struct CnnNet : ZooNet {
+  CnnNet(int64_t channels, int64_t fc_in, int64_t classes)
+      : conv1(register_module("conv1", nn::Conv2d(nn::Conv2dOptions(channels, 32, 5)))),
+        conv2(register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 5)))),
+        fc1(register_module("fc1", nn::Linear(fc_in, 512))),
+        fc(register_module("fc", nn::Linear(512, classes))) {}
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::max_pool2d(torch::relu(conv1->forward(x)), 2);  // [B, 32, (H-4)/2, (W-4)/2]
+    x = torch::max_pool2d(torch::relu(conv2->forward(x)), 2);  // [B, 64, h, w]
+    x = torch::relu(fc1->forward(x.flatten(1)));               // [B, 512]
+    return fc->forward(x);                                     // [B, classes]
+  }
+  nn::Conv2d conv1, conv2;
+  nn::Linear fc1, fc;
+};
+
+nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+
+// ResNet BasicBlock: two 3×3 convs with BN, identity or 1×1-conv+BN shortcut.
+struct BasicBlockImpl : nn::Module {
+  BasicBlockImpl(int64_t in, int64_t out, int64_t stride)
+      : conv1(register_module("conv1", conv3x3(in, out, stride))),
+        bn1(register_module("bn1", nn::BatchNorm2d(out))),
+        conv2(register_module("conv2", conv3x3(out, out, 1))),
+        bn2(register_module("bn2", nn::BatchNorm2d(out))) {
+    if (stride != 1 || in != out) {
+      shortcut = register_module(
+          "shortcut", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
+                                     nn::BatchNorm2d(out)));
+    }
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor out = torch::relu(bn1->forward(conv1->forward(x)));  // [B, out, H/s, W/s]
+    out = bn2->forward(conv2->forward(out));                           // [B, out, H/s, W/s]
+    out = out + (shortcut.is_empty() ? x : shortcut->forward(x));      // [B, out, H/s, W/s]
+    return torch::relu(out);
+  }
+  // Declared (so initialised and registered) in forward order: the layer rule depends on it.
+  nn::Conv2d conv1;
+  nn::BatchNorm2d bn1;
+  nn::Conv2d conv2;
+  nn::BatchNorm2d bn2;
+  nn::Sequential shortcut{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+// ResNet-18, CIFAR variant: 3×3 stem (stride 1, no max-pool), stages [2, 2, 2, 2] of 64..512.
+struct ResNet18Net : ZooNet {
+  ResNet18Net(int64_t channels, int64_t classes)
+      : conv1(register_module("conv1", conv3x3(channels, 64, 1))), bn1(register_module("bn1", nn::BatchNorm2d(64))) {
+    const int64_t widths[4] = {64, 128, 256, 512};
+    int64_t in = 64;
+    for (int s = 0; s < 4; ++s) {
+      nn::Sequential stage(BasicBlock(in, widths[s], s == 0 ? 1 : 2), BasicBlock(widths[s], widths[s], 1));
+      stages.push_back(register_module(fmt::format("layer{}", s + 1), stage));
+      in = widths[s];
+    }
+    fc = register_module("fc", nn::Linear(512, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::relu(bn1->forward(conv1->forward(x)));  // [B, 64, H, W]
+    for (auto& stage : stages) x = stage->forward(x);   // [B, 512, H/8, W/8]
+    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);  // [B, 512]
+    return fc->forward(x);                                  // [B, classes]
+  }
+  nn::Conv2d conv1;
+  nn::BatchNorm2d bn1;
+  std::vector<nn::Sequential> stages;
+  nn::Linear fc{nullptr};
+};
+
+// A zoo network with flat parameters.
+class NNModel : public FlatModuleBase {
+ public:
+  NNModel(std::string name, std::shared_ptr<ZooNet> net) : net_(std::move(net)) {
+    name_ = std::move(name);
+    std::vector<ModuleParams> modules;
+    for (const auto& item : net_->named_modules()) {  // pre-order = registration order
+      ModuleParams m{item.key(), item.value()->name(), {}};
+      for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) {
+        m.params.emplace_back(item.key().empty() ? p.key() : item.key() + "." + p.key(), p.value());
+      }
+      modules.push_back(std::move(m));
+    }
+    std::vector<torch::Tensor> buffers;
+    for (const auto& b : net_->named_buffers()) buffers.push_back(b.value());
+    flatten(group_layers(modules), std::move(buffers));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override { return net_->forward(x); }
+  void train(bool on) override { net_->train(on); }
+
+ private:
+  std::shared_ptr<ZooNet> net_;
+};
+
+// A TorchScript module with flat parameters; layers = modules that own parameters, as above.
+class ScriptModel : public FlatModuleBase {
+ public:
+  ScriptModel(std::string name, torch::jit::Module module) : module_(std::move(module)) {
+    name_ = std::move(name);
+    std::vector<ModuleParams> modules;
+    for (const auto& item : module_.named_modules()) {  // pre-order over the attribute slots
+      const auto type_name = item.value.type()->name();
+      ModuleParams m{item.name, type_name ? type_name->qualifiedName() : std::string(), {}};
+      for (const auto& p : item.value.named_parameters(/*recurse=*/false)) {
+        // Every parameter is trained (freezing is the algorithm's choice, not the archive's).
+        p.value.requires_grad_(true);
+        m.params.emplace_back(item.name.empty() ? p.name : item.name + "." + p.name, p.value);
+      }
+      modules.push_back(std::move(m));
+    }
+    std::vector<torch::Tensor> buffers;
+    for (const auto& b : module_.named_buffers()) buffers.push_back(b.value);
+    flatten(group_layers(modules), std::move(buffers));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    const c10::IValue out = module_.forward({x});
+    if (!out.isTensor()) {
+      throw ConfigError(fmt::format("model.name: {}: forward must return one tensor of logits, got {}", name_,
+                                    out.tagKind()));
+    }
+    return out.toTensor();  // [B, classes]
+  }
+  void train(bool on) override { module_.train(on); }
+
+ private:
+  torch::jit::Module module_;
+};
+
+}  // namespace
+
+std::unique_ptr<FlatModel> build_logreg(const std::string& name, const std::vector<int64_t>& sample_shape,
+                                        int64_t num_classes) {
+  return std::make_unique<NNModel>(name, std::make_shared<MlpNet>(flat_features(sample_shape),
+                                                                  std::vector<int64_t>{}, num_classes));
+}
+
+std::unique_ptr<FlatModel> build_mlp(const std::string& name, const std::vector<int64_t>& sample_shape,
+                                     const std::vector<int64_t>& hidden, int64_t num_classes) {
+  if (hidden.empty()) throw ConfigError("model.hidden: mlp needs at least one hidden width (use logreg for none)");
+  for (int64_t w : hidden) {
+    if (w < 1) throw ConfigError(fmt::format("model.hidden: widths must be ≥ 1, got {}", shape_text(hidden)));
+  }
+  return std::make_unique<NNModel>(name, std::make_shared<MlpNet>(flat_features(sample_shape), hidden, num_classes));
+}
+
+std::unique_ptr<FlatModel> build_cnn(const std::string& name, const std::vector<int64_t>& sample_shape,
+                                     int64_t num_classes) {
+  require_image(name, sample_shape);
+  // Two (5×5 valid conv, 2×2 max-pool) stages: 28 → 24 → 12 → 8 → 4, 32 → 28 → 14 → 10 → 5.
+  auto out = [](int64_t n) { return ((n - 4) / 2 - 4) / 2; };
+  const int64_t h = out(sample_shape[1]), w = out(sample_shape[2]);
+  if (sample_shape[1] < 16 || sample_shape[2] < 16) {
+    throw ConfigError(fmt::format("model.name: cnn needs images of at least 16×16; the data set gives {}",
+                                  shape_text(sample_shape)));
+  }
+  return std::make_unique<NNModel>(name, std::make_shared<CnnNet>(sample_shape[0], 64 * h * w, num_classes));
+}
+
+std::unique_ptr<FlatModel> build_resnet18(const std::string& name, const std::vector<int64_t>& sample_shape,
+                                          int64_t num_classes) {
+  require_image(name, sample_shape);  // any H, W: the global average pool takes what is left
+  return std::make_unique<NNModel>(name, std::make_shared<ResNet18Net>(sample_shape[0], num_classes));
+}
+
+std::unique_ptr<FlatModel> build_torchscript(const std::string& name, const std::string& path) {
+  std::error_code ec;
+  if (path.empty()) throw ConfigError("model.name: torchscript:PATH needs a file name after 'torchscript:'");
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw ConfigError(fmt::format("model.name: TorchScript file '{}' does not exist or is not a file", path));
+  }
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, torch::kCPU);  // parameters land on the CPU; to() moves them
+  } catch (const c10::Error& e) {
+    std::string why = e.what_without_backtrace();
+    why = why.substr(0, why.find('\n'));
+    throw ConfigError(fmt::format("model.name: '{}' is not a readable TorchScript archive (torch.jit.save): {}", path,
+                                  why));
+  }
+  return std::make_unique<ScriptModel>(name, std::move(module));
+}
+
+}  // namespace fedsaf::detail
