@@ -1,0 +1,145 @@
+// fedsaf: no-torch
+#include "mpi/environment.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <vector>
+
+namespace fedsaf {
+namespace {
+
+bool mpi_running() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+}
+
+}  // namespace
+
+void check_mpi(int code, const char* op, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
+  std::string message(text, static_cast<size_t>(length));
+  if (message.empty()) message = "MPI error code " + std::to_string(code);
+  throw MpiError(std::string(op) + ": " + call + " failed: " + message);
+}
+
+Environment::Environment() { init(nullptr, nullptr); }
+Environment::Environment(int& argc, char**& argv) { init(&argc, &argv); }
+
+void Environment::init(int* argc, char*** argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) {
+    MPI_Query_thread(&provided_);
+  } else {
+    // FUNNELED: only the main thread calls MPI; torch's intra-op threads never do.
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided_) != MPI_SUCCESS) {
+      std::fprintf(stderr, "fedsaf: fatal: MPI_Init_thread failed\n");
+      std::exit(1);
+    }
+    owns_ = true;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  const NodeLayout node = node_layout(MPI_COMM_WORLD);
+  local_rank_ = node.local_rank;
+  local_size_ = node.local_size;
+}
+
+Environment::~Environment() {
+  if (owns_ && mpi_running()) MPI_Finalize();
+}
+
+NodeLayout node_layout(MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node), "node_layout",
+            "MPI_Comm_split_type");
+  NodeLayout layout;
+  MPI_Comm_rank(node, &layout.local_rank);
+  MPI_Comm_size(node, &layout.local_size);
+  MPI_Comm_free(&node);
+  return layout;
+}
+
+void fatal(const std::string& message) {
+  std::fflush(stdout);
+  if (!mpi_running()) {
+    std::fprintf(stderr, "fedsaf: fatal: %s\n", message.c_str());
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  std::fprintf(stderr, "fedsaf: rank %d: fatal: %s\n", rank, message.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::_Exit(1);  // MPI_Abort does not return; this keeps [[noreturn]] honest if it ever did
+}
+
+bool any_rank_failed(bool local_failed, MPI_Comm comm) {
+  int local = local_failed ? 1 : 0, any = 0;
+  check_mpi(MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_LOR, comm), "any_rank_failed", "MPI_Allreduce");
+  return any != 0;
+}
+
+void throw_if_any_failed(const std::string& local_error, MPI_Comm comm) {
+  const char* op = "throw_if_any_failed";
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  // The common (no failure) path costs one all-reduce of one int.
+  int local = local_error.empty() ? 0 : 1, failures = 0;
+  check_mpi(MPI_Allreduce(&local, &failures, 1, MPI_INT, MPI_SUM, comm), op, "MPI_Allreduce");
+  if (failures == 0) return;
+
+  // The lowest failing rank tells everyone its message, so rank 0 can print it even if rank 0 was fine.
+  int candidate = local ? rank : size, first = size;
+  check_mpi(MPI_Allreduce(&candidate, &first, 1, MPI_INT, MPI_MIN, comm), op, "MPI_Allreduce");
+  long long length = rank == first ? static_cast<long long>(local_error.size()) : 0;
+  check_mpi(MPI_Bcast(&length, 1, MPI_LONG_LONG, first, comm), op, "MPI_Bcast");
+  std::vector<char> text(static_cast<size_t>(length));
+  if (rank == first) text.assign(local_error.begin(), local_error.end());
+  // Error messages are one line, far below INT_MAX bytes.
+  check_mpi(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, first, comm), op, "MPI_Bcast");
+  std::string message(text.begin(), text.end());
+  if (failures < size) message = "rank " + std::to_string(first) + ": " + message;
+  throw AgreedError(message);
+}
+
+void agreed(const std::function<void()>& step, MPI_Comm comm) {
+  std::string error;
+  try {
+    step();
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  throw_if_any_failed(error, comm);
+}
+
+int run_guarded(const std::function<int()>& body, MPI_Comm comm) {
+  try {
+    return body();
+  } catch (const AgreedError& e) {
+    int rank = 0;
+    if (mpi_running()) MPI_Comm_rank(comm, &rank);
+    if (rank == 0) {
+      std::fprintf(stderr, "fedsaf: error: %s\n", e.what());
+      std::fflush(stderr);
+    }
+    return 1;
+  } catch (const std::exception& e) {
+    fatal(e.what());
+  } catch (...) {
+    fatal("unknown exception");
+  }
+}
+
+}  // namespace fedsaf
