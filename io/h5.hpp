@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace fedsaf::h5 {
@@ -27,6 +28,7 @@ class Handle {
   hid_t id() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void close() noexcept;
+  hid_t release() noexcept;  // gives up ownership without closing
 
  private:
   hid_t id_ = H5I_INVALID_HID;
@@ -50,6 +52,10 @@ class Attributes {
   void set(const std::string& name, int64_t value);
   void set(const std::string& name, double value);
   void set(const std::string& name, const std::vector<std::string>& values);
+  // Without these, set(name, 5) or set(name, "text") would be ambiguous or surprising.
+  void set(const std::string& name, const char* value) { set(name, std::string(value)); }
+  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  void set(const std::string& name, T value) { set(name, static_cast<int64_t>(value)); }
   std::string get_string(const std::string& name) const;
   int64_t get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
@@ -62,7 +68,9 @@ class Attributes {
 
 class Dataset {
  public:
-  Dataset(Handle h, std::string path) : h_(std::move(h)), path_(std::move(path)) {}
+  // collective: the file was opened in parallel, so row I/O uses collective MPI-IO transfers.
+  Dataset(Handle h, std::string path, bool collective = false)
+      : h_(std::move(h)), path_(std::move(path)), collective_(collective) {}
   const std::string& path() const { return path_; }
   hid_t id() const { return h_.id(); }
   std::vector<int64_t> shape() const;
@@ -79,12 +87,18 @@ class Dataset {
   // with nothing to write pass rows = 0.
   void write_rows(DType t, int64_t row_begin, int64_t rows, const void* data);
   void read_rows(DType t, int64_t row_begin, int64_t rows, void* out) const;
+  // Single elements at the given coordinates (each of the data set's rank), e.g. one rank's
+  // entries of a row it shares with others. data holds points.size() elements. Collective in
+  // parallel files: ranks with nothing to write pass no points.
+  void write_points(DType t, const std::vector<std::vector<int64_t>>& points, const void* data);
   // Extendible data sets (created with max_rows = unlimited): grow the first dimension.
   void resize_rows(int64_t rows);
+  bool collective() const { return collective_; }
 
  private:
   Handle h_;
   std::string path_;
+  bool collective_ = false;
 };
 
 class Group {
@@ -104,6 +118,8 @@ class Group {
   // Convenience: create and write a whole 1-D or N-D data set in one call.
   template <typename T>
   Dataset write(const std::string& name, const std::vector<T>& data, std::vector<int64_t> shape = {});
+  // Variable-length UTF-8 strings; in parallel files (where HDF5 1.10 cannot write variable-length
+  // data) fixed-length UTF-8 strings of the longest value's size. read_strings reads both.
   Dataset write_strings(const std::string& name, const std::vector<std::string>& values);
   std::vector<std::string> read_strings(const std::string& name) const;
 
@@ -123,7 +139,9 @@ class File : public Group {
   static File open_parallel(const std::string& filename, Mode mode, MPI_Comm comm);
   const std::string& filename() const { return filename_; }
   void flush();
-  void close();  // explicit close that reports errors (the destructor swallows them)
+  // Explicit close that reports errors (the destructor swallows them). A parallel file closes
+  // "strong": its Groups and Datasets still in scope are closed too and must not be used after.
+  void close();
 
  private:
   File(Handle h, std::string filename, bool collective);

@@ -40,6 +40,8 @@ int run_cli(int argc, char** argv) {
   add_models_command(root);
   add_convert_command(root);
   int exit_code = kExitOk;
+  add_run_command(root, exit_code);
+  add_inspect_command(root);
   try {
     root.parse(argc, argv);
     if (show_version) {

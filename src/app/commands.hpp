@@ -12,6 +12,7 @@ void add_config_command(CLI::App& root);     // cmd_config.cpp
 void add_partition_command(CLI::App& root);  // cmd_partition.cpp
 void add_models_command(CLI::App& root);     // cmd_models.cpp
 void add_convert_command(CLI::App& root);    // cmd_convert.cpp
+void add_inspect_command(CLI::App& root);    // cmd_inspect.cpp
 // Commands whose exit status is more than success/failure set exit_code.
 void add_run_command(CLI::App& root, int& exit_code);  // cmd_run.cpp
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -143,7 +144,10 @@ void assign(Config& config, const ConfigKeySpec& spec, const toml::node& node, c
           if (auto v = node.value_exact<bool>()) *field = *v;
           else err.fail(fmt::format("expected true or false, got {}", toml_type_name(node)));
         } else if constexpr (std::is_same_v<T, std::string>) {
-          std::string v = as_string(node, err);
+          std::string v;
+          if (spec.accepts_number && node.is_integer()) v = std::to_string(*node.value_exact<int64_t>());
+          else if (spec.accepts_number && node.is_floating_point()) v = fmt::format("{}", *node.value_exact<double>());
+          else v = as_string(node, err);
           check_choice(spec, v, err);
           *field = std::move(v);
         } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
@@ -213,6 +217,12 @@ void validate(const Config& c) {
                      c.data.synthetic.max_samples, c.data.synthetic.min_samples));
   if (c.run.clients == 0 && c.partition.method != "natural" && c.partition.method != "auto")
     fail("run.clients = 0 (take the count from the data) needs partition.method = natural");
+  if (c.attention.sigma != "auto") {
+    char* end = nullptr;
+    const double sigma = std::strtod(c.attention.sigma.c_str(), &end);
+    if (end == c.attention.sigma.c_str() || *end != '\0' || !(sigma > 0))
+      fail(fmt::format("attention.sigma = '{}': expected \"auto\" or a number > 0", c.attention.sigma));
+  }
   if (c.run.clients == 0 && c.data.dataset == "synthetic")
     fail("run.clients must be >= 1 for the synthetic data set");
 }

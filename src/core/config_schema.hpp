@@ -23,6 +23,8 @@ struct ConfigKeySpec {
   bool min_exclusive = false;
   // Allowed strings; an entry ending in ':' allows any value with that prefix.
   std::vector<std::string> choices = {};
+  // String keys only: also take a TOML number and keep its text (attention.sigma = 100 or "auto").
+  bool accepts_number = false;
 };
 
 const std::vector<ConfigKeySpec>& config_schema();

@@ -97,10 +97,23 @@ TEST(Config, ReferencePageIsInSyncWithTheParser) {
 }
 
 TEST(Config, ShippedConfigsParse) {
-  for (const char* name : {"default.toml"}) {
+  for (const char* name : {"default.toml", "cifar10.toml", "image-folder.toml"}) {
     EXPECT_NO_THROW(load_config(std::string(FEDSAF_SOURCE_DIR) + "/configs/" + name)) << name;
   }
 }
 
+}  // namespace
+}  // namespace fedsaf
+
+namespace fedsaf {
+namespace {
+TEST(Config, SigmaTakesAutoOrAPositiveNumber) {
+  EXPECT_EQ(parse_config_text("[attention]\nsigma = 250\n", "exp.toml").attention.sigma, "250");
+  EXPECT_EQ(parse_config_text("", "exp.toml", {"attention.sigma=0.5"}).attention.sigma, "0.5");
+  EXPECT_EQ(parse_config_text("", "exp.toml").attention.sigma, "auto");
+  EXPECT_NE(error_of("[attention]\nsigma = -1\n").find("attention.sigma = '-1': expected \"auto\" or a number > 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("[attention]\nsigma = \"big\"\n").find("attention.sigma"), std::string::npos);
+}
 }  // namespace
 }  // namespace fedsaf

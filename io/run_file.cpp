@@ -1,0 +1,165 @@
+// fedsaf: no-torch
+#include "io/run_file.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "fedsaf/build_info.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
+}
+
+// Per-round data sets: name → (dtype, unit).
+struct Column {
+  const char* name;
+  h5::DType type;
+  const char* unit;
+};
+constexpr Column kRoundColumns[] = {
+    {"round", h5::DType::kI64, "round index (0-based)"},
+    {"cohort_size", h5::DType::kI64, "clients"},
+    {"train_loss", h5::DType::kF64, "cross-entropy (nats), sample-weighted mean over the cohort"},
+    {"wall_seconds", h5::DType::kF64, "s"},
+    {"client_updates_per_second", h5::DType::kF64, "1/s"},
+};
+constexpr Column kEvalColumns[] = {
+    {"round", h5::DType::kI64, "round index (0-based)"},
+    {"accuracy", h5::DType::kF64, "fraction, pooled over all test samples"},
+    {"accuracy_mean", h5::DType::kF64, "fraction, mean over clients"},
+    {"accuracy_std", h5::DType::kF64, "fraction, std over clients"},
+    {"loss", h5::DType::kF64, "cross-entropy (nats), pooled"},
+    {"auc", h5::DType::kF64, "micro one-vs-rest ROC AUC"},
+};
+constexpr Column kTimingColumns[] = {
+    {"train_seconds", h5::DType::kF64, "s"},   {"comm_seconds", h5::DType::kF64, "s"},
+    {"eval_seconds", h5::DType::kF64, "s"},    {"io_seconds", h5::DType::kF64, "s"},
+    {"bytes_sent", h5::DType::kI64, "bytes"},  {"bytes_received", h5::DType::kI64, "bytes"},
+};
+constexpr int64_t kChunkRows = 64;
+
+}  // namespace
+
+RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info) {
+  MPI_Comm_rank(comm, &rank_);
+  MPI_Comm_size(comm, &world_size_);
+  num_clients_ = info.num_clients;
+  file_ = std::make_unique<h5::File>(h5::File::open_parallel(path, h5::Mode::kCreate, comm));
+  auto attrs = file_->attrs();
+  attrs.set("schema_version", std::string(kRunSchemaVersion));
+  attrs.set("fedsaf_version", std::string(build::kVersion));
+  attrs.set("git_commit", std::string(build::kGitCommit));
+  attrs.set("created", utc_now());
+  attrs.set("world_size", static_cast<int64_t>(info.world_size));
+  attrs.set("device", info.device);
+  attrs.set("algorithm", info.algorithm);
+  attrs.set("model", info.model);
+  attrs.set("dataset", info.dataset);
+  attrs.set("seed", static_cast<int64_t>(info.seed));
+  attrs.set("num_clients", info.num_clients);
+  attrs.set("num_classes", info.num_classes);
+  attrs.set("num_params", info.num_params);
+  attrs.set("shared_params", info.shared_params);
+  attrs.set("rounds_planned", info.rounds);
+  attrs.set("status", std::string("running"));
+  file_->write_strings("config", {info.config_toml});
+
+  auto metrics = file_->create_group("metrics");
+  auto rounds = metrics.create_group("rounds");
+  for (const auto& c : kRoundColumns) rounds.create_dataset(c.name, c.type, {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
+  auto eval = metrics.create_group("eval");
+  for (const auto& c : kEvalColumns) eval.create_dataset(c.name, c.type, {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
+  eval.create_dataset("client_accuracy", h5::DType::kF64, {0, num_clients_}, kChunkRows)
+      .attrs()
+      .set("unit", std::string("fraction per client (NaN: no test samples); rows = evaluations"));
+  auto timing = file_->create_group("timing");
+  for (const auto& c : kTimingColumns)
+    timing.create_dataset(c.name, c.type, {0, world_size_}, kChunkRows).attrs().set("unit", std::string(c.unit) + " per round (rows) and rank (columns)");
+}
+
+void RunFile::append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value) {
+  h5::Dataset d = file_->open_dataset(path);
+  d.resize_rows(row + 1);
+  // Rank 0 writes the value (the same on every rank); the others join the collective with an
+  // empty selection.
+  d.write_rows(type, row, rank_ == 0 ? 1 : 0, value);
+}
+
+void RunFile::append_round(const RoundRecord& r) {
+  const int64_t row = rounds_written_;
+  const auto put_row = [&](const char* name, h5::DType type, const void* v) {
+    append_shared_value(std::string("metrics/rounds/") + name, row, type, v);
+  };
+  put_row("round", h5::DType::kI64, &r.round);
+  put_row("cohort_size", h5::DType::kI64, &r.cohort_size);
+  put_row("train_loss", h5::DType::kF64, &r.train_loss);
+  put_row("wall_seconds", h5::DType::kF64, &r.wall_seconds);
+  put_row("client_updates_per_second", h5::DType::kF64, &r.client_updates_per_second);
+  // Timing: every rank writes its own column of the new row.
+  const auto put_timing = [&](const char* name, h5::DType type, const void* v) {
+    h5::Dataset d = file_->open_dataset(std::string("timing/") + name);
+    d.resize_rows(row + 1);
+    d.write_points(type, {{row, rank_}}, v);
+  };
+  put_timing("train_seconds", h5::DType::kF64, &r.timing.train_seconds);
+  put_timing("comm_seconds", h5::DType::kF64, &r.timing.comm_seconds);
+  put_timing("eval_seconds", h5::DType::kF64, &r.timing.eval_seconds);
+  put_timing("io_seconds", h5::DType::kF64, &r.timing.io_seconds);
+  put_timing("bytes_sent", h5::DType::kI64, &r.timing.bytes_sent);
+  put_timing("bytes_received", h5::DType::kI64, &r.timing.bytes_received);
+  rounds_written_ = row + 1;
+}
+
+void RunFile::set_io_seconds(int64_t round_row, double seconds) {
+  h5::Dataset d = file_->open_dataset("timing/io_seconds");
+  d.write_points(h5::DType::kF64, {{round_row, rank_}}, &seconds);
+}
+
+void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hosted) {
+  const int64_t row = evals_written_;
+  const auto put_row = [&](const char* name, h5::DType type, const void* v) {
+    append_shared_value(std::string("metrics/eval/") + name, row, type, v);
+  };
+  put_row("round", h5::DType::kI64, &e.round);
+  put_row("accuracy", h5::DType::kF64, &e.accuracy);
+  put_row("accuracy_mean", h5::DType::kF64, &e.accuracy_mean);
+  put_row("accuracy_std", h5::DType::kF64, &e.accuracy_std);
+  put_row("loss", h5::DType::kF64, &e.loss);
+  put_row("auc", h5::DType::kF64, &e.auc);
+  // Per-client accuracy: each rank writes the entries of the clients it hosts.
+  h5::Dataset d = file_->open_dataset("metrics/eval/client_accuracy");
+  d.resize_rows(row + 1);
+  std::vector<std::vector<int64_t>> points;
+  std::vector<double> values;
+  for (int64_t c : hosted) {
+    points.push_back({row, c});
+    values.push_back(e.client_accuracy.at(static_cast<size_t>(c)));
+  }
+  d.write_points(h5::DType::kF64, points, values.data());
+  evals_written_ = row + 1;
+}
+
+void RunFile::finish(const RunSummary& s, double wall_seconds) {
+  h5::Group group = file_->open_group("metrics");  // must outlive its Attributes view
+  auto metrics = group.attrs();
+  metrics.set("best_accuracy", s.best_accuracy);
+  metrics.set("best_round", s.best_round);
+  metrics.set("last_accuracy", s.last_accuracy);
+  metrics.set("mean_last10_accuracy", s.mean_last10);
+  metrics.set("evaluations", s.evaluations);
+  auto root = file_->attrs();
+  root.set("wall_seconds", wall_seconds);
+  root.set("finished", utc_now());
+  root.set("status", std::string("complete"));
+  file_->close();
+}
+
+}  // namespace fedsaf

@@ -1,0 +1,48 @@
+#pragma once
+// The HDF5 run file: one per run, written collectively by every rank through parallel HDF5.
+// Layout, dtypes and units: io/SCHEMA.md (a test keeps the two in sync).
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/h5.hpp"
+#include "sim/metrics.hpp"
+
+namespace fedsaf {
+
+inline constexpr const char* kRunSchemaVersion = "1.0";
+
+struct RunFileInfo {
+  std::string config_toml;  // the resolved config
+  std::string algorithm, device, dataset, model;
+  uint64_t seed = 0;
+  int world_size = 1;
+  int64_t num_clients = 0, num_classes = 0, num_params = 0, shared_params = 0, rounds = 0;
+};
+
+class RunFile {
+ public:
+  // Creates (truncates) `path` collectively on comm and writes the root attributes and /config.
+  RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
+  h5::File& file() { return *file_; }
+  // Collective. timing: this rank's; the rest is the same on every rank.
+  void append_round(const RoundRecord& record);
+  // Collective: this rank's I/O seconds of an already appended round (known only after writing it).
+  void set_io_seconds(int64_t round_row, double seconds);
+  // Collective. Every rank writes the accuracy of the clients it hosts.
+  void append_eval(const EvalRecord& record, const std::vector<int64_t>& hosted);
+  // Collective: summary attributes, status = complete; closes the file.
+  void finish(const RunSummary& summary, double wall_seconds);
+
+ private:
+  void append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value);
+  std::unique_ptr<h5::File> file_;
+  int rank_ = 0, world_size_ = 1;
+  int64_t num_clients_ = 0;
+  int64_t rounds_written_ = 0, evals_written_ = 0;
+};
+
+}  // namespace fedsaf

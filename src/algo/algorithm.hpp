@@ -1,0 +1,67 @@
+#pragma once
+// The Algorithm interface: an FL algorithm is only its client hooks and its server step; the
+// round loop (src/sim/engine.cpp) owns cohorts, local training, evaluation and metrics.
+//
+// Call order per round t, identical on every rank:
+//   round_begin(t, cohort)                       all ranks (may communicate)
+//   for each cohort client c hosted by this rank:
+//     client_begin(c, params)                    → the model c starts training from
+//     [training; per batch: add_regularizer_grad(c, params, grads)]
+//     client_end(c, params)                      → c's contribution (accumulated locally)
+//   server_step(t)                               all ranks (reduces contributions)
+// and for evaluation, eval_params(c, params) for every client hosted by this rank.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace fedsaf {
+
+class Communicator;
+
+// What an algorithm knows of the run; the same on every rank except `hosted`.
+struct AlgoContext {
+  const Config* config = nullptr;
+  Communicator* comm = nullptr;
+  int64_t num_clients = 0;
+  std::vector<int64_t> train_sizes;  // n_i for every client i
+  std::vector<int64_t> hosted;       // clients this rank owns, ascending
+  torch::Tensor initial_params;      // [P] θ⁰, the same on every rank
+  int64_t shared_numel = 0;          // |θˢ| for the configured n_head (P when everything is shared)
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  virtual std::string name() const = 0;
+  // Personalised algorithms are scored on each client's own model, global ones on the global model.
+  virtual bool personalised() const = 0;
+  virtual void init(const AlgoContext& context) = 0;
+  virtual void round_begin(int64_t /*round*/, const std::vector<int64_t>& /*cohort*/) {}
+  // params: [P] the worker model's flat parameters; filled with the model client starts from.
+  virtual void client_begin(int64_t client, torch::Tensor& params) = 0;
+  // Adds the gradient of the algorithm's extra loss term to grads ([P]) and returns the term's
+  // value; the default has no extra term.
+  virtual double add_regularizer_grad(int64_t /*client*/, const torch::Tensor& /*params*/,
+                                      torch::Tensor& /*grads*/) {
+    return 0.0;
+  }
+  // params: [P] after local training.
+  virtual void client_end(int64_t client, const torch::Tensor& params) = 0;
+  virtual void server_step(int64_t round) = 0;
+  // params: [P] ← the model client is evaluated with.
+  virtual void eval_params(int64_t client, torch::Tensor& params) = 0;
+  // Floats the FL protocol itself would send per participating client and round (up, down).
+  virtual int64_t protocol_floats_up() const = 0;
+  virtual int64_t protocol_floats_down() const = 0;
+};
+
+// Builds the algorithm config.run.algorithm names (see src/algo/registry.cpp).
+std::unique_ptr<Algorithm> make_algorithm(const Config& config);
+std::vector<std::string> algorithm_names();
+
+}  // namespace fedsaf

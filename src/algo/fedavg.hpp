@@ -1,0 +1,29 @@
+#pragma once
+#include "algo/algorithm.hpp"
+
+namespace fedsaf {
+
+// fedavg (mu = 0) and fedprox (mu > 0: the client adds (mu/2)·‖w − w_global‖² to its loss).
+class FedAvg : public Algorithm {
+ public:
+  explicit FedAvg(double mu = 0.0);
+  std::string name() const override { return mu_ > 0 ? "fedprox" : "fedavg"; }
+  bool personalised() const override { return false; }
+  void init(const AlgoContext& context) override;
+  void client_begin(int64_t client, torch::Tensor& params) override;
+  double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override;
+  void client_end(int64_t client, const torch::Tensor& params) override;
+  void server_step(int64_t round) override;
+  void eval_params(int64_t client, torch::Tensor& params) override;
+  int64_t protocol_floats_up() const override { return global_.numel(); }
+  int64_t protocol_floats_down() const override { return global_.numel(); }
+  const torch::Tensor& global_model() const { return global_; }  // [P]
+
+ private:
+  double mu_;
+  AlgoContext context_;
+  torch::Tensor global_;  // [P] float32, identical on every rank
+  torch::Tensor sum_;     // [P + 1] float64: this rank's Σ n_k·w_k, then Σ n_k
+};
+
+}  // namespace fedsaf

@@ -1,0 +1,32 @@
+// `local`: every client trains only on its own data and never communicates; the lower bound
+// that any personalised FL method must beat.
+#include "algo/algorithm.hpp"
+
+#include <map>
+
+namespace fedsaf {
+namespace {
+
+class LocalOnly : public Algorithm {
+ public:
+  std::string name() const override { return "local"; }
+  bool personalised() const override { return true; }
+  void init(const AlgoContext& context) override {
+    for (int64_t c : context.hosted) personal_[c] = context.initial_params.clone();  // [P] each
+  }
+  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  void client_end(int64_t client, const torch::Tensor& params) override { personal_.at(client).copy_(params); }
+  void server_step(int64_t) override {}
+  void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  int64_t protocol_floats_up() const override { return 0; }
+  int64_t protocol_floats_down() const override { return 0; }
+
+ private:
+  std::map<int64_t, torch::Tensor> personal_;  // hosted client → [P]
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_local() { return std::make_unique<LocalOnly>(); }
+
+}  // namespace fedsaf

@@ -1,0 +1,64 @@
+#include "client/evaluate.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace fedsaf {
+
+AucHistogram::AucHistogram() : counts_(torch::zeros({2 * kBins}, torch::kInt64)) {}
+
+void AucHistogram::add(const torch::Tensor& probs, const torch::Tensor& labels) {
+  const torch::Tensor p = probs.to(torch::kCPU, torch::kFloat64).clamp(1e-300, 1.0);  // [B, C]
+  // logit = log p − log(1 − p); log1p keeps precision for small p.
+  const torch::Tensor logit = (p.log() - torch::log1p(-p.clamp_max(1.0 - 1e-16)))
+                                  .clamp(-kLogitRange, kLogitRange);  // [B, C]
+  const torch::Tensor bin = ((logit + kLogitRange) * (static_cast<double>(kBins) / (2 * kLogitRange)))
+                                .floor()
+                                .clamp(0, kBins - 1)
+                                .to(torch::kInt64);  // [B, C]
+  const torch::Tensor positive = torch::one_hot(labels.to(torch::kCPU), p.size(1)).to(torch::kBool);  // [B, C]
+  // Positives go to bins [0, kBins), negatives to [kBins, 2·kBins).
+  const torch::Tensor slot = torch::where(positive, bin, bin + kBins).flatten();  // [B · C]
+  counts_.index_add_(0, slot, torch::ones_like(slot));
+}
+
+double AucHistogram::auc() const {
+  const auto* c = counts_.data_ptr<int64_t>();
+  double positives = 0, negatives = 0;
+  for (int64_t b = 0; b < kBins; ++b) positives += static_cast<double>(c[b]), negatives += static_cast<double>(c[kBins + b]);
+  if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
+  // AUC = P(score_pos > score_neg) + ½ P(tie), scanning bins upwards.
+  double below = 0, area = 0;
+  for (int64_t b = 0; b < kBins; ++b) {
+    const double pos = static_cast<double>(c[b]), neg = static_cast<double>(c[kBins + b]);
+    area += pos * (below + 0.5 * neg);
+    below += neg;
+  }
+  return area / (positives * negatives);
+}
+
+ClientEval evaluate_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& test_indices,
+                           const torch::Device& device, AucHistogram& auc, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  model.train(false);
+  ClientEval result;
+  const int64_t n = static_cast<int64_t>(test_indices.size());
+  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t count = std::min(batch_size, n - begin);
+    const torch::Tensor idx =
+        torch::from_blob(const_cast<int64_t*>(test_indices.data()) + begin, {count}, cpu_long);  // [B]
+    const torch::Tensor x = data.batch(idx).to(device);                 // [B, ...]
+    const torch::Tensor y = data.y.index_select(0, idx).to(device);     // [B]
+    const torch::Tensor logits = model.forward(x);                      // [B, C]
+    result.loss_sum += torch::nn::functional::cross_entropy(
+                           logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                           .item<double>();
+    result.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    result.tested += count;
+    auc.add(torch::softmax(logits, 1), y);
+  }
+  return result;
+}
+
+}  // namespace fedsaf

@@ -1,0 +1,63 @@
+#include "client/trainer.hpp"
+
+#include "core/rng.hpp"
+
+namespace fedsaf {
+
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& indices, int64_t batch_size,
+                                                uint64_t seed, int64_t round, int64_t client, int64_t epoch) {
+  // One stream per (round, client, epoch): any epoch can be regenerated on its own, on any rank.
+  RngStream rng(seed, RngPurpose::kLocalTraining, static_cast<uint32_t>(round), static_cast<uint32_t>(client),
+                static_cast<uint32_t>(epoch));
+  std::vector<int64_t> order = indices;
+  rng.shuffle(order);
+  const int64_t n = static_cast<int64_t>(order.size());
+  const int64_t full = n / batch_size;
+  const int64_t count = full > 0 ? full : (n > 0 ? 1 : 0);  // keep a short batch only if it is all there is
+  std::vector<std::vector<int64_t>> batches;
+  batches.reserve(static_cast<size_t>(count));
+  for (int64_t b = 0; b < count; ++b) {
+    const int64_t begin = b * batch_size, end = std::min(n, begin + batch_size);
+    batches.emplace_back(order.begin() + begin, order.begin() + end);
+  }
+  return batches;
+}
+
+TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
+                        const TrainConfig& config, uint64_t seed, int64_t round, int64_t client,
+                        const RegularizerGrad& regularizer, const torch::Device& device) {
+  TrainStats stats;
+  model.train(true);
+  torch::Tensor& params = model.params();  // [P]
+  torch::Tensor& grads = model.grads();    // [P]
+  torch::Tensor momentum;                  // [P], fresh each round (the optimiser is per round)
+  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
+  for (int64_t epoch = 0; epoch < config.local_epochs; ++epoch) {
+    for (auto& batch : epoch_batches(train_indices, config.batch_size, seed, round, client, epoch)) {
+      const torch::Tensor idx = torch::from_blob(batch.data(), {static_cast<int64_t>(batch.size())}, cpu_long);  // [B]
+      const torch::Tensor x = data.batch(idx).to(device);  // [B, ...] float32
+      const torch::Tensor y = data.y.index_select(0, idx).to(device);  // [B] int64
+      grads.zero_();
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(x), y);  // []
+      loss.backward();
+      {
+        torch::NoGradGuard no_grad;
+        if (regularizer) regularizer(params, grads);
+        if (config.weight_decay > 0) grads.add_(params, config.weight_decay);
+        if (config.momentum > 0) {
+          if (!momentum.defined()) momentum = grads.clone();
+          else momentum.mul_(config.momentum).add_(grads);
+          params.add_(momentum, -config.lr);
+        } else {
+          params.add_(grads, -config.lr);  // one fused SGD step on the whole flat buffer
+        }
+      }
+      stats.loss_sum += loss.item<double>();
+      stats.batches += 1;
+      stats.samples += static_cast<int64_t>(batch.size());
+    }
+  }
+  return stats;
+}
+
+}  // namespace fedsaf

@@ -1,0 +1,101 @@
+// The fedsaf HDF5 data set file (written by `fedsaf convert images`, or by h5py):
+//   /x     [N, C, H, W] uint8 (images) or [N, D] float32 (vectors)
+//   /y     [N] int64 labels, optional string-array attribute class_names
+//   /group [N] int64 natural group ids (optional)
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/errors.hpp"
+#include "data/readers.hpp"
+#include "io/h5.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& path, const std::string& what) {
+  throw DataError(fmt::format("{}: {}", path, what));
+}
+
+// A 1-D int64 data set of n entries, every value >= 0, as a tensor.
+torch::Tensor read_index_vector(const std::string& path, const h5::File& file, const std::string& name, int64_t n,
+                                const std::string& role) {
+  const h5::Dataset d = file.open_dataset(name);
+  const std::vector<int64_t> shape = d.shape();
+  if (shape.size() != 1) {
+    bad(path, fmt::format("/{} must be 1-D [N] ({}), but has {} dimensions", name, role, shape.size()));
+  }
+  if (d.dtype() != h5::DType::kI64) {
+    bad(path, fmt::format("/{} is {}, expected int64 ({})", name, h5::dtype_name(d.dtype()), role));
+  }
+  if (shape[0] != n) bad(path, fmt::format("/{} has {} entries but /x has {} samples", name, shape[0], n));
+  torch::Tensor t = torch::empty({n}, torch::kInt64);
+  d.read_raw(h5::DType::kI64, t.data_ptr<int64_t>());
+  const int64_t* v = t.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (v[i] < 0) bad(path, fmt::format("/{}[{}] = {} is negative ({} must be >= 0)", name, i, v[i], role));
+  }
+  return t;
+}
+
+Dataset read_file(const std::string& path) {
+  const h5::File file = h5::File::open(path, h5::Mode::kRead);
+  if (!file.exists("x")) bad(path, "no data set /x (samples: [N,C,H,W] uint8 or [N,D] float32)");
+  if (!file.exists("y")) bad(path, "no data set /y (labels: [N] int64)");
+
+  const h5::Dataset x = file.open_dataset("x");
+  const std::vector<int64_t> shape = x.shape();
+  const h5::DType xtype = x.dtype();
+  if (shape.size() == 4) {
+    if (xtype != h5::DType::kU8) bad(path, fmt::format("/x is [N,C,H,W] {}, expected uint8", h5::dtype_name(xtype)));
+  } else if (shape.size() == 2) {
+    if (xtype != h5::DType::kF32) bad(path, fmt::format("/x is [N,D] {}, expected float32", h5::dtype_name(xtype)));
+  } else {
+    bad(path, fmt::format("/x has {} dimensions; expected [N,C,H,W] uint8 images or [N,D] float32 vectors",
+                          shape.size()));
+  }
+  const int64_t n = shape[0];
+  if (n == 0) bad(path, "/x holds no samples");
+  if (std::any_of(shape.begin() + 1, shape.end(), [](int64_t d) { return d <= 0; })) {
+    bad(path, "/x has an empty sample dimension");
+  }
+
+  Dataset data;
+  data.name = std::filesystem::path(path).filename().string();
+  data.y = read_index_vector(path, file, "y", n, "labels");
+  if (file.exists("group")) data.group = read_index_vector(path, file, "group", n, "group ids");
+
+  const int64_t max_label = data.y.max().item<int64_t>();
+  const h5::Dataset y = file.open_dataset("y");
+  if (y.attrs().has("class_names")) {
+    data.class_names = y.attrs().get_strings("class_names");
+    data.num_classes = static_cast<int64_t>(data.class_names.size());
+    if (max_label >= data.num_classes) {
+      const int64_t at = data.y.argmax().item<int64_t>();
+      bad(path, fmt::format("/y[{}] = {} but attribute class_names on /y lists only {} classes", at, max_label,
+                            data.num_classes));
+    }
+  } else {
+    data.num_classes = max_label + 1;
+    for (int64_t c = 0; c < data.num_classes; ++c) data.class_names.push_back(std::to_string(c));
+  }
+
+  data.x = torch::empty(shape, xtype == h5::DType::kU8 ? torch::kUInt8 : torch::kFloat32);
+  x.read_raw(xtype, data.x.data_ptr());
+  return data;
+}
+
+}  // namespace
+
+Dataset read_hdf5_dataset(const std::string& path) {
+  try {
+    return read_file(path);
+  } catch (const IoError& e) {
+    // The HDF5 layer's message already names the file and object.
+    throw DataError(e.what());
+  }
+}
+
+}  // namespace fedsaf

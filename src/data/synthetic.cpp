@@ -1,0 +1,120 @@
+// FedProx Synthetic(alpha, beta) (Li et al. 2020, "Federated Optimization in Heterogeneous
+// Networks"; the generator of LEAF / FedProx's generate_synthetic.py). Each client k draws
+//   u_k ~ N(0, alpha²), B_k ~ N(0, beta²)                  (alpha, beta are standard deviations,
+//                                                            as numpy.random.normal's scale)
+//   W_k [C, D] ~ N(u_k, 1), b_k [C] ~ N(u_k, 1), v_k [D] ~ N(B_k, 1)
+//   x ~ N(v_k, Σ), Σ = diag(j^-1.2), j = 1..D;  y = argmax softmax(W_k x + b_k) = argmax(W_k x + b_k)
+// and n_k = min_samples + floor(lognormal(size_mu, size_sigma)) samples, capped at max_samples.
+// Every number of client k comes from RngStream(seed, kSynthetic, k, 0), so client k's data
+// (its sample count included) depend only on (seed, k), not on how many clients exist.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+#include "data/readers.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+// Client k's sample count: the first draw of its stream.
+int64_t draw_sample_count(RngStream& rng, const SyntheticConfig& c) {
+  const double lognormal = std::exp(c.size_mu + c.size_sigma * rng.normal());
+  // Cap in double before converting: exp() may be huge or inf.
+  const double extra = std::min(std::floor(lognormal), static_cast<double>(c.max_samples - c.min_samples));
+  return c.min_samples + static_cast<int64_t>(extra);
+}
+
+// Fills x [n, D] and y [n] of one client from its stream (positioned after the sample count).
+void generate_client(RngStream& rng, const SyntheticConfig& c, int64_t n, const std::vector<double>& sqrt_sigma,
+                     float* x, int64_t* y) {
+  const int64_t d = c.features, k = c.classes;
+  const double u = c.alpha * rng.normal();  // mean of the client's model
+  const double b_mean = c.beta * rng.normal();  // mean of the client's input mean
+  std::vector<double> v(static_cast<size_t>(d));  // [D] input mean
+  for (auto& vj : v) vj = b_mean + rng.normal();
+  std::vector<double> w(static_cast<size_t>(k * d));  // [C, D] row-major
+  for (auto& wij : w) wij = u + rng.normal();
+  std::vector<double> b(static_cast<size_t>(k));  // [C]
+  for (auto& bi : b) bi = u + rng.normal();
+
+  std::vector<double> xi(static_cast<size_t>(d));  // [D] one sample in double
+  for (int64_t s = 0; s < n; ++s) {
+    for (int64_t j = 0; j < d; ++j) {
+      xi[j] = v[j] + sqrt_sigma[j] * rng.normal();
+      x[s * d + j] = static_cast<float>(xi[j]);
+    }
+    // softmax is monotone, so the argmax of the logits is the argmax of the probabilities.
+    int64_t best = 0;
+    double best_logit = -std::numeric_limits<double>::infinity();
+    for (int64_t ci = 0; ci < k; ++ci) {
+      double logit = b[ci];
+      const double* wr = &w[ci * d];
+      for (int64_t j = 0; j < d; ++j) logit += wr[j] * xi[j];
+      if (logit > best_logit) {
+        best_logit = logit;
+        best = ci;
+      }
+    }
+    y[s] = best;
+  }
+}
+
+}  // namespace
+
+Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint64_t seed) {
+  const std::string where = "data.synthetic";
+  if (num_clients < 1 || num_clients > std::numeric_limits<uint32_t>::max()) {
+    throw ConfigError(fmt::format("{}: run.clients = {} must be in [1, 2^32)", where, num_clients));
+  }
+  if (config.features < 1) throw ConfigError(fmt::format("{}.features = {} must be >= 1", where, config.features));
+  if (config.classes < 2) throw ConfigError(fmt::format("{}.classes = {} must be >= 2", where, config.classes));
+  if (config.min_samples < 1 || config.max_samples < config.min_samples) {
+    throw ConfigError(fmt::format("{}: need 1 <= min_samples ({}) <= max_samples ({})", where, config.min_samples,
+                                  config.max_samples));
+  }
+  if (!(config.alpha >= 0.0) || !(config.beta >= 0.0) || !(config.size_sigma >= 0.0) ||
+      !std::isfinite(config.size_mu)) {
+    throw ConfigError(fmt::format("{}: alpha ({}), beta ({}) and size_sigma ({}) must be >= 0 and size_mu ({}) finite",
+                                  where, config.alpha, config.beta, config.size_sigma, config.size_mu));
+  }
+
+  // One stream per client; the first draw of each is its sample count, so the total is known
+  // before the single allocation.
+  std::vector<RngStream> streams;
+  std::vector<int64_t> counts;
+  streams.reserve(static_cast<size_t>(num_clients));
+  int64_t total = 0;
+  for (int64_t k = 0; k < num_clients; ++k) {
+    streams.emplace_back(seed, RngPurpose::kSynthetic, static_cast<uint32_t>(k), 0u);
+    counts.push_back(draw_sample_count(streams.back(), config));
+    total += counts.back();
+  }
+
+  std::vector<double> sqrt_sigma(static_cast<size_t>(config.features));  // [D] sqrt(Σ_jj)
+  for (int64_t j = 0; j < config.features; ++j) sqrt_sigma[j] = std::pow(static_cast<double>(j + 1), -0.6);
+
+  Dataset data;
+  data.name = "synthetic";
+  data.x = torch::empty({total, config.features}, torch::kFloat32);  // [N, D]
+  data.y = torch::empty({total}, torch::kInt64);                     // [N]
+  data.group = torch::empty({total}, torch::kInt64);                 // [N] client id
+  float* x = data.x.data_ptr<float>();
+  int64_t* y = data.y.data_ptr<int64_t>();
+  int64_t* g = data.group.data_ptr<int64_t>();
+  int64_t offset = 0;
+  for (int64_t k = 0; k < num_clients; ++k) {
+    generate_client(streams[k], config, counts[k], sqrt_sigma, x + offset * config.features, y + offset);
+    std::fill(g + offset, g + offset + counts[k], k);
+    offset += counts[k];
+  }
+  data.num_classes = config.classes;
+  for (int64_t c = 0; c < config.classes; ++c) data.class_names.push_back(std::to_string(c));
+  return data;
+}
+
+}  // namespace fedsaf

@@ -1,0 +1,251 @@
+#include "sim/engine.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include "algo/algorithm.hpp"
+#include "client/evaluate.hpp"
+#include "client/trainer.hpp"
+#include "core/errors.hpp"
+#include "data/dataset.hpp"
+#include "data/partition.hpp"
+#include "data/partition_table.hpp"
+#include "io/run_file.hpp"
+#include "model/model.hpp"
+#include "mpi/communicator.hpp"
+#include "sim/device.hpp"
+#include "sim/placement.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The Communicator's payload counters summed over every collective kind: (sent, received).
+std::pair<int64_t, int64_t> total_bytes(const Communicator& comm) {
+  const CommStats s = comm.total_stats();
+  return {s.bytes_sent, s.bytes_received};
+}
+
+std::string format_eta(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+class RankLog {
+ public:
+  RankLog(const std::string& dir, int rank) {
+    if (!dir.empty()) {
+      const std::string path = fmt::format("{}/rank-{}.log", dir, rank);
+      out_ = std::make_unique<std::ofstream>(path);
+      if (!*out_) throw IoError(fmt::format("{}: cannot open the per-rank log for writing", path));
+    }
+  }
+  template <typename... Args>
+  void operator()(fmt::format_string<Args...> f, Args&&... args) {
+    if (out_) *out_ << fmt::format(f, std::forward<Args>(args)...) << std::endl;
+  }
+
+ private:
+  std::unique_ptr<std::ofstream> out_;
+};
+
+}  // namespace
+
+RunResult run_experiment(const Config& config, const RunOptions& options, Communicator& comm) {
+  const auto run_start = Clock::now();
+  const int rank = comm.rank(), world = comm.size();
+  const uint64_t seed = config.run.seed;
+  RankLog log(options.log_dir, rank);
+  const auto say = [&](const std::string& line) {
+    if (rank == 0 && !options.quiet) fmt::print("{}\n", line), std::fflush(stdout);
+  };
+
+  // Every rank loads the data once and derives the same partition, placement and θ⁰. Errors here
+  // (a bad data file, an impossible partition) happen on every rank alike: agreed() ends the run
+  // cleanly with one message.
+  Dataset data;
+  Partition partition;
+  std::vector<int64_t> train_sizes;
+  std::vector<int> rank_of;
+  std::vector<int64_t> hosted;
+  torch::Device device(torch::kCPU);
+  std::unique_ptr<FlatModel> model;
+  std::unique_ptr<Algorithm> algorithm;
+  AlgoContext context;
+  agreed(
+      [&] {
+        data = load_dataset(config);
+        partition = make_partition(config.partition, seed, config.run.clients, data.labels(), data.groups(),
+                                   data.num_classes);
+        for (const auto& c : partition.clients) train_sizes.push_back(static_cast<int64_t>(c.train.size()));
+        rank_of = place_clients(train_sizes, world);
+        hosted = hosted_clients(rank_of, rank);
+        device = select_device(config.run.device, comm.local_rank());
+        if (device.is_cpu()) torch::set_num_threads(static_cast<int>(config.run.threads_per_rank));
+        model = make_model(config.model, data.sample_shape(), data.num_classes, seed);
+        model->to(device);
+        context.config = &config;
+        context.comm = &comm;
+        context.num_clients = static_cast<int64_t>(partition.clients.size());
+        context.train_sizes = train_sizes;
+        context.hosted = hosted;
+        context.initial_params = model->params().clone();  // [P]
+        context.shared_numel = model->shared_numel(config.model.n_head);
+        algorithm = make_algorithm(config);
+        algorithm->init(context);
+      },
+      comm.raw());
+  const int64_t num_clients = context.num_clients;
+
+  say(fmt::format("fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), "
+                  "device {}",
+                  algorithm->name(), data.name, data.size(), data.num_classes, num_clients, world, config.model.name,
+                  model->num_params(), device.str()));
+  log("rank {} hosts {} clients on {}", rank, hosted.size(), device.str());
+
+  std::unique_ptr<RunFile> run_file;
+  if (!options.run_file.empty()) {
+    RunFileInfo info;
+    info.config_toml = to_toml(config);
+    info.algorithm = algorithm->name();
+    info.device = device.str();
+    info.dataset = data.name;
+    info.model = config.model.name;
+    info.seed = seed;
+    info.world_size = world;
+    info.num_clients = num_clients;
+    info.num_classes = data.num_classes;
+    info.num_params = model->num_params();
+    info.shared_params = context.shared_numel;
+    info.rounds = config.run.rounds;
+    run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info);
+    h5::Group group = run_file->file().create_group("partition");
+    write_partition_h5(partition, group);
+    group.write("placement", std::vector<int64_t>(rank_of.begin(), rank_of.end()));
+  }
+
+  RunResult result;
+  torch::Tensor& params = model->params();  // [P]
+  for (int64_t round = 0; round < config.run.rounds; ++round) {
+    const auto round_start = Clock::now();
+    RoundRecord record;
+    record.round = round;
+    const auto [sent0, received0] = total_bytes(comm);
+
+    const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
+    record.cohort_size = static_cast<int64_t>(cohort.size());
+    result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
+    auto t = Clock::now();
+    algorithm->round_begin(round, cohort);
+    record.timing.comm_seconds += seconds_since(t);
+
+    // Local training of this rank's cohort clients.
+    t = Clock::now();
+    torch::Tensor loss_sums = torch::zeros({2}, torch::kFloat64);  // [Σ n·loss, Σ n]
+    for (int64_t client : cohort) {
+      if (rank_of[static_cast<size_t>(client)] != rank) continue;
+      algorithm->client_begin(client, params);
+      const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
+        return algorithm->add_regularizer_grad(client, p, g);
+      };
+      const TrainStats stats = train_client(*model, data, partition.clients[static_cast<size_t>(client)].train,
+                                            config.train, seed, round, client, regularizer, device);
+      algorithm->client_end(client, params);
+      const double n = static_cast<double>(train_sizes[static_cast<size_t>(client)]);
+      loss_sums[0] += stats.mean_loss() * n;
+      loss_sums[1] += n;
+      log("round {} client {}: {} batches, mean loss {:.5f}", round, client, stats.batches, stats.mean_loss());
+    }
+    record.timing.train_seconds = seconds_since(t);
+
+    t = Clock::now();
+    algorithm->server_step(round);
+    comm.allreduce_sum(loss_sums);
+    record.timing.comm_seconds += seconds_since(t);
+    record.train_loss = loss_sums[1].item<double>() > 0 ? (loss_sums[0] / loss_sums[1]).item<double>() : 0.0;
+
+    // Evaluation of every client on its own test split.
+    const bool evaluate = (round + 1) % config.run.eval_every == 0 || round + 1 == config.run.rounds;
+    if (evaluate) {
+      t = Clock::now();
+      torch::Tensor per_client = torch::zeros({3, num_clients}, torch::kFloat64);  // [correct; tested; loss_sum]
+      AucHistogram auc;
+      for (int64_t client : hosted) {
+        algorithm->eval_params(client, params);
+        const ClientEval e = evaluate_client(*model, data, partition.clients[static_cast<size_t>(client)].test,
+                                             device, auc);
+        per_client[0][client] = static_cast<double>(e.correct);
+        per_client[1][client] = static_cast<double>(e.tested);
+        per_client[2][client] = e.loss_sum;
+      }
+      record.timing.eval_seconds = seconds_since(t);
+      t = Clock::now();
+      comm.allreduce_sum(per_client);  // each client's entries are non-zero on exactly one rank
+      comm.allreduce_sum(auc.counts());
+      record.timing.comm_seconds += seconds_since(t);
+      const auto column = [&](int64_t row) {
+        const torch::Tensor r = per_client[row].contiguous();
+        return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + num_clients);
+      };
+      result.evals.push_back(make_eval_record(round, column(0), column(1), column(2), auc.auc()));
+    }
+
+    const auto [sent1, received1] = total_bytes(comm);
+    record.timing.bytes_sent = sent1 - sent0;
+    record.timing.bytes_received = received1 - received0;
+    record.wall_seconds = seconds_since(round_start);
+    record.client_updates_per_second = static_cast<double>(record.cohort_size) / std::max(record.wall_seconds, 1e-9);
+    if (run_file) {
+      t = Clock::now();
+      run_file->append_round(record);
+      if (evaluate) run_file->append_eval(result.evals.back(), hosted);
+      record.timing.io_seconds = seconds_since(t);
+      run_file->set_io_seconds(round, record.timing.io_seconds);
+    }
+    result.rounds.push_back(record);
+
+    const double elapsed = seconds_since(run_start);
+    const double eta = elapsed / static_cast<double>(round + 1) * static_cast<double>(config.run.rounds - round - 1);
+    if (evaluate) {
+      const EvalRecord& e = result.evals.back();
+      say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
+                      "{:.2f} s/round  ETA {}",
+                      round + 1, config.run.rounds, e.accuracy, e.accuracy_mean, e.accuracy_std, e.loss, e.auc,
+                      record.train_loss, record.wall_seconds, format_eta(eta)));
+    } else {
+      say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}", round + 1, config.run.rounds,
+                      record.train_loss, record.wall_seconds, format_eta(eta)));
+    }
+  }
+
+  result.summary = summarize(result.evals);
+  result.wall_seconds = seconds_since(run_start);
+  if (run_file) run_file->finish(result.summary, result.wall_seconds);
+  if (!hosted.empty() || num_clients > 0) {
+    // The evaluation model of client 0 (on whichever rank hosts it), broadcast for callers/tests.
+    torch::Tensor final_params = torch::zeros_like(params, torch::kFloat32).to(torch::kCPU);  // [P]
+    if (rank_of[0] == rank) {
+      algorithm->eval_params(0, params);
+      final_params.copy_(params);
+    }
+    comm.broadcast(final_params, rank_of[0]);
+    result.final_params.assign(final_params.data_ptr<float>(), final_params.data_ptr<float>() + final_params.numel());
+  }
+  say(fmt::format("done: best {:.4f} (round {}), last {:.4f}, mean of last 10 evaluations {:.4f}; {:.1f} s{}",
+                  result.summary.best_accuracy, result.summary.best_round + 1, result.summary.last_accuracy,
+                  result.summary.mean_last10, result.wall_seconds,
+                  options.run_file.empty() ? "" : "; run file " + options.run_file));
+  return result;
+}
+
+}  // namespace fedsaf

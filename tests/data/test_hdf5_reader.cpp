@@ -1,0 +1,201 @@
+// read_hdf5_dataset: the fedsaf HDF5 data set file, its fields and every validation error.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "data/readers.hpp"
+#include "io/h5.hpp"
+
+namespace fs = std::filesystem;
+using namespace fedsaf;
+
+namespace {
+
+class Hdf5ReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char templ[] = "/tmp/fedsaf-h5reader-XXXXXX";
+    ASSERT_NE(mkdtemp(templ), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  // Writes a file through `fill` and returns its path.
+  std::string make(const std::string& name, const std::function<void(h5::File&)>& fill) {
+    const std::string path = (dir_ / name).string();
+    h5::File f = h5::File::open(path, h5::Mode::kCreate);
+    fill(f);
+    return path;
+  }
+  // The DataError message read_hdf5_dataset throws for path ("" if none).
+  static std::string error_of(const std::string& path) {
+    try {
+      read_hdf5_dataset(path);
+    } catch (const DataError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  fs::path dir_;
+};
+
+std::vector<uint8_t> ramp(size_t n) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 % 256);
+  return v;
+}
+
+// Checks that message starts with the file's path and mentions `what`.
+void expect_names(const std::string& message, const std::string& path, const std::string& what) {
+  EXPECT_EQ(message.rfind(path, 0), 0u) << message;
+  EXPECT_NE(message.find(what), std::string::npos) << "'" << what << "' not in: " << message;
+}
+
+}  // namespace
+
+TEST_F(Hdf5ReaderTest, ReadsImagesLabelsGroupsAndClassNames) {
+  const std::vector<uint8_t> pixels = ramp(4 * 3 * 2 * 2);
+  const std::string path = make("images.h5", [&](h5::File& f) {
+    f.write<uint8_t>("x", pixels, {4, 3, 2, 2});
+    f.write<int64_t>("y", {2, 0, 1, 2}).attrs().set("class_names", std::vector<std::string>{"cat", "dog", "eel", "fox"});
+    f.write<int64_t>("group", {5, 5, 0, 1});
+  });
+  const Dataset d = read_hdf5_dataset(path);
+  EXPECT_EQ(d.name, "images.h5");
+  ASSERT_EQ(d.x.sizes(), (std::vector<int64_t>{4, 3, 2, 2}));
+  EXPECT_EQ(d.x.scalar_type(), torch::kUInt8);
+  const uint8_t* x = d.x.data_ptr<uint8_t>();
+  for (size_t i = 0; i < pixels.size(); ++i) ASSERT_EQ(x[i], pixels[i]) << i;
+  ASSERT_EQ(d.y.scalar_type(), torch::kInt64);
+  EXPECT_EQ(std::vector<int64_t>(d.y.data_ptr<int64_t>(), d.y.data_ptr<int64_t>() + 4), (std::vector<int64_t>{2, 0, 1, 2}));
+  ASSERT_TRUE(d.group.defined());
+  EXPECT_EQ(std::vector<int64_t>(d.group.data_ptr<int64_t>(), d.group.data_ptr<int64_t>() + 4),
+            (std::vector<int64_t>{5, 5, 0, 1}));
+  // The class list, not the largest label, sets num_classes.
+  EXPECT_EQ(d.num_classes, 4);
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"cat", "dog", "eel", "fox"}));
+}
+
+TEST_F(Hdf5ReaderTest, ReadsVectorsWithoutOptionalParts) {
+  const std::string path = make("vectors.h5", [](h5::File& f) {
+    f.write<float>("x", {0.5f, -1.0f, 2.0f, 3.0f, 4.0f, 5.0f}, {3, 2});
+    f.write<int64_t>("y", {0, 3, 1});
+  });
+  const Dataset d = read_hdf5_dataset(path);
+  ASSERT_EQ(d.x.sizes(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(d.x.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(d.x[0][1].item<float>(), -1.0f);
+  EXPECT_EQ(d.x[2][1].item<float>(), 5.0f);
+  EXPECT_FALSE(d.group.defined());
+  EXPECT_EQ(d.num_classes, 4);  // max label + 1
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"0", "1", "2", "3"}));
+  EXPECT_EQ(d.name, "vectors.h5");
+}
+
+TEST_F(Hdf5ReaderTest, MissingOrForeignFilesAreDataErrors) {
+  const std::string missing = (dir_ / "nope.h5").string();
+  expect_names(error_of(missing), missing, "no such file");
+  const std::string text = (dir_ / "text.h5").string();
+  std::ofstream(text) << "not hdf5";
+  expect_names(error_of(text), text, "not an HDF5 file");
+}
+
+TEST_F(Hdf5ReaderTest, MissingDataSets) {
+  std::string path = make("no-x.h5", [](h5::File& f) { f.write<int64_t>("y", {0}); });
+  expect_names(error_of(path), path, "no data set /x");
+  path = make("no-y.h5", [](h5::File& f) { f.write<float>("x", {1.0f}, {1, 1}); });
+  expect_names(error_of(path), path, "no data set /y");
+}
+
+TEST_F(Hdf5ReaderTest, WrongDtypes) {
+  std::string path = make("x-float-images.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(4), {1, 1, 2, 2});
+    f.write<int64_t>("y", {0});
+  });
+  expect_names(error_of(path), path, "/x is [N,C,H,W] float32, expected uint8");
+  path = make("x-u8-vectors.h5", [](h5::File& f) {
+    f.write<uint8_t>("x", std::vector<uint8_t>(4), {2, 2});
+    f.write<int64_t>("y", {0, 1});
+  });
+  expect_names(error_of(path), path, "/x is [N,D] uint8, expected float32");
+  path = make("y-int32.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(4), {2, 2});
+    f.write<int32_t>("y", {0, 1});
+  });
+  expect_names(error_of(path), path, "/y is int32, expected int64");
+  path = make("y-float.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(4), {2, 2});
+    f.write<double>("y", {0, 1});
+  });
+  expect_names(error_of(path), path, "/y is float64, expected int64");
+  path = make("group-int32.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(4), {2, 2});
+    f.write<int64_t>("y", {0, 1});
+    f.write<int32_t>("group", {0, 1});
+  });
+  expect_names(error_of(path), path, "/group is int32, expected int64");
+  path = make("x-strings.h5", [](h5::File& f) {
+    f.write_strings("x", {"a"});
+    f.write<int64_t>("y", {0});
+  });
+  expect_names(error_of(path), path, "/x");
+}
+
+TEST_F(Hdf5ReaderTest, WrongRanks) {
+  std::string path = make("x-3d.h5", [](h5::File& f) {
+    f.write<uint8_t>("x", std::vector<uint8_t>(8), {2, 2, 2});
+    f.write<int64_t>("y", {0, 1});
+  });
+  expect_names(error_of(path), path, "/x has 3 dimensions");
+  path = make("y-2d.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(4), {2, 2});
+    f.write<int64_t>("y", {0, 1}, {2, 1});
+  });
+  expect_names(error_of(path), path, "/y must be 1-D");
+  path = make("empty.h5", [](h5::File& f) {
+    f.write<float>("x", {}, {0, 2});
+    f.write<int64_t>("y", {});
+  });
+  expect_names(error_of(path), path, "/x holds no samples");
+}
+
+TEST_F(Hdf5ReaderTest, SampleCountMismatch) {
+  std::string path = make("y-short.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    f.write<int64_t>("y", {0, 1});
+  });
+  expect_names(error_of(path), path, "/y has 2 entries but /x has 3 samples");
+  path = make("group-long.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    f.write<int64_t>("y", {0, 1, 1});
+    f.write<int64_t>("group", {0, 1, 1, 2});
+  });
+  expect_names(error_of(path), path, "/group has 4 entries but /x has 3 samples");
+}
+
+TEST_F(Hdf5ReaderTest, BadLabels) {
+  std::string path = make("negative.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    f.write<int64_t>("y", {0, -2, 1});
+  });
+  expect_names(error_of(path), path, "/y[1] = -2 is negative");
+  path = make("negative-group.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    f.write<int64_t>("y", {0, 1, 1});
+    f.write<int64_t>("group", {0, 0, -1});
+  });
+  expect_names(error_of(path), path, "/group[2] = -1 is negative");
+  path = make("beyond-names.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    f.write<int64_t>("y", {0, 2, 1}).attrs().set("class_names", std::vector<std::string>{"a", "b"});
+  });
+  expect_names(error_of(path), path, "/y[1] = 2 but attribute class_names on /y lists only 2 classes");
+}
