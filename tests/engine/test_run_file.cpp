@@ -1,0 +1,171 @@
+// The run file against io/SCHEMA.md (both directions), its values against the engine's results,
+// and `fedsaf inspect` on it. Runs under mpirun at 1, 2 and 4 ranks: the file is written
+// collectively and read back serially by rank 0.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "io/h5.hpp"
+#include "mpi/communicator.hpp"
+#include "sim/engine.hpp"
+
+namespace fedsaf {
+namespace {
+
+// Paths ("/metrics/eval/auc") and attributes ("/partition@method", "/@seed") that SCHEMA.md
+// documents. Attributes named `unit` are checked separately.
+std::set<std::string> documented_entries() {
+  std::ifstream in(std::string(FEDSAF_SOURCE_DIR) + "/io/SCHEMA.md");
+  std::set<std::string> out;
+  std::string line, section;
+  const std::regex dataset_row(R"(^\| `(/[^`]*)` \| \[)");
+  const std::regex attr_row(R"(^\| `(/[^`]*)` \| `([^`]+)` \|)");
+  const std::regex root_attr_row(R"(^\| `([a-z_0-9]+)` \| )");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) section = line;
+    if (std::regex_search(line, m, attr_row)) out.insert(m[1].str() + "@" + m[2].str());
+    else if (std::regex_search(line, m, dataset_row)) out.insert(m[1].str());
+    else if (section == "## Root attributes" && std::regex_search(line, m, root_attr_row)) out.insert("/@" + m[1].str());
+  }
+  return out;
+}
+
+struct Walk {
+  std::set<std::string> entries;  // data sets and attributes (groups are implied by their data sets)
+  std::set<std::string> datasets_without_unit;
+};
+
+herr_t collect_attribute(hid_t, const char* name, const H5A_info_t*, void* data) {
+  auto* ctx = static_cast<std::pair<Walk*, std::string>*>(data);
+  if (std::string(name) != "unit") ctx->first->entries.insert(ctx->second + "@" + name);
+  return 0;
+}
+
+herr_t collect_object(hid_t root, const char* name, const H5O_info_t* info, void* data) {
+  auto* walk = static_cast<Walk*>(data);
+  const std::string path = std::string(name) == "." ? "/" : "/" + std::string(name);
+  if (info->type == H5O_TYPE_DATASET) {
+    walk->entries.insert(path);
+    if ((path.rfind("/metrics/", 0) == 0 || path.rfind("/timing/", 0) == 0) && H5Aexists_by_name(root, name, "unit", H5P_DEFAULT) <= 0)
+      walk->datasets_without_unit.insert(path);
+  }
+  std::pair<Walk*, std::string> ctx{walk, path};
+  hsize_t index = 0;
+  H5Aiterate_by_name(root, name, H5_INDEX_NAME, H5_ITER_NATIVE, &index, collect_attribute, &ctx, H5P_DEFAULT);
+  return 0;
+}
+
+Walk walk_file(const std::string& path) {
+  Walk walk;
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(file, 0);
+  H5Ovisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, collect_object, &walk);
+  H5Fclose(file);
+  return walk;
+}
+
+class RunFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Communicator world(MPI_COMM_WORLD);
+    char dir_template[] = "/tmp/fedsaf-runfile-XXXXXX";
+    std::string dir;
+    if (world.rank() == 0) dir = mkdtemp(dir_template);
+    int length = static_cast<int>(dir.size());
+    MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    dir.resize(static_cast<size_t>(length));
+    MPI_Bcast(dir.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
+    dir_ = dir;
+    path_ = dir + "/run.h5";
+  }
+  void TearDown() override {
+    MPI_Barrier(MPI_COMM_WORLD);
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) std::filesystem::remove_all(dir_);
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
+  Communicator world(MPI_COMM_WORLD);
+  const Config config = default_config({"run.clients=7", "run.rounds=4", "run.eval_every=2", "run.join_ratio=0.5",
+                                        "data.synthetic.max_samples=100"});
+  RunOptions options;
+  options.quiet = true;
+  options.run_file = path_;
+  const RunResult result = run_experiment(config, options, world);
+  if (world.rank() != 0) return;
+
+  const Walk walk = walk_file(path_);
+  const std::set<std::string> documented = documented_entries();
+  ASSERT_GT(documented.size(), 40u) << "could not parse io/SCHEMA.md";
+  for (const auto& entry : documented) EXPECT_TRUE(walk.entries.count(entry)) << "documented but missing: " << entry;
+  for (const auto& entry : walk.entries) EXPECT_TRUE(documented.count(entry)) << "in the file but undocumented: " << entry;
+  EXPECT_TRUE(walk.datasets_without_unit.empty()) << *walk.datasets_without_unit.begin() << " has no unit attribute";
+
+  h5::File file = h5::File::open(path_, h5::Mode::kRead);
+  EXPECT_EQ(file.attrs().get_string("status"), "complete");
+  EXPECT_EQ(file.attrs().get_int("world_size"), world.size());
+  const auto accuracy = file.open_dataset("metrics/eval/accuracy").read<double>();
+  const auto eval_rounds = file.open_dataset("metrics/eval/round").read<int64_t>();
+  ASSERT_EQ(accuracy.size(), result.evals.size());
+  for (size_t i = 0; i < accuracy.size(); ++i) {
+    EXPECT_EQ(accuracy[i], result.evals[i].accuracy);
+    EXPECT_EQ(eval_rounds[i], result.evals[i].round);
+  }
+  EXPECT_EQ(eval_rounds, (std::vector<int64_t>{1, 3}));
+  // Per-client accuracy: every rank wrote its own clients' entries; together they are the row.
+  const auto client_accuracy = file.open_dataset("metrics/eval/client_accuracy").read<double>();  // [E, N]
+  ASSERT_EQ(client_accuracy.size(), 2u * 7u);
+  for (size_t c = 0; c < 7; ++c) {
+    const double expected = result.evals.back().client_accuracy[c];
+    if (std::isnan(expected)) EXPECT_TRUE(std::isnan(client_accuracy[7 + c]));
+    else EXPECT_EQ(client_accuracy[7 + c], expected) << "client " << c;
+  }
+  // Timing: one column per rank, every entry written (train time > 0 for a rank with clients).
+  EXPECT_EQ(file.open_dataset("timing/train_seconds").shape(), (std::vector<int64_t>{4, world.size()}));
+  const auto sent = file.open_dataset("timing/bytes_sent").read<int64_t>();
+  for (int64_t b : sent) EXPECT_GT(b, 0);
+  EXPECT_DOUBLE_EQ(file.open_group("metrics").attrs().get_double("best_accuracy"), result.summary.best_accuracy);
+  EXPECT_EQ(file.read_strings("config").at(0), to_toml(config));
+
+  // `fedsaf inspect` prints the same summary without Python.
+  FILE* pipe = popen((std::string(FEDSAF_BINARY) + " inspect " + path_ + " 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << out;
+  char best[64];
+  std::snprintf(best, sizeof best, "best %.2f%%", 100 * result.summary.best_accuracy);
+  EXPECT_NE(out.find(best), std::string::npos) << out;
+  EXPECT_NE(out.find("4 of 4 rounds, 2 evaluations"), std::string::npos) << out;
+}
+
+TEST_F(RunFileTest, InspectRejectsFilesThatAreNotRunFiles) {
+  Communicator world(MPI_COMM_WORLD);
+  if (world.rank() != 0) return;
+  const std::string junk = dir_ + "/junk.h5";
+  std::ofstream(junk) << "not hdf5";
+  FILE* pipe = popen((std::string(FEDSAF_BINARY) + " inspect " + junk + " 2>&1").c_str(), "r");
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  EXPECT_NE(pclose(pipe), 0);
+  EXPECT_NE(out.find(junk), std::string::npos) << out;
+  EXPECT_NE(out.find("not an HDF5 file"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace fedsaf
