@@ -6,7 +6,9 @@
 //   round_begin(t, cohort)                       all ranks (may communicate)
 //   for each cohort client c hosted by this rank:
 //     client_begin(c, params)                    → the model c starts training from
-//     [training; per batch: add_regularizer_grad(c, params, grads)]
+//     [training; per batch: add_regularizer_grad(c, params, grads); only the first
+//      trainable_numel() parameters are updated]
+//     client_trained(c, model, data, train indices, round)  → e.g. a Fisher pass on the model
 //     client_end(c, params)                      → c's contribution (accumulated locally)
 //   server_step(t)                               all ranks (reduces contributions)
 // and for evaluation, eval_params(c, params) for every client hosted by this rank.
@@ -22,6 +24,8 @@
 namespace fedsaf {
 
 class Communicator;
+class FlatModel;
+struct Dataset;
 
 // What an algorithm knows of the run; the same on every rank except `hosted`.
 struct AlgoContext {
@@ -50,6 +54,12 @@ class Algorithm {
                                       torch::Tensor& /*grads*/) {
     return 0.0;
   }
+  // Parameters [0, trainable_numel()) are updated by local SGD; the rest stay as client_begin set
+  // them (e.g. fedsaf's frozen private layers). Default: all of them.
+  virtual int64_t trainable_numel(int64_t num_params) const { return num_params; }
+  // Right after local training, with the trained model still loaded (e.g. the Fisher pass).
+  virtual void client_trained(int64_t /*client*/, FlatModel& /*model*/, const Dataset& /*data*/,
+                              const std::vector<int64_t>& /*train_indices*/, int64_t /*round*/) {}
   // params: [P] after local training.
   virtual void client_end(int64_t client, const torch::Tensor& params) = 0;
   virtual void server_step(int64_t round) = 0;

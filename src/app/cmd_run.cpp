@@ -21,6 +21,7 @@ struct RunArgs {
   std::string out_dir;
   std::string log_dir;
   bool quiet = false;
+  bool force = false;
 };
 
 int run_command(const RunArgs& args) {
@@ -36,6 +37,9 @@ int run_command(const RunArgs& args) {
             [&] {
               config = resolve_config(args.config);
               if (!args.out_dir.empty()) config.run.out_dir = args.out_dir;
+              const auto run_file = std::filesystem::path(config.run.out_dir) / "run.h5";
+              if (std::filesystem::exists(run_file) && !args.force)
+                throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
               if (comm.rank() == 0) {
                 std::filesystem::create_directories(config.run.out_dir);
                 if (!args.log_dir.empty()) std::filesystem::create_directories(args.log_dir);
@@ -62,6 +66,7 @@ void add_run_command(CLI::App& root, int& exit_code) {
   cmd->add_option("--out", args->out_dir, "Output folder for run.h5 (default: run.out_dir)");
   cmd->add_option("--log-dir", args->log_dir, "Write per-rank logs (rank-R.log) into this folder");
   cmd->add_flag("--quiet", args->quiet, "No progress lines");
+  cmd->add_flag("--force", args->force, "Overwrite an existing DIR/run.h5");
   cmd->callback([args, &exit_code] { exit_code = run_command(*args); });
 }
 

@@ -25,11 +25,16 @@ std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& indi
 
 TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                         const TrainConfig& config, uint64_t seed, int64_t round, int64_t client,
-                        const RegularizerGrad& regularizer, const torch::Device& device) {
+                        const RegularizerGrad& regularizer, const torch::Device& device,
+                        int64_t trainable_numel) {
   TrainStats stats;
   model.train(true);
-  torch::Tensor& params = model.params();  // [P]
-  torch::Tensor& grads = model.grads();    // [P]
+  const int64_t p = model.num_params();
+  const int64_t trainable = trainable_numel < 0 ? p : std::min(trainable_numel, p);
+  torch::Tensor& all_grads = model.grads();  // [P]
+  // The SGD step works on the trainable prefix only; a frozen tail keeps its values exactly.
+  torch::Tensor params = model.params().narrow(0, 0, trainable);  // [T]
+  torch::Tensor grads = all_grads.narrow(0, 0, trainable);        // [T]
   torch::Tensor momentum;                  // [P], fresh each round (the optimiser is per round)
   const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
   for (int64_t epoch = 0; epoch < config.local_epochs; ++epoch) {
@@ -37,12 +42,12 @@ TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector
       const torch::Tensor idx = torch::from_blob(batch.data(), {static_cast<int64_t>(batch.size())}, cpu_long);  // [B]
       const torch::Tensor x = data.batch(idx).to(device);  // [B, ...] float32
       const torch::Tensor y = data.y.index_select(0, idx).to(device);  // [B] int64
-      grads.zero_();
+      all_grads.zero_();
       const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(x), y);  // []
       loss.backward();
       {
         torch::NoGradGuard no_grad;
-        if (regularizer) regularizer(params, grads);
+        if (regularizer) regularizer(model.params(), all_grads);
         if (config.weight_decay > 0) grads.add_(params, config.weight_decay);
         if (config.momentum > 0) {
           if (!momentum.defined()) momentum = grads.clone();

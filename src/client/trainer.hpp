@@ -25,10 +25,12 @@ using RegularizerGrad = std::function<double(const torch::Tensor& params, torch:
 
 // Trains `model` in place on the samples `train_indices` of `data`. The shuffling comes only from
 // (seed, round, client) so the result does not depend on which rank trains the client. The last
-// incomplete batch is dropped only when the client has at least one full batch.
+// incomplete batch is dropped only when the client has at least one full batch. Only the first
+// `trainable_numel` flat parameters are updated (-1: all).
 TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                         const TrainConfig& config, uint64_t seed, int64_t round, int64_t client,
-                        const RegularizerGrad& regularizer, const torch::Device& device);
+                        const RegularizerGrad& regularizer, const torch::Device& device,
+                        int64_t trainable_numel = -1);
 
 // The batches of one epoch: a seeded permutation cut into batches (see train_client).
 std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& indices, int64_t batch_size,

@@ -158,8 +158,10 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
         return algorithm->add_regularizer_grad(client, p, g);
       };
-      const TrainStats stats = train_client(*model, data, partition.clients[static_cast<size_t>(client)].train,
-                                            config.train, seed, round, client, regularizer, device);
+      const auto& train_indices = partition.clients[static_cast<size_t>(client)].train;
+      const TrainStats stats = train_client(*model, data, train_indices, config.train, seed, round, client, regularizer,
+                                            device, algorithm->trainable_numel(model->num_params()));
+      algorithm->client_trained(client, *model, data, train_indices, round);
       algorithm->client_end(client, params);
       const double n = static_cast<double>(train_sizes[static_cast<size_t>(client)]);
       loss_sums[0] += stats.mean_loss() * n;

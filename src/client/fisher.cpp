@@ -1,0 +1,64 @@
+#include "client/fisher.hpp"
+
+#include <fmt/format.h>
+
+#include "client/trainer.hpp"
+#include "core/errors.hpp"
+
+namespace fedsaf {
+
+void FisherAccumulator::add(const torch::Tensor& grads) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor g = grads.narrow(0, 0, shared_numel_).to(torch::kCPU, torch::kFloat64);  // [S]
+  if (!sum_.defined()) sum_ = torch::zeros({shared_numel_}, g.options());
+  sum_.add_(g.square());
+  batches_ += 1;
+}
+
+torch::Tensor FisherAccumulator::value() const {
+  if (batches_ == 0) return torch::zeros({shared_numel_}, torch::TensorOptions().dtype(torch::kFloat32));
+  return (sum_ / static_cast<double>(batches_)).to(torch::kFloat32);  // [S]
+}
+
+torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
+                              int64_t batch_size, int64_t fisher_batches, int64_t shared_numel, uint64_t seed,
+                              int64_t round, int64_t client, const torch::Device& device) {
+  if (fisher_batches < 0) throw ConfigError(fmt::format("fedsaf.fisher_batches = {}: must be ≥ 0", fisher_batches));
+  if (shared_numel < 0 || shared_numel > model.num_params())
+    throw Error(fmt::format("fisher: shared_numel = {} outside [0, {}]", shared_numel, model.num_params()));
+  FisherAccumulator acc(shared_numel);
+  if (train_indices.empty()) return acc.value();
+  model.train(false);
+  torch::Tensor& grads = model.grads();  // [P]
+  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
+  for (int64_t pass = 0;; ++pass) {
+    auto batches = epoch_batches(train_indices, batch_size, seed, round, client, kFisherEpoch + pass);
+    for (auto& batch : batches) {
+      if (fisher_batches > 0 && acc.batches() >= fisher_batches) break;
+      const torch::Tensor idx = torch::from_blob(batch.data(), {static_cast<int64_t>(batch.size())}, cpu_long);  // [B]
+      const torch::Tensor x = data.batch(idx).to(device);              // [B, ...] float32
+      const torch::Tensor y = data.y.index_select(0, idx).to(device);  // [B] int64
+      model.zero_grad();
+      torch::nn::functional::cross_entropy(model.forward(x), y).backward();  // mean-batch CE
+      acc.add(grads);
+    }
+    if (fisher_batches == 0 || acc.batches() >= fisher_batches) break;
+  }
+  model.zero_grad();
+  return acc.value();
+}
+
+std::vector<int64_t> shared_tensor_sizes(FlatModel& model, int64_t n_head) {
+  const int64_t s = model.shared_numel(n_head);
+  std::vector<int64_t> sizes;
+  int64_t total = 0;
+  for (const torch::Tensor& p : model.parameters()) {
+    if (total >= s) break;
+    sizes.push_back(p.numel());
+    total += p.numel();
+  }
+  if (total != s) throw Error(fmt::format("fisher: the shared part ({}) does not end at a tensor boundary", s));
+  return sizes;
+}
+
+}  // namespace fedsaf

@@ -1,0 +1,94 @@
+// `fedsaf run` end to end under mpirun: progress output, --quiet, per-rank logs, and the two error
+// paths (an error every rank sees exits cleanly with one message).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int status = -1;
+  std::string output;
+};
+
+Outcome run_shell(const std::string& command) {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+  Outcome o;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buffer[1024];
+  while (fgets(buffer, sizeof buffer, pipe)) o.output += buffer;
+  const int raw = pclose(pipe);
+  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return o;
+}
+
+size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+class RunCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/fedsaf-cli-XXXXXX";
+    dir_ = mkdtemp(dir_template);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string mpirun(int ranks, const std::string& args) {
+    return "mpirun -n " + std::to_string(ranks) + " --bind-to none " + FEDSAF_BINARY + " run " + args;
+  }
+  std::string dir_;
+};
+
+TEST_F(RunCli, TwoRanksPrintOneProgressLinePerRoundAndWriteTheRunFile) {
+  const Outcome o = run_shell(mpirun(2, "--set run.rounds=3 --set run.clients=6 --out " + dir_ + "/out --log-dir " + dir_ + "/logs"));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(count(o.output, "round 1/3 "), 1u) << o.output;  // rank 0 only
+  EXPECT_EQ(count(o.output, "round 3/3 "), 1u) << o.output;
+  EXPECT_NE(o.output.find("ETA"), std::string::npos);
+  EXPECT_NE(o.output.find("on 2 rank(s)"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/run.h5"));
+  EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-0.log"), 0u);
+  EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-1.log"), 0u);
+}
+
+TEST_F(RunCli, QuietPrintsNothing) {
+  const Outcome o = run_shell(mpirun(1, "--quiet --set run.rounds=2 --set run.clients=4 --out " + dir_));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(o.output.find("round"), std::string::npos) << o.output;
+}
+
+TEST_F(RunCli, ABadKeyOnEveryRankExitsCleanlyWithOneMessage) {
+  const Outcome o = run_shell(mpirun(2, "--set train.lrr=1 --out " + dir_));
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_EQ(count(o.output, "unknown key 'train.lrr'; did you mean 'train.lr'?"), 1u) << o.output;
+  EXPECT_EQ(o.output.find("fatal"), std::string::npos) << o.output;  // the agreed path, not an abort
+}
+
+TEST_F(RunCli, AMissingDataFileIsNamedOnce) {
+  const Outcome o = run_shell(mpirun(2, "--set data.dataset=hdf5 --set data.path=" + dir_ + "/nothing.h5 --out " + dir_));
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_EQ(count(o.output, dir_ + "/nothing.h5"), 1u) << o.output;
+  EXPECT_EQ(o.output.find("fatal"), std::string::npos) << o.output;
+}
+
+TEST_F(RunCli, AnExistingRunFileIsNeverOverwrittenWithoutForce) {
+  ASSERT_EQ(run_shell(mpirun(1, "--quiet --set run.rounds=3 --set run.clients=4 --out " + dir_)).status, 0);
+  const auto size = std::filesystem::file_size(dir_ + "/run.h5");
+  const Outcome refused = run_shell(mpirun(2, "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_));
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_EQ(count(refused.output, dir_ + "/run.h5 already exists"), 1u) << refused.output;
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/run.h5"), size);
+  EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("3 of 3 rounds"),
+            std::string::npos);
+  ASSERT_EQ(run_shell(mpirun(1, "--quiet --force --set run.rounds=1 --set run.clients=4 --out " + dir_)).status, 0);
+  EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
+            std::string::npos);
+}
+
+}  // namespace
