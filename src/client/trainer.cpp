@@ -35,7 +35,8 @@ TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector
   // The SGD step works on the trainable prefix only; a frozen tail keeps its values exactly.
   torch::Tensor params = model.params().narrow(0, 0, trainable);  // [T]
   torch::Tensor grads = all_grads.narrow(0, 0, trainable);        // [T]
-  torch::Tensor momentum;                  // [P], fresh each round (the optimiser is per round)
+  torch::Tensor momentum;  // [T], fresh each round (the optimiser is per round)
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat32).device(device));  // []
   const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
   for (int64_t epoch = 0; epoch < config.local_epochs; ++epoch) {
     for (auto& batch : epoch_batches(train_indices, config.batch_size, seed, round, client, epoch)) {
@@ -57,11 +58,12 @@ TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector
           params.add_(grads, -config.lr);  // one fused SGD step on the whole flat buffer
         }
       }
-      stats.loss_sum += loss.item<double>();
+      loss_sum = loss_sum + loss.detach();  // no per-batch sync; read once at the end
       stats.batches += 1;
       stats.samples += static_cast<int64_t>(batch.size());
     }
   }
+  stats.loss_sum = loss_sum.item<double>();
   return stats;
 }
 
