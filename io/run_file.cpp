@@ -30,6 +30,8 @@ constexpr Column kRoundColumns[] = {
     {"train_loss", h5::DType::kF64, "cross-entropy (nats), sample-weighted mean over the cohort"},
     {"wall_seconds", h5::DType::kF64, "s"},
     {"client_updates_per_second", h5::DType::kF64, "1/s"},
+    {"protocol_bytes_up", h5::DType::kI64, "bytes the FL protocol sends client→server in the round (float32 payload)"},
+    {"protocol_bytes_down", h5::DType::kI64, "bytes the FL protocol sends server→client in the round (float32 payload)"},
 };
 constexpr Column kEvalColumns[] = {
     {"round", h5::DType::kI64, "round index (0-based)"},
@@ -68,6 +70,7 @@ RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info
   attrs.set("num_classes", info.num_classes);
   attrs.set("num_params", info.num_params);
   attrs.set("shared_params", info.shared_params);
+  attrs.set("private_params", info.num_params - info.shared_params);
   attrs.set("rounds_planned", info.rounds);
   attrs.set("status", std::string("running"));
   file_->write_strings("config", {info.config_toml});
@@ -103,6 +106,8 @@ void RunFile::append_round(const RoundRecord& r) {
   put_row("train_loss", h5::DType::kF64, &r.train_loss);
   put_row("wall_seconds", h5::DType::kF64, &r.wall_seconds);
   put_row("client_updates_per_second", h5::DType::kF64, &r.client_updates_per_second);
+  put_row("protocol_bytes_up", h5::DType::kI64, &r.protocol_bytes_up);
+  put_row("protocol_bytes_down", h5::DType::kI64, &r.protocol_bytes_down);
   // Timing: every rank writes its own column of the new row.
   const auto put_timing = [&](const char* name, h5::DType type, const void* v) {
     h5::Dataset d = file_->open_dataset(std::string("timing/") + name);

@@ -144,6 +144,8 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
 
     const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
     record.cohort_size = static_cast<int64_t>(cohort.size());
+    record.protocol_bytes_up = record.cohort_size * algorithm->protocol_floats_up() * 4;
+    record.protocol_bytes_down = record.cohort_size * algorithm->protocol_floats_down() * 4;
     result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
     auto t = Clock::now();
     algorithm->round_begin(round, cohort);

@@ -23,6 +23,8 @@ struct RoundRecord {
   double train_loss = 0;     // sample-weighted mean training loss over the cohort
   double wall_seconds = 0;   // the round on rank 0, end to end
   double client_updates_per_second = 0;
+  int64_t protocol_bytes_up = 0;    // what the FL protocol itself sends up in this round (all clients)
+  int64_t protocol_bytes_down = 0;  // and down (float32 payload)
   RoundTiming timing;        // this rank's
 };
 

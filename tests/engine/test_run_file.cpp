@@ -138,6 +138,18 @@ TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
   const auto sent = file.open_dataset("timing/bytes_sent").read<int64_t>();
   for (int64_t b : sent) EXPECT_GT(b, 0);
   EXPECT_DOUBLE_EQ(file.open_group("metrics").attrs().get_double("best_accuracy"), result.summary.best_accuracy);
+  // FedAvg's protocol: the whole model up and down for each cohort client (float32).
+  const int64_t params = file.attrs().get_int("num_params");
+  EXPECT_EQ(file.attrs().get_int("private_params"), 0);
+  const auto cohort = file.open_dataset("metrics/rounds/cohort_size").read<int64_t>();
+  const auto up = file.open_dataset("metrics/rounds/protocol_bytes_up").read<int64_t>();
+  const auto down = file.open_dataset("metrics/rounds/protocol_bytes_down").read<int64_t>();
+  ASSERT_EQ(up.size(), 4u);
+  for (size_t r = 0; r < 4; ++r) {
+    EXPECT_EQ(cohort[r], 3);  // ⌊7 · 0.5⌋
+    EXPECT_EQ(up[r], 3 * params * 4);
+    EXPECT_EQ(down[r], 3 * params * 4);
+  }
   EXPECT_EQ(file.read_strings("config").at(0), to_toml(config));
 
   // `fedsaf inspect` prints the same summary without Python.
