@@ -152,6 +152,33 @@ void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hoste
   evals_written_ = row + 1;
 }
 
+void RunFile::append_attention_stats(int64_t rows, int64_t guard_fired, double sigma) {
+  if (!file_->exists("attention")) {
+    auto group = file_->create_group("attention");
+    group.create_dataset("rows", h5::DType::kI64, {0}, kChunkRows).attrs().set("unit", std::string("ξ rows computed in the round (all ranks)"));
+    group.create_dataset("guard_fired", h5::DType::kI64, {0}, kChunkRows).attrs().set("unit", std::string("ξ rows scaled by the guard in the round"));
+    group.create_dataset("sigma", h5::DType::kF64, {0}, kChunkRows).attrs().set("unit", std::string("σ of the fedamp kernel in the round (0: other kernels or none computed)"));
+    group.create_dataset("xi_round", h5::DType::kI64, {0}, kChunkRows).attrs().set("unit", std::string("round of each stored attention matrix"));
+    group.create_dataset("xi", h5::DType::kF32, {0, num_clients_, num_clients_}, 1)
+        .attrs()
+        .set("unit", std::string("attention weight ξ_ij (row i sums to 1; NaN row: not computed that round)"));
+  }
+  const int64_t row = attention_rounds_written_;
+  append_shared_value("attention/rows", row, h5::DType::kI64, &rows);
+  append_shared_value("attention/guard_fired", row, h5::DType::kI64, &guard_fired);
+  append_shared_value("attention/sigma", row, h5::DType::kF64, &sigma);
+  attention_rounds_written_ = row + 1;
+}
+
+void RunFile::append_attention_matrix(int64_t round, const std::vector<float>& xi) {
+  const int64_t row = attention_matrices_written_;
+  append_shared_value("attention/xi_round", row, h5::DType::kI64, &round);
+  h5::Dataset d = file_->open_dataset("attention/xi");
+  d.resize_rows(row + 1);
+  d.write_rows(h5::DType::kF32, row, rank_ == 0 ? 1 : 0, xi.data());
+  attention_matrices_written_ = row + 1;
+}
+
 void RunFile::finish(const RunSummary& s, double wall_seconds) {
   h5::Group group = file_->open_group("metrics");  // must outlive its Attributes view
   auto metrics = group.attrs();

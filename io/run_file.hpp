@@ -34,6 +34,12 @@ class RunFile {
   void set_io_seconds(int64_t round_row, double seconds);
   // Collective. Every rank writes the accuracy of the clients it hosts.
   void append_eval(const EvalRecord& record, const std::vector<int64_t>& hosted);
+  // Collective, every round of an attention algorithm (fedamp, fedsaf): ξ rows computed in the
+  // round, how many the guard scaled, and σ. Creates /attention on first use.
+  void append_attention_stats(int64_t rows, int64_t guard_fired, double sigma);
+  // Collective: the N×N attention matrix of `round` (row-major, NaN rows for clients without a row
+  // in that round); every rank passes the same matrix, rank 0 writes it.
+  void append_attention_matrix(int64_t round, const std::vector<float>& xi);
   // Collective: summary attributes, status = complete; closes the file.
   void finish(const RunSummary& summary, double wall_seconds);
 
@@ -43,6 +49,7 @@ class RunFile {
   int rank_ = 0, world_size_ = 1;
   int64_t num_clients_ = 0;
   int64_t rounds_written_ = 0, evals_written_ = 0;
+  int64_t attention_rounds_written_ = 0, attention_matrices_written_ = 0;
 };
 
 }  // namespace fedsaf

@@ -38,6 +38,19 @@ struct AlgoContext {
   int64_t shared_numel = 0;          // |θˢ| for the configured n_head (P when everything is shared)
 };
 
+// What an attention-based algorithm computed during one round (for the run file and the log).
+// Rows are this rank's clients whose ξ row was computed in that round (fedamp: the cohort, in
+// round_begin; fedsaf: the next round's cohort, plus every hosted client on evaluation rounds, in
+// server_step); an N×N matrix is the allgatherv of every rank's rows.
+struct AttentionReport {
+  int64_t round = -1;         // the round these rows belong to; -1 = nothing computed yet
+  int64_t rows = 0;           // ξ rows computed in this round, summed over all ranks
+  int64_t guard_fired = 0;    // of those, rows the ξ guard scaled, summed over all ranks
+  double sigma = 0;           // σ used by the fedamp kernel (0 for other kernels)
+  torch::Tensor clients;      // [k] int64: this rank's rows' clients (k may be 0)
+  torch::Tensor xi;           // [k, N] float64: this rank's ξ rows, each summing to 1
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -68,6 +81,9 @@ class Algorithm {
   // Floats the FL protocol itself would send per participating client and round (up, down).
   virtual int64_t protocol_floats_up() const = 0;
   virtual int64_t protocol_floats_down() const = 0;
+  // The attention computed during round t (fedamp, fedsaf), valid after server_step(t); nullptr
+  // for algorithms without attention. See AttentionReport.
+  virtual const AttentionReport* attention_report() const { return nullptr; }
 };
 
 // Builds the algorithm config.run.algorithm names (see src/algo/registry.cpp).

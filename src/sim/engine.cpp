@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "algo/algorithm.hpp"
@@ -39,6 +40,17 @@ std::string format_eta(double seconds) {
   if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
   if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
   return fmt::format("{}s", s);
+}
+
+// Every rank's ξ rows gathered into the full N×N matrix (row-major; NaN rows where no row was
+// computed). Collective.
+std::vector<float> gather_attention(const AttentionReport& report, int64_t num_clients, Communicator& comm) {
+  const Gathered clients = comm.allgatherv(report.clients.to(torch::kCPU, torch::kInt64).contiguous());  // [K]
+  const Gathered rows = comm.allgatherv(
+      report.xi.to(torch::kCPU, torch::kFloat32).reshape({-1, num_clients}).contiguous());  // [K, N]
+  torch::Tensor matrix = torch::full({num_clients, num_clients}, std::numeric_limits<float>::quiet_NaN());  // [N, N]
+  if (clients.data.numel() > 0) matrix.index_copy_(0, clients.data, rows.data);
+  return std::vector<float>(matrix.data_ptr<float>(), matrix.data_ptr<float>() + matrix.numel());
 }
 
 class RankLog {
@@ -138,6 +150,7 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
   torch::Tensor& params = model->params();  // [P]
   for (int64_t round = 0; round < config.run.rounds; ++round) {
     const auto round_start = Clock::now();
+    double attention_io_seconds = 0;
     RoundRecord record;
     record.round = round;
     const auto [sent0, received0] = total_bytes(comm);
@@ -177,6 +190,24 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
     comm.allreduce_sum(loss_sums);
     record.timing.comm_seconds += seconds_since(t);
     record.train_loss = loss_sums[1].item<double>() > 0 ? (loss_sums[0] / loss_sums[1]).item<double>() : 0.0;
+    std::string attention_note;
+    if (const AttentionReport* report = algorithm->attention_report()) {
+      const bool fresh = report->round == round;
+      if (fresh && report->rows > 0)
+        attention_note = fmt::format("  ξ-guard {}/{}", report->guard_fired, report->rows);
+      if (run_file) {
+        t = Clock::now();
+        std::vector<float> matrix;
+        if (fresh && config.attention.every > 0 && (round + 1) % config.attention.every == 0)
+          matrix = gather_attention(*report, num_clients, comm);  // collective
+        record.timing.comm_seconds += seconds_since(t);
+        t = Clock::now();
+        run_file->append_attention_stats(fresh ? report->rows : 0, fresh ? report->guard_fired : 0,
+                                         fresh ? report->sigma : 0.0);
+        if (!matrix.empty()) run_file->append_attention_matrix(round, matrix);
+        attention_io_seconds = seconds_since(t);
+      }
+    }
 
     // Evaluation of every client on its own test split.
     const bool evaluate = (round + 1) % config.run.eval_every == 0 || round + 1 == config.run.rounds;
@@ -213,7 +244,7 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       t = Clock::now();
       run_file->append_round(record);
       if (evaluate) run_file->append_eval(result.evals.back(), hosted);
-      record.timing.io_seconds = seconds_since(t);
+      record.timing.io_seconds = seconds_since(t) + attention_io_seconds;
       run_file->set_io_seconds(round, record.timing.io_seconds);
     }
     result.rounds.push_back(record);
@@ -223,12 +254,12 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
     if (evaluate) {
       const EvalRecord& e = result.evals.back();
       say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
-                      "{:.2f} s/round  ETA {}",
+                      "{:.2f} s/round  ETA {}{}",
                       round + 1, config.run.rounds, e.accuracy, e.accuracy_mean, e.accuracy_std, e.loss, e.auc,
-                      record.train_loss, record.wall_seconds, format_eta(eta)));
+                      record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
     } else {
-      say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}", round + 1, config.run.rounds,
-                      record.train_loss, record.wall_seconds, format_eta(eta)));
+      say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}{}", round + 1, config.run.rounds,
+                      record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
     }
   }
 

@@ -1,0 +1,28 @@
+#pragma once
+// The attention step shared by fedamp and fedsaf: distances, ξ by kernel, the (Fisher-weighted) mix.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "algo/attention.hpp"
+#include "core/config.hpp"
+
+namespace fedsaf {
+
+class Communicator;
+class PairwiseExchange;
+
+// The attention step shared by fedamp and fedsaf. The uploads must
+// already be registered on `exchange` (set_held). Collective.
+//   queries [k, S] float32 (CPU): the rows' own parameters; self_cols [k] int64: the rows' clients;
+//   sigma_rows [k] bool: the rows whose distances define σ = "auto" (median over every rank's);
+//   self_weights [k, S] / self_scalar [k]: the rows' own Fisher weights, or undefined (= 1).
+// Returns u [k, S] float32 with u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j; fills
+// att (ξ [k, N], this rank's guard count) and sigma (0 unless the fedamp kernel).
+torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionConfig& config,
+                            const std::vector<int64_t>& sizes, const torch::Tensor& queries,
+                            const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
+                            const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
+                            double& sigma);
+
+}  // namespace fedsaf

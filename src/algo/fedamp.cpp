@@ -1,0 +1,127 @@
+// FedAMP (Huang et al., AAAI 2021), the paper's version (FEDSAF-SPEC.md): every client keeps its
+// own whole model w_i. From round 1 on, for each selected client i the server side computes
+// d_ij = ‖w_i − w_j‖² against the latest uploads of all clients (held by their owning ranks, moved
+// by PairwiseExchange), ξ by the attention kernel with the guard, and u_i = Σ_j ξ_ij w_j. Client i
+// trains from w_i with CE + (λ/(2α_K))·‖w − u_i‖² and uploads w_i.
+//
+// The upload of a client is its personal model itself, so the owner's held copy is w_i (no second
+// copy). The query of row i is w_i, so ξ_ii's own term comes from the query (SelfTerm) and the
+// own column is zeroed in the mix: a selected client that never uploaded still weighs ξ_ii.
+//
+// fedamp.pfllib_compat = true: the proximal term carries no gradient (PFLlib), so training is
+// exactly `local`'s; the attention is still computed (and reported) but changes nothing.
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "algo/algorithm.hpp"
+#include "algo/attention.hpp"
+#include "algo/attention_mix.hpp"
+#include "core/errors.hpp"
+#include "mpi/communicator.hpp"
+#include "mpi/pairwise.hpp"
+
+namespace fedsaf {
+
+
+namespace {
+
+const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
+
+// [m, numel] float32 CPU contiguous: the first `numel` elements of each listed tensor.
+torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,
+                         int64_t numel) {
+  torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), numel}, torch::kFloat32);  // [m, numel]
+  for (size_t r = 0; r < clients.size(); ++r)
+    out[static_cast<int64_t>(r)].copy_(by_client.at(clients[r]).narrow(0, 0, numel));
+  return out;
+}
+
+class FedAmp : public Algorithm {
+ public:
+  std::string name() const override { return "fedamp"; }
+  bool personalised() const override { return true; }
+
+  void init(const AlgoContext& context) override {
+    context_ = context;
+    const Config& config = *context.config;
+    compat_ = config.fedamp.pfllib_compat;
+    coef_ = config.attention.lambda / config.attention.alpha_k;  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
+    parse_sigma(config.attention.sigma);                         // fail early on a bad σ
+    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
+                                                   context.num_clients);
+    for (int64_t c : context.hosted) personal_[c] = context.initial_params.clone();  // [P] each
+  }
+
+  void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
+    report_ = AttentionReport{};
+    report_.round = round;
+    u_.clear();
+    if (round == 0) return;  // no uploads yet: every client starts from θ⁰ and trains like local
+    const int64_t p = context_.initial_params.numel();
+    // This rank's held uploads: the latest model of each hosted client that has uploaded.
+    const std::vector<int64_t> held_ids(uploaded_.begin(), uploaded_.end());
+    const torch::Tensor held_params = stack_rows(personal_, held_ids, p);  // [m, P]
+    exchange_->set_held({torch::tensor(held_ids, kI64), held_params, torch::Tensor(), torch::Tensor()});
+    std::vector<int64_t> rows;
+    for (int64_t c : cohort)
+      if (personal_.count(c)) rows.push_back(c);
+    const int64_t k = static_cast<int64_t>(rows.size());
+    const torch::Tensor queries = stack_rows(personal_, rows, p);  // [k, P]
+    const torch::Tensor self_cols = torch::tensor(rows, kI64);     // [k]
+    Attention att;
+    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->attention,
+                                          context_.train_sizes, queries, self_cols,
+                                          torch::ones({k}, torch::kBool), torch::Tensor(), torch::Tensor(), att,
+                                          report_.sigma);  // [k, P]
+    for (int64_t i = 0; i < k; ++i)
+      u_[rows[static_cast<size_t>(i)]] = u[i].to(context_.initial_params.device());  // [P]
+    torch::Tensor counts = torch::tensor({k, att.guard_fired}, kI64);  // [2] rows, guard fired
+    context_.comm->allreduce_sum(counts);
+    report_.rows = counts[0].item<int64_t>();
+    report_.guard_fired = counts[1].item<int64_t>();
+    report_.clients = self_cols;
+    report_.xi = att.xi;
+  }
+
+  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+
+  double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override {
+    const auto it = u_.find(client);
+    if (it == u_.end()) return 0.0;  // round 0
+    const torch::Tensor diff = params - it->second;  // [P]
+    if (!compat_) grads.add_(diff, coef_);          // PFLlib's term has no gradient
+    return 0.5 * coef_ * diff.square().sum().item<double>();
+  }
+
+  void client_end(int64_t client, const torch::Tensor& params) override {
+    personal_.at(client).copy_(params);  // the upload is the personal model itself
+    uploaded_.insert(client);
+  }
+
+  void server_step(int64_t /*round*/) override {}  // uploads stay with their owners
+
+  void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+
+  int64_t protocol_floats_up() const override { return context_.initial_params.numel(); }
+  int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
+  const AttentionReport* attention_report() const override { return &report_; }
+
+ private:
+  AlgoContext context_;
+  bool compat_ = false;
+  double coef_ = 0;                               // λ/α_K
+  std::unique_ptr<PairwiseExchange> exchange_;
+  std::map<int64_t, torch::Tensor> personal_;     // hosted client → w_i [P] (= its latest upload)
+  std::set<int64_t> uploaded_;                    // hosted clients that have uploaded
+  std::map<int64_t, torch::Tensor> u_;            // this round's hosted cohort → u_i [P]
+  AttentionReport report_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_fedamp() { return std::make_unique<FedAmp>(); }
+
+}  // namespace fedsaf

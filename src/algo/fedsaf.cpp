@@ -1,0 +1,265 @@
+// FedSAF, the reference design of FEDSAF-SPEC.md: the model is split at n_head into the shared
+// part θˢ (uploaded) and the private part θᴾ (never leaves the client). Per round:
+//   1. attention on θˢ only (kernel fedamp / heur / samples) against the latest uploads of all
+//      clients, moved between ranks by PairwiseExchange;
+//   2. a Fisher-weighted per-parameter mix u_iˢ[p] = Σ_j ξ_ij w_j[p] θˢ_j[p] / Σ_j ξ_ij w_j[p] with
+//      w_j = F̂_j + δ (fisher_mode param), one weight mean(F_j) per client (scalar) or 1 (none);
+//   3. θˢ_i ← u_iˢ (init_from_cloud) or a proximal pull (λ_p/2)‖θˢ − u_iˢ‖²; θᴾ_i kept; E epochs
+//      (deep_mode frozen: only θˢ is updated, via trainable_numel);
+//   4. the empirical Fisher diagonal F_i of θˢ after training (extra_pass, in client_trained) or
+//      accumulated over the last epoch (last_epoch, in add_regularizer_grad), then upload θˢ_i, F_i.
+//
+// WHEN THE MIX IS COMPUTED. The spec mixes at the start of round t for the cohort of t (none at
+// t = 0). Here the mix for round t + 1 is computed at the end of round t (server_step), for the
+// hosted clients of cohort t + 1 (sample_cohort gives it; round_begin checks it and recomputes if
+// the engine's cohort differs) and, on evaluation rounds, for every hosted client: a client is
+// evaluated on the personal model it would start the next round with, u_iˢ + θᴾ_i (with
+// init_from_cloud = false: its own θˢ_i + θᴾ_i), exactly FedPer's evaluation, so that
+// fedsaf(samples, fisher none) ≡ fedper and, with n_head = L, ≡ fedavg. σ = "auto" is the median
+// over the rows of cohort t + 1 only, so evaluating does not change training. Evaluation rounds
+// therefore cost one pairwise pass with N query rows instead of |cohort| rows.
+//
+// STATE (all with the rank that owns the client): θ_i [P] (θˢ_i is also the held copy of its
+// latest upload: after training they are equal and θˢ_i only changes by training), the Fisher
+// weight of the latest upload, and the latest mix u_iˢ [S].
+//
+// fisher_source = last_epoch is exact: the trainer calls add_regularizer_grad right after
+// backward(), before weight decay and momentum, so `grads` holds the plain mean-batch CE gradient;
+// it is accumulated before the proximal pull is added. The last epoch's batches are recognised by
+// counting (the batch count per epoch follows from n_i and B exactly as epoch_batches cuts them).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "algo/algorithm.hpp"
+#include "algo/attention.hpp"
+#include "algo/attention_mix.hpp"
+#include "client/fisher.hpp"
+#include "core/errors.hpp"
+#include "mpi/communicator.hpp"
+#include "mpi/pairwise.hpp"
+#include "sim/placement.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
+const auto kF32 = torch::TensorOptions().dtype(torch::kFloat32);
+
+class FedSaf : public Algorithm {
+ public:
+  std::string name() const override { return "fedsaf"; }
+  bool personalised() const override { return true; }
+
+  void init(const AlgoContext& context) override {
+    context_ = context;
+    const Config& config = *context.config;
+    const FedSafConfig& f = config.fedsaf;
+    if (f.fisher_mode != "param" && f.fisher_mode != "scalar" && f.fisher_mode != "none")
+      throw ConfigError(fmt::format("fedsaf.fisher_mode = '{}': expected param, scalar or none", f.fisher_mode));
+    if (f.fisher_norm != "per_tensor" && f.fisher_norm != "none")
+      throw ConfigError(fmt::format("fedsaf.fisher_norm = '{}': expected per_tensor or none", f.fisher_norm));
+    if (f.fisher_source != "extra_pass" && f.fisher_source != "last_epoch")
+      throw ConfigError(fmt::format("fedsaf.fisher_source = '{}': expected extra_pass or last_epoch", f.fisher_source));
+    if (f.deep_mode != "train" && f.deep_mode != "frozen")
+      throw ConfigError(fmt::format("fedsaf.deep_mode = '{}': expected train or frozen", f.deep_mode));
+    parse_sigma(config.attention.sigma);  // fail early on a bad σ
+    s_ = context.shared_numel;
+    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
+                                                   context.num_clients);
+    for (int64_t c : context.hosted) theta_[c] = context.initial_params.clone();  // [P] each
+  }
+
+  void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
+    round_ = round;
+    report_ = AttentionReport{};
+    report_.round = round;
+    if (round == 0) return;  // no attention in round 0: every client starts from θ⁰
+    if (planned_round_ == round && planned_cohort_ == cohort) return;  // mixed in server_step(round − 1)
+    // The engine's cohort is not the one planned for: mix now (every rank sees the same cohort,
+    // so every rank takes this branch together).
+    std::vector<int64_t> rows;
+    for (int64_t c : cohort)
+      if (theta_.count(c)) rows.push_back(c);
+    compute_mix(rows, std::vector<bool>(rows.size(), true));
+    planned_round_ = round;
+    planned_cohort_ = cohort;
+  }
+
+  void client_begin(int64_t client, torch::Tensor& params) override {
+    params.copy_(theta_.at(client));
+    const bool mixed = round_ > 0 && mix_.count(client);
+    if (mixed && context_.config->fedsaf.init_from_cloud) params.narrow(0, 0, s_).copy_(mix_.at(client));
+    pull_ = mixed && !context_.config->fedsaf.init_from_cloud ? mix_.at(client).to(params.device()) : torch::Tensor();
+    // last_epoch Fisher: count this client's batches to recognise the last epoch's.
+    const FedSafConfig& f = context_.config->fedsaf;
+    last_epoch_acc_.reset();
+    if (f.fisher_mode != "none" && f.fisher_source == "last_epoch") {
+      const TrainConfig& t = context_.config->train;
+      const int64_t n = context_.train_sizes.at(static_cast<size_t>(client));
+      const int64_t per_epoch = n / t.batch_size > 0 ? n / t.batch_size : (n > 0 ? 1 : 0);  // as epoch_batches
+      first_fisher_batch_ = (t.local_epochs - 1) * per_epoch;
+      batch_ = 0;
+      last_epoch_acc_.emplace(s_);
+    }
+  }
+
+  double add_regularizer_grad(int64_t /*client*/, const torch::Tensor& params, torch::Tensor& grads) override {
+    // Here grads is still the plain CE gradient: accumulate it before adding anything.
+    if (last_epoch_acc_ && batch_++ >= first_fisher_batch_) last_epoch_acc_->add(grads);
+    if (!pull_.defined()) return 0.0;
+    const double lambda = context_.config->fedsaf.prox_lambda;
+    const torch::Tensor diff = params.narrow(0, 0, s_) - pull_;  // [S]
+    grads.narrow(0, 0, s_).add_(diff, lambda);                   // ∇ (λ_p/2)‖θˢ − u_iˢ‖²
+    return 0.5 * lambda * diff.square().sum().item<double>();
+  }
+
+  int64_t trainable_numel(int64_t num_params) const override {
+    return context_.config->fedsaf.deep_mode == "frozen" ? std::min(s_, num_params) : num_params;
+  }
+
+  void client_trained(int64_t client, FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
+                      int64_t round) override {
+    const Config& config = *context_.config;
+    const FedSafConfig& f = config.fedsaf;
+    if (f.fisher_mode == "none") return;
+    if (tensor_sizes_.empty()) tensor_sizes_ = shared_tensor_sizes(model, config.model.n_head);
+    const torch::Tensor fisher =
+        f.fisher_source == "last_epoch"
+            ? last_epoch_acc_->value()
+            : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
+                              config.run.seed, round, client, model.params().device());  // [S]
+    if (f.fisher_mode == "param")
+      weight_[client] = fisher_param_weight(fisher, tensor_sizes_, f.fisher_norm, f.delta);  // [S]
+    else
+      scalar_[client] = fisher_scalar_weight(fisher);
+  }
+
+  void client_end(int64_t client, const torch::Tensor& params) override {
+    theta_.at(client).copy_(params);  // θˢ_i is now also the held copy of the upload
+    uploaded_.insert(client);
+  }
+
+  void server_step(int64_t round) override {
+    const Config& config = *context_.config;
+    const int64_t next = round + 1;
+    const bool train_next = next < config.run.rounds;
+    // The engine's evaluation condition (src/sim/engine.cpp).
+    const bool evaluates = next % config.run.eval_every == 0 || next == config.run.rounds;
+    const bool eval_mix = evaluates && config.fedsaf.init_from_cloud;
+    if (!train_next && !eval_mix) return;
+    const std::vector<int64_t> cohort =
+        sample_cohort(config.run.seed, next, context_.num_clients, config.run.join_ratio);
+    const std::set<int64_t> in_cohort(cohort.begin(), cohort.end());
+    std::vector<int64_t> rows;
+    std::vector<bool> sigma_rows;
+    for (const auto& [c, theta] : theta_) {
+      if (!eval_mix && !in_cohort.count(c)) continue;
+      rows.push_back(c);
+      sigma_rows.push_back(in_cohort.count(c) > 0);
+    }
+    compute_mix(rows, sigma_rows);
+    planned_round_ = next;
+    planned_cohort_ = cohort;
+  }
+
+  void eval_params(int64_t client, torch::Tensor& params) override {
+    params.copy_(theta_.at(client));
+    if (context_.config->fedsaf.init_from_cloud && mix_.count(client))
+      params.narrow(0, 0, s_).copy_(mix_.at(client));
+  }
+
+  int64_t protocol_floats_up() const override {
+    const std::string& mode = context_.config->fedsaf.fisher_mode;
+    return s_ + (mode == "param" ? s_ : mode == "scalar" ? 1 : 0);  // θˢ_i plus its Fisher
+  }
+  int64_t protocol_floats_down() const override { return s_; }
+  const AttentionReport* attention_report() const override { return &report_; }
+
+ private:
+  // Collective: the mix u_iˢ for the hosted clients `rows` (ascending) from every rank's latest
+  // uploads; sigma_rows marks the rows that define σ = "auto".
+  void compute_mix(const std::vector<int64_t>& rows, const std::vector<bool>& sigma_rows) {
+    const std::string& mode = context_.config->fedsaf.fisher_mode;
+    std::vector<int64_t> held_ids(uploaded_.begin(), uploaded_.end());
+    const int64_t m = static_cast<int64_t>(held_ids.size()), k = static_cast<int64_t>(rows.size());
+    HeldUploads held;
+    held.ids = torch::tensor(held_ids, kI64);  // [m]
+    held.params = stack_shared(held_ids);       // [m, S]
+    torch::Tensor self_weights, self_scalar;
+    if (mode == "param") {
+      held.weights = torch::empty({m, s_}, kF32);  // [m, S]
+      for (int64_t r = 0; r < m; ++r) held.weights[r].copy_(weight_or_neutral(held_ids[static_cast<size_t>(r)]));
+      self_weights = torch::empty({k, s_}, kF32);  // [k, S]
+      for (int64_t r = 0; r < k; ++r) self_weights[r].copy_(weight_or_neutral(rows[static_cast<size_t>(r)]));
+    } else if (mode == "scalar") {
+      held.scalar = torch::empty({m}, kF32);  // [m]
+      for (int64_t r = 0; r < m; ++r) held.scalar[r] = scalar_or_neutral(held_ids[static_cast<size_t>(r)]);
+      self_scalar = torch::empty({k}, kF32);  // [k]
+      for (int64_t r = 0; r < k; ++r) self_scalar[r] = scalar_or_neutral(rows[static_cast<size_t>(r)]);
+    }
+    exchange_->set_held(held);
+    const torch::Tensor queries = stack_shared(rows);        // [k, S]
+    const torch::Tensor self_cols = torch::tensor(rows, kI64);  // [k]
+    torch::Tensor sigma_mask = torch::zeros({k}, torch::kBool);  // [k]
+    for (int64_t r = 0; r < k; ++r) sigma_mask[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
+    Attention att;
+    double sigma = 0;
+    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->attention,
+                                          context_.train_sizes, queries, self_cols, sigma_mask, self_weights,
+                                          self_scalar, att, sigma);  // [k, S]
+    for (int64_t r = 0; r < k; ++r) mix_[rows[static_cast<size_t>(r)]] = u[r].to(context_.initial_params.device());
+    torch::Tensor counts = torch::tensor({k, att.guard_fired}, kI64);  // [2] rows, guard fired
+    context_.comm->allreduce_sum(counts);
+    report_.rows += counts[0].item<int64_t>();
+    report_.guard_fired += counts[1].item<int64_t>();
+    report_.sigma = sigma;
+    report_.clients = self_cols;
+    report_.xi = att.xi;
+  }
+
+  // [n, S] float32 CPU: θˢ of the listed hosted clients.
+  torch::Tensor stack_shared(const std::vector<int64_t>& clients) const {
+    torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), s_}, kF32);  // [n, S]
+    for (size_t r = 0; r < clients.size(); ++r)
+      out[static_cast<int64_t>(r)].copy_(theta_.at(clients[r]).narrow(0, 0, s_));
+    return out;
+  }
+  // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
+  torch::Tensor weight_or_neutral(int64_t client) const {
+    const auto it = weight_.find(client);
+    return it != weight_.end() ? it->second : torch::full({s_}, 1.0 + context_.config->fedsaf.delta, kF32);  // [S]
+  }
+  double scalar_or_neutral(int64_t client) const {
+    const auto it = scalar_.find(client);
+    return it != scalar_.end() ? it->second : 1.0;
+  }
+
+  AlgoContext context_;
+  int64_t s_ = 0;  // |θˢ|
+  int64_t round_ = 0;
+  std::unique_ptr<PairwiseExchange> exchange_;
+  std::map<int64_t, torch::Tensor> theta_;   // hosted client → θ_i [P] (θˢ_i = its latest upload)
+  std::set<int64_t> uploaded_;               // hosted clients that have uploaded
+  std::map<int64_t, torch::Tensor> weight_;  // hosted client → F̂_i + δ [S] (fisher_mode param)
+  std::map<int64_t, double> scalar_;         // hosted client → mean(F_i) (fisher_mode scalar)
+  std::map<int64_t, torch::Tensor> mix_;     // hosted client → its latest u_iˢ [S]
+  int64_t planned_round_ = -1;               // the round whose mix server_step computed
+  std::vector<int64_t> planned_cohort_;
+  std::vector<int64_t> tensor_sizes_;        // numel of each shared tensor (per-tensor normalisation)
+  torch::Tensor pull_;                       // [S] the current client's u_iˢ (proximal pull) or undefined
+  std::optional<FisherAccumulator> last_epoch_acc_;
+  int64_t batch_ = 0, first_fisher_batch_ = 0;
+  AttentionReport report_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_fedsaf() { return std::make_unique<FedSaf>(); }
+
+}  // namespace fedsaf
