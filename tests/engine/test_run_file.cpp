@@ -173,6 +173,35 @@ TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
   EXPECT_NE(out.find("4 of 4 rounds, 2 evaluations"), std::string::npos) << out;
 }
 
+TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
+  Communicator world(MPI_COMM_WORLD);
+  const Config config = default_config({"run.clients=6", "run.rounds=4", "run.algorithm=fedamp", "attention.every=2",
+                                        "data.synthetic.max_samples=80"});
+  RunOptions options;
+  options.quiet = true;
+  options.run_file = path_;
+  run_experiment(config, options, world);
+  if (world.rank() != 0) return;
+  const Walk walk = walk_file(path_);
+  for (const auto& entry : documented_entries().optional)
+    EXPECT_TRUE(walk.entries.count(entry)) << "documented (optional) but missing in a fedamp run: " << entry;
+  h5::File file = h5::File::open(path_, h5::Mode::kRead);
+  EXPECT_EQ(file.open_dataset("attention/rows").read<int64_t>(), (std::vector<int64_t>{0, 6, 6, 6}));  // none in round 0
+  EXPECT_EQ(file.open_dataset("attention/xi_round").read<int64_t>(), (std::vector<int64_t>{1, 3}));
+  const auto guard = file.open_dataset("attention/guard_fired").read<int64_t>();
+  for (int64_t g : guard) EXPECT_LE(g, 6);
+  const auto xi = file.open_dataset("attention/xi").read<float>();  // [2, 6, 6]
+  ASSERT_EQ(xi.size(), 2u * 36u);
+  for (size_t row = 0; row < 12; ++row) {
+    double sum = 0;
+    for (size_t j = 0; j < 6; ++j) {
+      EXPECT_GE(xi[row * 6 + j], 0.0f);
+      sum += xi[row * 6 + j];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5) << "row " << row;
+  }
+}
+
 TEST_F(RunFileTest, InspectRejectsFilesThatAreNotRunFiles) {
   Communicator world(MPI_COMM_WORLD);
   if (world.rank() != 0) return;
