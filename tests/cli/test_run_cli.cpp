@@ -6,25 +6,12 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/common/test_support.hpp"
+
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string output;
-};
-
-Outcome run_shell(const std::string& command) {
-  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
-  Outcome o;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[1024];
-  while (fgets(buffer, sizeof buffer, pipe)) o.output += buffer;
-  const int raw = pclose(pipe);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return o;
-}
+using Outcome = fedsaf::test::CommandResult;
+Outcome run_shell(const std::string& command) { return fedsaf::test::run_command(command); }
 
 size_t count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;

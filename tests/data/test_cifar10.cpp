@@ -14,6 +14,8 @@
 #include "core/errors.hpp"
 #include "data/readers.hpp"
 
+#include "tests/common/test_support.hpp"
+
 namespace fedsaf {
 namespace {
 
@@ -21,20 +23,7 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 constexpr size_t kRecord = 3073;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/fedsaf-cifar-XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    if (p == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 // Records whose pixels encode (seed, position) and whose labels are given.
 Bytes records(const Bytes& labels, int seed) {

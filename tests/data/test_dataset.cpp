@@ -11,26 +11,15 @@
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
 
+#include "tests/common/test_support.hpp"
+
 namespace fedsaf {
 namespace {
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/fedsaf-dataset-XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    if (p == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 void write(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);

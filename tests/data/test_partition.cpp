@@ -23,6 +23,8 @@
 #include "data/partition_table.hpp"
 #include "io/h5.hpp"
 
+#include "tests/common/test_support.hpp"
+
 namespace fedsaf {
 namespace {
 
@@ -300,22 +302,7 @@ TEST(PartitionTable, ColumnsTotalsAndTopClasses) {
   EXPECT_TRUE(std::regex_search(top, std::regex(R"(\n +0 +\d+ +\d+  \d+:\d+ \d+:\d+ \d+:\d+\n)"))) << top;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "fedsaf-partition-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 TEST(PartitionH5, CsrLayoutRoundTrips) {
   TempDir dir;
@@ -324,12 +311,12 @@ TEST(PartitionH5, CsrLayoutRoundTrips) {
   c.alpha = 0.3;
   const Partition p = make_partition(c, 1, 6, labels, {}, 10);
   {
-    h5::File f = h5::File::open(dir.file("p.h5"), h5::Mode::kCreate);
+    h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kCreate);
     h5::Group g = f.create_group("partition");
     write_partition_h5(p, g);
     f.close();
   }
-  h5::File f = h5::File::open(dir.file("p.h5"), h5::Mode::kRead);
+  h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kRead);
   const h5::Group g = f.open_group("partition");
   EXPECT_EQ(g.attrs().get_string("method"), "dirichlet");
   EXPECT_EQ(g.attrs().get_int("num_classes"), 10);
@@ -353,28 +340,12 @@ TEST(PartitionH5, CsrLayoutRoundTrips) {
   }
 }
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run_fedsaf(const std::string& args) {
-  Result r;
-  const std::string command = std::string(FEDSAF_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using test::run_fedsaf;
 
 TEST(PartitionCli, DefaultConfigTableMatchesTheFile) {
   TempDir dir;
-  const std::string out = dir.file("partition.h5");
-  const Result r = run_fedsaf("partition --set run.clients=5 --out " + out);
+  const std::string out = (dir / "partition.h5");
+  const auto r = run_fedsaf("partition --set run.clients=5 --out " + out);
   ASSERT_EQ(r.status, 0) << r.output;
   std::smatch total;
   ASSERT_TRUE(std::regex_search(r.output, total, std::regex(R"(\n +total +(\d+) +(\d+) )"))) << r.output;
@@ -396,8 +367,8 @@ TEST(PartitionCli, DefaultConfigTableMatchesTheFile) {
 
 TEST(PartitionCli, BadRequestFailsWithOneLine) {
   TempDir dir;
-  const std::string out = dir.file("never.h5");
-  const Result r =
+  const std::string out = (dir / "never.h5");
+  const auto r =
       run_fedsaf("partition --set partition.method=pathological --set partition.classes_per_client=99 --out " + out);
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("fedsaf: error: partition.classes_per_client = 99 exceeds"), std::string::npos) << r.output;

@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/engine.hpp"
+#include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -21,40 +22,10 @@ Config small_config(const std::string& algorithm, std::vector<std::string> extra
   return default_config(overrides);
 }
 
-RunResult run_quiet(const Config& config, Communicator& comm) {
-  RunOptions options;
-  options.quiet = true;
-  return run_experiment(config, options, comm);
-}
+using test::run_quiet;
 
-// Runs the config on rank 0 alone and broadcasts what the tests compare.
-struct Reference {
-  std::vector<double> accuracy, loss;
-  std::vector<float> params;
-  std::vector<int64_t> cohorts;
-};
-Reference single_rank_reference(const Config& config, Communicator& world) {
-  Reference ref;
-  if (world.rank() == 0) {
-    Communicator self(MPI_COMM_SELF);
-    const RunResult r = run_quiet(config, self);
-    for (const auto& e : r.evals) ref.accuracy.push_back(e.accuracy), ref.loss.push_back(e.loss);
-    ref.params = r.final_params;
-    ref.cohorts = r.cohort_history;
-  }
-  auto share = [&](auto& v, auto dtype) {
-    torch::Tensor n = torch::tensor({static_cast<int64_t>(v.size())});
-    world.broadcast(n, 0);
-    v.resize(static_cast<size_t>(n.item<int64_t>()));
-    torch::Tensor t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, dtype);
-    world.broadcast(t, 0);
-  };
-  share(ref.accuracy, torch::kFloat64);
-  share(ref.loss, torch::kFloat64);
-  share(ref.params, torch::kFloat32);
-  share(ref.cohorts, torch::kInt64);
-  return ref;
-}
+using test::single_rank_reference;
+using test::Reference;
 
 class EngineRanks : public ::testing::TestWithParam<std::string> {};
 

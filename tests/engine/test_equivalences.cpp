@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/engine.hpp"
+#include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -31,11 +32,7 @@ std::vector<std::string> operator+(std::vector<std::string> a, const std::vector
   return a;
 }
 
-RunResult run_quiet(const Config& config, Communicator& comm) {
-  RunOptions options;
-  options.quiet = true;
-  return run_experiment(config, options, comm);
-}
+using test::run_quiet;
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b, size_t begin = 0) {
   double m = 0;
@@ -114,31 +111,8 @@ TEST_P(ExchangeModes, RingEqualsAllgatherBitForBit) {
   expect_bit_identical(ring, all);
 }
 
-// Runs the config on rank 0 alone (MPI_COMM_SELF) and broadcasts what the tests compare.
-struct Reference {
-  std::vector<double> accuracy, loss;
-  std::vector<float> params;
-};
-Reference single_rank_reference(const Config& config, Communicator& world) {
-  Reference ref;
-  if (world.rank() == 0) {
-    Communicator self(MPI_COMM_SELF);
-    const RunResult r = run_quiet(config, self);
-    for (const auto& e : r.evals) ref.accuracy.push_back(e.accuracy), ref.loss.push_back(e.loss);
-    ref.params = r.final_params;
-  }
-  auto share = [&](auto& v, auto dtype) {
-    torch::Tensor n = torch::tensor({static_cast<int64_t>(v.size())});
-    world.broadcast(n, 0);
-    v.resize(static_cast<size_t>(n.item<int64_t>()));
-    torch::Tensor t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, dtype);
-    world.broadcast(t, 0);
-  };
-  share(ref.accuracy, torch::kFloat64);
-  share(ref.loss, torch::kFloat64);
-  share(ref.params, torch::kFloat32);
-  return ref;
-}
+using test::single_rank_reference;
+using test::Reference;
 
 class RankCounts : public ::testing::TestWithParam<std::vector<std::string>> {};
 

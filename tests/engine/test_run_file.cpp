@@ -17,6 +17,7 @@
 #include "io/h5.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/engine.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -161,12 +162,9 @@ TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
   EXPECT_EQ(file.read_strings("config").at(0), to_toml(config));
 
   // `fedsaf inspect` prints the same summary without Python.
-  FILE* pipe = popen((std::string(FEDSAF_BINARY) + " inspect " + path_ + " 2>&1").c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string out;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  EXPECT_EQ(pclose(pipe), 0) << out;
+  const test::CommandResult inspected = test::run_fedsaf("inspect " + path_);
+  const std::string& out = inspected.output;
+  EXPECT_EQ(inspected.status, 0) << out;
   char best[64];
   std::snprintf(best, sizeof best, "best %.2f%%", 100 * result.summary.best_accuracy);
   EXPECT_NE(out.find(best), std::string::npos) << out;
@@ -207,11 +205,9 @@ TEST_F(RunFileTest, InspectRejectsFilesThatAreNotRunFiles) {
   if (world.rank() != 0) return;
   const std::string junk = dir_ + "/junk.h5";
   std::ofstream(junk) << "not hdf5";
-  FILE* pipe = popen((std::string(FEDSAF_BINARY) + " inspect " + junk + " 2>&1").c_str(), "r");
-  std::string out;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  EXPECT_NE(pclose(pipe), 0);
+  const test::CommandResult inspected = test::run_fedsaf("inspect " + junk);
+  const std::string& out = inspected.output;
+  EXPECT_NE(inspected.status, 0);
   EXPECT_NE(out.find(junk), std::string::npos) << out;
   EXPECT_NE(out.find("not an HDF5 file"), std::string::npos) << out;
 }

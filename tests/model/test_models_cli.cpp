@@ -8,25 +8,12 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "tests/common/test_support.hpp"
+
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  Result r;
-  const std::string command = std::string(FEDSAF_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using fedsaf::test::CommandResult;
+CommandResult run(const std::string& args) { return fedsaf::test::run_fedsaf(args); }
 
 // The block of the listing that starts at the line beginning with `title`.
 std::string section(const std::string& output, const std::string& title) {
@@ -37,7 +24,7 @@ std::string section(const std::string& output, const std::string& title) {
 }
 
 TEST(ModelsCli, DefaultListingShowsTheCnnSplit) {
-  const Result r = run("models");
+  const CommandResult r = run("models");
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string cnn = section(r.output, "cnn | input [1, 28, 28] | 10 classes | 582,026 parameters in L = 4 layers");
   ASSERT_FALSE(cnn.empty()) << r.output;
@@ -51,28 +38,28 @@ TEST(ModelsCli, DefaultListingShowsTheCnnSplit) {
 }
 
 TEST(ModelsCli, InputClassesAndModelOptions) {
-  const Result r = run("models --model cnn --input 1,28,28 --classes 62");
+  const CommandResult r = run("models --model cnn --input 1,28,28 --classes 62");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("cnn | input [1, 28, 28] | 62 classes | 608,702 parameters"), std::string::npos)
       << r.output;  // fc: 512·62 + 62 = 31,806 instead of 5,130
   EXPECT_NE(r.output.find("52,096"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("resnet18"), std::string::npos) << r.output;  // only the model asked for
 
-  const Result mlp = run("models --model mlp --input 60 --hidden 8,4");
+  const CommandResult mlp = run("models --model mlp --input 60 --hidden 8,4");
   ASSERT_EQ(mlp.status, 0) << mlp.output;
   EXPECT_NE(mlp.output.find("mlp (hidden 8,4) | input [60] | 10 classes | 574 parameters in L = 3"),
             std::string::npos) << mlp.output;
 }
 
 TEST(ModelsCli, BadArgumentsFailWithOneLine) {
-  const Result bad_model = run("models --model transformer");
+  const CommandResult bad_model = run("models --model transformer");
   EXPECT_EQ(bad_model.status, 1) << bad_model.output;
   EXPECT_NE(bad_model.output.find("fedsaf: error: model.name: unknown model 'transformer'"), std::string::npos)
       << bad_model.output;
-  const Result bad_input = run("models --input 1,x,28");
+  const CommandResult bad_input = run("models --input 1,x,28");
   EXPECT_EQ(bad_input.status, 1) << bad_input.output;
   EXPECT_NE(bad_input.output.find("--input"), std::string::npos) << bad_input.output;
-  const Result cnn_on_vectors = run("models --model cnn --input 60");
+  const CommandResult cnn_on_vectors = run("models --model cnn --input 60");
   EXPECT_EQ(cnn_on_vectors.status, 1) << cnn_on_vectors.output;
   EXPECT_NE(cnn_on_vectors.output.find("model.name: cnn needs image samples"), std::string::npos)
       << cnn_on_vectors.output;

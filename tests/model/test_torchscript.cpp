@@ -11,19 +11,14 @@
 #include "core/errors.hpp"
 #include "model/model.hpp"
 
+#include "tests/common/test_support.hpp"
+
 namespace fedsaf {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("fedsaf_test_model_" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 // A scripted module whose forward calls a method; parameters registered as the archive's state.
 torch::jit::Module linear_module(const std::string& type, int64_t in, int64_t out) {

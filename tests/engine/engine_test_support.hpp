@@ -1,0 +1,50 @@
+#pragma once
+// Shared by the engine tests: a quiet run, and the same experiment run on rank 0 alone
+// (MPI_COMM_SELF) inside the job, broadcast to every rank as the cross-rank-count reference.
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "core/config.hpp"
+#include "mpi/communicator.hpp"
+#include "sim/engine.hpp"
+
+namespace fedsaf::test {
+
+inline RunResult run_quiet(const Config& config, Communicator& comm) {
+  RunOptions options;
+  options.quiet = true;
+  return run_experiment(config, options, comm);
+}
+
+struct Reference {
+  std::vector<double> accuracy, loss;  // [E] pooled, per evaluation
+  std::vector<float> params;           // [P] client 0's evaluation model after the last round
+  std::vector<int64_t> cohorts;        // every round's cohort, concatenated
+};
+
+inline Reference single_rank_reference(const Config& config, Communicator& world) {
+  Reference ref;
+  if (world.rank() == 0) {
+    Communicator self(MPI_COMM_SELF);
+    const RunResult r = run_quiet(config, self);
+    for (const auto& e : r.evals) ref.accuracy.push_back(e.accuracy), ref.loss.push_back(e.loss);
+    ref.params = r.final_params;
+    ref.cohorts = r.cohort_history;
+  }
+  auto share = [&](auto& v, auto dtype) {
+    torch::Tensor n = torch::tensor({static_cast<int64_t>(v.size())});  // [1]
+    world.broadcast(n, 0);
+    v.resize(static_cast<size_t>(n.item<int64_t>()));
+    torch::Tensor t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, dtype);  // [len]
+    world.broadcast(t, 0);
+  };
+  share(ref.accuracy, torch::kFloat64);
+  share(ref.loss, torch::kFloat64);
+  share(ref.params, torch::kFloat32);
+  share(ref.cohorts, torch::kInt64);
+  return ref;
+}
+
+}  // namespace fedsaf::test
