@@ -15,6 +15,7 @@
 #include "data/readers.hpp"
 
 #include "tests/common/test_support.hpp"
+#include "tests/data/data_test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -55,23 +56,8 @@ void expect_record(const Dataset& d, int64_t i, const Bytes& bytes, size_t at) {
   EXPECT_TRUE(torch::equal(d.x[i], want)) << "sample " << i;
 }
 
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected DataError, got: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected DataError, nothing thrown";
-  return "";
-}
-
-void expect_contains(const std::string& msg, std::initializer_list<std::string> parts) {
-  for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
-}
+using test::data_error;
+using test::expect_contains;
 
 TEST(Cifar10, DefaultFilesInNumericOrderThenTest) {
   TempDir t;

@@ -18,6 +18,7 @@
 #include "data/image_folder.hpp"
 #include "data/readers.hpp"
 #include "io/h5.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace fedsaf;
@@ -53,9 +54,6 @@ class ConvertTest : public ::testing::Test {
   //   a_tumour/  t0.png (4x4, 10,20,30)    t1.jpg (6x6, 90,90,90)
   // Folder names are deliberately not in creation order: labels follow the sorted names.
   void SetUp() override {
-    char templ[] = "/tmp/fedsaf-convert-XXXXXX";
-    ASSERT_NE(mkdtemp(templ), nullptr);
-    dir_ = templ;
     images_ = dir_ / "images";
     fs::create_directories(images_ / "b_normal");
     fs::create_directories(images_ / "a_tumour");
@@ -65,10 +63,6 @@ class ConvertTest : public ::testing::Test {
     std::ofstream(images_ / "b_normal" / "notes.txt") << "ignored";
     write_image(images_ / "a_tumour" / "t0.png", 4, 4, {10, 20, 30});
     write_image(images_ / "a_tumour" / "t1.jpg", 6, 6, {90, 90, 90}, /*jpeg=*/true);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
   std::string out(const std::string& name) const { return (dir_ / name).string(); }
   static ImageFolderOptions options(int64_t h, int64_t w) {
@@ -86,7 +80,8 @@ class ConvertTest : public ::testing::Test {
     stderr_ = slurp(dir_ / "stderr.txt");
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  fs::path dir_, images_;
+  test::TempDir tmp_{"fedsaf-convert"};  // removed with the fixture
+  fs::path dir_ = tmp_.path, images_;
   std::string stdout_, stderr_;
 };
 

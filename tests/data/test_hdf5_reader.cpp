@@ -11,6 +11,7 @@
 #include "core/errors.hpp"
 #include "data/readers.hpp"
 #include "io/h5.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace fedsaf;
@@ -19,15 +20,6 @@ namespace {
 
 class Hdf5ReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char templ[] = "/tmp/fedsaf-h5reader-XXXXXX";
-    ASSERT_NE(mkdtemp(templ), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   // Writes a file through `fill` and returns its path.
   std::string make(const std::string& name, const std::function<void(h5::File&)>& fill) {
     const std::string path = (dir_ / name).string();
@@ -44,7 +36,8 @@ class Hdf5ReaderTest : public ::testing::Test {
     }
     return "";
   }
-  fs::path dir_;
+  test::TempDir tmp_{"fedsaf-h5reader"};  // removed with the fixture
+  fs::path dir_ = tmp_.path;
 };
 
 std::vector<uint8_t> ramp(size_t n) {

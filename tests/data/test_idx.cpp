@@ -16,6 +16,7 @@
 #include "data/readers.hpp"
 
 #include "tests/common/test_support.hpp"
+#include "tests/data/data_test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -60,24 +61,8 @@ Bytes images_file(int n, int h, int w) {
 }
 Bytes labels_file(const Bytes& labels) { return idx_bytes(0x08, {uint32_t(labels.size())}, labels); }
 
-// The DataError message f throws; a test failure when it throws nothing or something else.
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected DataError, got: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected DataError, nothing thrown";
-  return "";
-}
-
-void expect_contains(const std::string& msg, std::initializer_list<std::string> parts) {
-  for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
-}
+using test::data_error;
+using test::expect_contains;
 
 void expect_exact(const Dataset& d, int n, int h, int w, const Bytes& labels) {
   ASSERT_EQ(d.x.sizes(), (std::vector<int64_t>{n, 1, h, w}));

@@ -12,6 +12,7 @@
 
 #include "core/errors.hpp"
 #include "io/h5.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace fedsaf;
@@ -21,17 +22,9 @@ namespace {
 
 class H5Test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char templ[] = "/tmp/fedsaf-h5-XXXXXX";
-    ASSERT_NE(mkdtemp(templ), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  test::TempDir tmp_{"fedsaf-h5"};  // removed with the fixture
+  fs::path dir_ = tmp_.path;
 };
 
 // The message of the IoError that f throws ("" when it throws nothing).
