@@ -179,6 +179,21 @@ void RunFile::append_attention_matrix(int64_t round, const std::vector<float>& x
   attention_matrices_written_ = row + 1;
 }
 
+void RunFile::append_fisher_stats(const std::vector<std::string>& tensors, const std::vector<double>& mean,
+                                  const std::vector<double>& max) {
+  const auto t = static_cast<int64_t>(tensors.size());
+  if (!file_->exists("fisher")) {
+    auto group = file_->create_group("fisher");
+    group.write_strings("tensors", tensors);
+    group.create_dataset("mean", h5::DType::kF64, {0, t}, kChunkRows).attrs().set("unit", std::string("mean of the empirical Fisher diagonal F over the round's trained clients and the tensor's elements (NaN: none computed)"));
+    group.create_dataset("max", h5::DType::kF64, {0, t}, kChunkRows).attrs().set("unit", std::string("largest F of the tensor over the round's trained clients (NaN: none computed)"));
+  }
+  const int64_t row = fisher_rounds_written_;
+  append_shared_value("fisher/mean", row, h5::DType::kF64, mean.data());
+  append_shared_value("fisher/max", row, h5::DType::kF64, max.data());
+  fisher_rounds_written_ = row + 1;
+}
+
 void RunFile::finish(const RunSummary& s, double wall_seconds) {
   h5::Group group = file_->open_group("metrics");  // must outlive its Attributes view
   auto metrics = group.attrs();

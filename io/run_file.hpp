@@ -40,6 +40,11 @@ class RunFile {
   // Collective: the N×N attention matrix of `round` (row-major, NaN rows for clients without a row
   // in that round); every rank passes the same matrix, rank 0 writes it.
   void append_attention_matrix(int64_t round, const std::vector<float>& xi);
+  // Collective, every round of a run with a Fisher (fedsaf): per shared parameter tensor, the mean
+  // and max of the clients' Fisher diagonals in the round (NaN: none computed). Creates /fisher,
+  // with the tensor names, on first use. Every rank passes the same values.
+  void append_fisher_stats(const std::vector<std::string>& tensors, const std::vector<double>& mean,
+                           const std::vector<double>& max);
   // Collective: summary attributes, status = complete; closes the file.
   void finish(const RunSummary& summary, double wall_seconds);
 
@@ -50,6 +55,7 @@ class RunFile {
   int64_t num_clients_ = 0;
   int64_t rounds_written_ = 0, evals_written_ = 0;
   int64_t attention_rounds_written_ = 0, attention_matrices_written_ = 0;
+  int64_t fisher_rounds_written_ = 0;
 };
 
 }  // namespace fedsaf

@@ -36,6 +36,10 @@ struct AlgoContext {
   std::vector<int64_t> hosted;       // clients this rank owns, ascending
   torch::Tensor initial_params;      // [P] θ⁰, the same on every rank
   int64_t shared_numel = 0;          // |θˢ| for the configured n_head (P when everything is shared)
+  // The parameter tensors of θˢ in flat order (e.g. "conv1.weight"), and their numel (summing to
+  // shared_numel): the boundaries of per-tensor Fisher normalisation and statistics.
+  std::vector<std::string> shared_tensor_names;
+  std::vector<int64_t> shared_tensor_sizes;
 };
 
 // What an attention-based algorithm computed during one round (for the run file and the log).
@@ -49,6 +53,15 @@ struct AttentionReport {
   double sigma = 0;           // σ used by the fedamp kernel (0 for other kernels)
   torch::Tensor clients;      // [k] int64: this rank's rows' clients (k may be 0)
   torch::Tensor xi;           // [k, N] float64: this rank's ξ rows, each summing to 1
+};
+
+// The Fisher diagonals computed during one round (fedsaf), per shared parameter tensor, over this
+// rank's clients that trained in that round; the engine reduces them over ranks for the run file.
+struct FisherReport {
+  int64_t round = -1;   // the round these sums belong to; -1 = nothing computed yet
+  torch::Tensor sum;    // [T] float64: Σ of F over the clients and the tensor's elements
+  torch::Tensor count;  // [T] float64: how many values entered sum
+  torch::Tensor max;    // [T] float64: the largest F (0 when count is 0; F ≥ 0)
 };
 
 class Algorithm {
@@ -84,6 +97,9 @@ class Algorithm {
   // The attention computed during round t (fedamp, fedsaf), valid after server_step(t); nullptr
   // for algorithms without attention. See AttentionReport.
   virtual const AttentionReport* attention_report() const { return nullptr; }
+  // The Fisher statistics of round t (fedsaf with a Fisher), valid after server_step(t); nullptr
+  // for algorithms without a Fisher. Non-null on every rank alike. See FisherReport.
+  virtual const FisherReport* fisher_report() const { return nullptr; }
 };
 
 // Builds the algorithm config.run.algorithm names (see src/algo/registry.cpp).

@@ -73,12 +73,19 @@ class FedSaf : public Algorithm {
     exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
                                                    context.num_clients);
     for (int64_t c : context.hosted) theta_[c] = context.initial_params.clone();  // [P] each
+    const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
+    fisher_report_ = FisherReport{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
+                                  torch::zeros({tensors}, torch::kFloat64)};
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
     round_ = round;
     report_ = AttentionReport{};
     report_.round = round;
+    fisher_report_.round = round;
+    fisher_report_.sum.zero_();
+    fisher_report_.count.zero_();
+    fisher_report_.max.zero_();
     if (round == 0) return;  // no attention in round 0: every client starts from θ⁰
     if (planned_round_ == round && planned_cohort_ == cohort) return;  // mixed in server_step(round − 1)
     // The engine's cohort is not the one planned for: mix now (every rank sees the same cohort,
@@ -128,14 +135,14 @@ class FedSaf : public Algorithm {
     const Config& config = *context_.config;
     const FedSafConfig& f = config.fedsaf;
     if (f.fisher_mode == "none") return;
-    if (tensor_sizes_.empty()) tensor_sizes_ = shared_tensor_sizes(model, config.model.n_head);
     const torch::Tensor fisher =
         f.fisher_source == "last_epoch"
             ? last_epoch_acc_->value()
             : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
                               config.run.seed, round, client, model.params().device());  // [S]
+    add_to_fisher_report(fisher);
     if (f.fisher_mode == "param")
-      weight_[client] = fisher_param_weight(fisher, tensor_sizes_, f.fisher_norm, f.delta);  // [S]
+      weight_[client] = fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta);  // [S]
     else
       scalar_[client] = fisher_scalar_weight(fisher);
   }
@@ -180,6 +187,9 @@ class FedSaf : public Algorithm {
   }
   int64_t protocol_floats_down() const override { return s_; }
   const AttentionReport* attention_report() const override { return &report_; }
+  const FisherReport* fisher_report() const override {
+    return context_.config->fedsaf.fisher_mode == "none" ? nullptr : &fisher_report_;
+  }
 
  private:
   // Collective: the mix u_iˢ for the hosted clients `rows` (ascending) from every rank's latest
@@ -223,6 +233,17 @@ class FedSaf : public Algorithm {
     report_.xi = att.xi;
   }
 
+  // fisher: [S] one client's Fisher diagonal, summed into this round's per-tensor statistics.
+  void add_to_fisher_report(const torch::Tensor& fisher) {
+    const std::vector<torch::Tensor> parts = fisher.to(torch::kFloat64).split_with_sizes(context_.shared_tensor_sizes);
+    for (size_t t = 0; t < parts.size(); ++t) {
+      const auto i = static_cast<int64_t>(t);
+      fisher_report_.sum[i] += parts[t].sum();
+      fisher_report_.count[i] += parts[t].numel();
+      fisher_report_.max[i] = torch::maximum(fisher_report_.max[i], parts[t].max());
+    }
+  }
+
   // [n, S] float32 CPU: θˢ of the listed hosted clients.
   torch::Tensor stack_shared(const std::vector<int64_t>& clients) const {
     torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), s_}, kF32);  // [n, S]
@@ -251,11 +272,11 @@ class FedSaf : public Algorithm {
   std::map<int64_t, torch::Tensor> mix_;     // hosted client → its latest u_iˢ [S]
   int64_t planned_round_ = -1;               // the round whose mix server_step computed
   std::vector<int64_t> planned_cohort_;
-  std::vector<int64_t> tensor_sizes_;        // numel of each shared tensor (per-tensor normalisation)
   torch::Tensor pull_;                       // [S] the current client's u_iˢ (proximal pull) or undefined
   std::optional<FisherAccumulator> last_epoch_acc_;
   int64_t batch_ = 0, first_fisher_batch_ = 0;
   AttentionReport report_;
+  FisherReport fisher_report_;
 };
 
 }  // namespace

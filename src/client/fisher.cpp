@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "client/trainer.hpp"
 #include "core/errors.hpp"
 
@@ -59,6 +61,14 @@ std::vector<int64_t> shared_tensor_sizes(FlatModel& model, int64_t n_head) {
   }
   if (total != s) throw Error(fmt::format("fisher: the shared part ({}) does not end at a tensor boundary", s));
   return sizes;
+}
+
+std::vector<std::string> shared_tensor_names(const FlatModel& model, int64_t n_head) {
+  const auto& layers = model.layers();
+  const size_t shared_layers = n_head <= 0 ? layers.size() : std::min(layers.size(), static_cast<size_t>(n_head));
+  std::vector<std::string> names;
+  for (size_t l = 0; l < shared_layers; ++l) names.insert(names.end(), layers[l].params.begin(), layers[l].params.end());
+  return names;
 }
 
 }  // namespace fedsaf

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/dataset.hpp"
@@ -42,5 +43,7 @@ class FisherAccumulator {
 // numel of each parameter tensor of the first n_head layers (flat order): the tensor boundaries
 // for per-tensor Fisher normalisation.
 std::vector<int64_t> shared_tensor_sizes(FlatModel& model, int64_t n_head);
+// Names of those tensors (e.g. "conv1.weight"), in the same order.
+std::vector<std::string> shared_tensor_names(const FlatModel& model, int64_t n_head);
 
 }  // namespace fedsaf

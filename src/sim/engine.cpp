@@ -10,6 +10,7 @@
 
 #include "algo/algorithm.hpp"
 #include "client/evaluate.hpp"
+#include "client/fisher.hpp"
 #include "client/trainer.hpp"
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
@@ -51,6 +52,30 @@ std::vector<float> gather_attention(const AttentionReport& report, int64_t num_c
   torch::Tensor matrix = torch::full({num_clients, num_clients}, std::numeric_limits<float>::quiet_NaN());  // [N, N]
   if (clients.data.numel() > 0) matrix.index_copy_(0, clients.data, rows.data);
   return std::vector<float>(matrix.data_ptr<float>(), matrix.data_ptr<float>() + matrix.numel());
+}
+
+// Per shared tensor, over every rank's clients that trained in the round: mean and max of F (NaN
+// where no client computed a Fisher in the round).
+struct FisherStats {
+  std::vector<double> mean, max;
+};
+FisherStats reduce_fisher_report(const FisherReport& report, int64_t round, Communicator& comm) {
+  const int64_t tensors = report.sum.numel();
+  const bool fresh = report.round == round;
+  torch::Tensor sums = torch::zeros({2, tensors}, torch::kFloat64);  // [2, T]: Σ F, count
+  if (fresh) sums[0].copy_(report.sum), sums[1].copy_(report.count);
+  comm.allreduce_sum(sums);
+  // F ≥ 0, so the max over ranks is the max of the gathered per-rank maxima.
+  const torch::Tensor local_max = fresh ? report.max.to(torch::kFloat64) : torch::zeros({tensors}, torch::kFloat64);
+  const torch::Tensor maxima = comm.allgather(local_max).reshape({-1, tensors}).amax(0);  // [T]
+  FisherStats stats;
+  for (int64_t i = 0; i < tensors; ++i) {
+    const double count = sums[1][i].item<double>();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    stats.mean.push_back(count > 0 ? sums[0][i].item<double>() / count : nan);
+    stats.max.push_back(count > 0 ? maxima[i].item<double>() : nan);
+  }
+  return stats;
 }
 
 class RankLog {
@@ -113,6 +138,8 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
         context.hosted = hosted;
         context.initial_params = model->params().clone();  // [P]
         context.shared_numel = model->shared_numel(config.model.n_head);
+        context.shared_tensor_names = shared_tensor_names(*model, config.model.n_head);
+        context.shared_tensor_sizes = shared_tensor_sizes(*model, config.model.n_head);
         algorithm = make_algorithm(config);
         algorithm->init(context);
       },
@@ -150,7 +177,7 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
   torch::Tensor& params = model->params();  // [P]
   for (int64_t round = 0; round < config.run.rounds; ++round) {
     const auto round_start = Clock::now();
-    double attention_io_seconds = 0;
+    double attention_io_seconds = 0;  // attention and Fisher statistics writes
     RoundRecord record;
     record.round = round;
     const auto [sent0, received0] = total_bytes(comm);
@@ -207,6 +234,15 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
         if (!matrix.empty()) run_file->append_attention_matrix(round, matrix);
         attention_io_seconds = seconds_since(t);
       }
+    }
+
+    if (const FisherReport* fisher = algorithm->fisher_report(); fisher && run_file) {
+      t = Clock::now();
+      const FisherStats stats = reduce_fisher_report(*fisher, round, comm);  // collective
+      record.timing.comm_seconds += seconds_since(t);
+      t = Clock::now();
+      run_file->append_fisher_stats(context.shared_tensor_names, stats.mean, stats.max);
+      attention_io_seconds += seconds_since(t);
     }
 
     // Evaluation of every client on its own test split.

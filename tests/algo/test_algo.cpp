@@ -6,9 +6,11 @@
 #include <cmath>
 #include <memory>
 
+#include "algo/algorithm.hpp"
 #include "algo/attention.hpp"
 #include "client/fisher.hpp"
 #include "client/trainer.hpp"
+#include "core/config.hpp"
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
@@ -181,6 +183,89 @@ TEST(Mix, FisherWeightedHandComputed) {
   EXPECT_NEAR(u[0][1].item<float>(), 0.1353352832, 1e-7);
   // Convex: every coordinate lies within the range of the θ_j.
   EXPECT_TRUE((u >= theta.amin(0)).all().item<bool>() && (u <= theta.amax(0)).all().item<bool>());
+}
+
+// The same 3-client example through the fedsaf algorithm class on one rank, every hook in the
+// engine's order: P = 3 (θˢ = the first 2, one tensor; 1 private), α_K = 1, σ = 2, ξ_min = 0.1,
+// δ = 1e-3, fisher_source = last_epoch with one batch per epoch, so F_i = g_i² of the gradient
+// the trainer hands over: F_0 = (1, 3), F_1 = (2, 2), F_2 = (4, 0), F̂ = F / mean(F). After
+// round 0 the clients hold θˢ_0 = (0, 0), θˢ_1 = (1, 0), θˢ_2 = (0, 2) and the mix for round 1 is
+// (by hand, as in Mix.FisherWeightedHandComputed; d_01 = 1, d_02 = 4, d_12 = 5):
+//   ξ_0 = (0.6290670285, 0.3032653299, 0.0676676416)  u_0 = (0.4025392621, 0.0001084534)
+//   ξ_1 = (0.3032653299, 0.6556921708, 0.0410424993)  u_1 = (0.7371300694, 0.0000738447)
+//   ξ_2 = (0.0676676416, 0.0410424993, 0.8912898591)  u_2 = (0.0221062758, 0.0124183539)
+// e.g. u_1[0] = ξ_11·1.001·1 / (ξ_10·0.501 + ξ_11·1.001 + ξ_12·2.001) = 0.6563478630 / 0.8904098344.
+TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
+  const Config config = default_config({"run.clients=3", "run.rounds=2", "run.algorithm=fedsaf", "run.join_ratio=1",
+                                        "attention.kernel=fedamp", "attention.alpha_k=1", "attention.sigma=2",
+                                        "attention.xi_min=0.1", "fedsaf.fisher_mode=param", "fedsaf.delta=0.001",
+                                        "fedsaf.fisher_source=last_epoch", "train.local_epochs=1",
+                                        "train.batch_size=10"});
+  Communicator comm;
+  AlgoContext context;
+  context.config = &config;
+  context.comm = &comm;
+  context.num_clients = 3;
+  context.train_sizes = {10, 10, 10};
+  context.hosted = {0, 1, 2};
+  context.initial_params = torch::zeros({3}, kF32);  // [P]
+  context.shared_numel = 2;
+  context.shared_tensor_names = {"w"};
+  context.shared_tensor_sizes = {2};
+  std::unique_ptr<Algorithm> fedsaf = make_algorithm(config);
+  fedsaf->init(context);
+  ModelConfig mc;  // client_trained's model and data are only read by the extra Fisher pass
+  mc.name = "logreg";
+  std::unique_ptr<FlatModel> model = make_model(mc, {2}, 2, 1);
+  const Dataset data;
+
+  const torch::Tensor theta = example_params();                                   // [3, 2]
+  const torch::Tensor fisher = torch::tensor({1.f, 3.f, 2.f, 2.f, 4.f, 0.f}).reshape({3, 2});  // [3, 2]
+  const std::vector<int64_t> cohort{0, 1, 2};
+  fedsaf->round_begin(0, cohort);
+  for (int64_t c : cohort) {
+    torch::Tensor params = torch::full({3}, 9.f);  // [P] overwritten by client_begin
+    fedsaf->client_begin(c, params);
+    EXPECT_TRUE(torch::equal(params, context.initial_params)) << "round 0 starts from θ⁰";
+    torch::Tensor grads = torch::cat({fisher[c].sqrt(), torch::tensor({5.f})});  // [P]
+    EXPECT_EQ(fedsaf->add_regularizer_grad(c, params, grads), 0.0);  // init_from_cloud: no pull
+    fedsaf->client_trained(c, *model, data, {}, 0);
+    fedsaf->client_end(c, torch::cat({theta[c], torch::tensor({10.f + static_cast<float>(c)})}));
+  }
+  fedsaf->server_step(0);
+
+  const FisherReport* fr = fedsaf->fisher_report();
+  ASSERT_NE(fr, nullptr);
+  EXPECT_EQ(fr->round, 0);
+  EXPECT_NEAR(fr->sum[0].item<double>(), 12.0, 1e-5);  // 1 + 3 + 2 + 2 + 4 + 0
+  EXPECT_EQ(fr->count[0].item<double>(), 6.0);
+  EXPECT_NEAR(fr->max[0].item<double>(), 4.0, 1e-5);
+
+  const double xi[3][3] = {{0.6290670285, 0.3032653299, 0.0676676416},
+                           {0.3032653299, 0.6556921708, 0.0410424993},
+                           {0.0676676416, 0.0410424993, 0.8912898591}};
+  const double u[3][2] = {{0.4025392621, 0.0001084534}, {0.7371300694, 0.0000738447}, {0.0221062758, 0.0124183539}};
+  const AttentionReport* ar = fedsaf->attention_report();
+  ASSERT_NE(ar, nullptr);
+  EXPECT_EQ(ar->rows, 3);
+  EXPECT_EQ(ar->guard_fired, 0);
+  ASSERT_EQ(ar->xi.sizes(), (std::vector<int64_t>{3, 3}));
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(ar->clients[i].item<int64_t>(), i);
+    for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(ar->xi[i][j].item<double>(), xi[i][j], 1e-7) << i << "," << j;
+  }
+  fedsaf->round_begin(1, cohort);
+  for (int64_t c : cohort) {
+    torch::Tensor evaluated = torch::empty({3}, kF32), started = torch::empty({3}, kF32);  // [P]
+    fedsaf->eval_params(c, evaluated);
+    fedsaf->client_begin(c, started);
+    EXPECT_TRUE(torch::equal(evaluated, started)) << "evaluated on the model round 1 starts from, client " << c;
+    EXPECT_NEAR(started[0].item<float>(), u[c][0], 1e-6) << "client " << c;
+    EXPECT_NEAR(started[1].item<float>(), u[c][1], 1e-6) << "client " << c;
+    EXPECT_EQ(started[2].item<float>(), 10.f + static_cast<float>(c)) << "private part kept, client " << c;
+  }
+  EXPECT_EQ(fedsaf->protocol_floats_up(), 4);    // θˢ and its Fisher
+  EXPECT_EQ(fedsaf->protocol_floats_down(), 2);  // u_iˢ
 }
 
 // The Fisher diagonal equals the mean of squared per-batch gradients computed by a plain loop

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -26,6 +27,7 @@ namespace {
 // documents. Attributes named `unit` are checked separately.
 struct Documented {
   std::set<std::string> required, optional;
+  std::map<std::string, std::set<std::string>> optional_by_section;  // "attention" → its entries
 };
 Documented documented_entries() {
   std::ifstream in(std::string(FEDSAF_SOURCE_DIR) + "/io/SCHEMA.md");
@@ -37,9 +39,16 @@ Documented documented_entries() {
   std::smatch m;
   while (std::getline(in, line)) {
     if (line.rfind("## ", 0) == 0) section = line;
-    std::set<std::string>& out = section.rfind("## Optional", 0) == 0 ? doc.optional : doc.required;
-    if (std::regex_search(line, m, attr_row)) out.insert(m[1].str() + "@" + m[2].str());
-    else if (std::regex_search(line, m, dataset_row)) out.insert(m[1].str());
+    const bool optional = section.rfind("## Optional: ", 0) == 0;
+    std::set<std::string>& out = optional ? doc.optional : doc.required;
+    std::string entry;
+    if (std::regex_search(line, m, attr_row)) entry = m[1].str() + "@" + m[2].str();
+    else if (std::regex_search(line, m, dataset_row)) entry = m[1].str();
+    if (!entry.empty()) {
+      out.insert(entry);
+      // "## Optional: fisher (only ...)" → "fisher"
+      if (optional) doc.optional_by_section[section.substr(13, section.find(' ', 13) - 13)].insert(entry);
+    }
     else if (section == "## Root attributes" && std::regex_search(line, m, root_attr_row)) out.insert("/@" + m[1].str());
   }
   return doc;
@@ -181,8 +190,11 @@ TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
   run_experiment(config, options, world);
   if (world.rank() != 0) return;
   const Walk walk = walk_file(path_);
-  for (const auto& entry : documented_entries().optional)
+  const Documented documented = documented_entries();
+  ASSERT_EQ(documented.optional_by_section.count("attention"), 1u);
+  for (const auto& entry : documented.optional_by_section.at("attention"))
     EXPECT_TRUE(walk.entries.count(entry)) << "documented (optional) but missing in a fedamp run: " << entry;
+  EXPECT_FALSE(walk.entries.count("/fisher/mean")) << "fedamp has no Fisher";
   h5::File file = h5::File::open(path_, h5::Mode::kRead);
   EXPECT_EQ(file.open_dataset("attention/rows").read<int64_t>(), (std::vector<int64_t>{0, 6, 6, 6}));  // none in round 0
   EXPECT_EQ(file.open_dataset("attention/xi_round").read<int64_t>(), (std::vector<int64_t>{1, 3}));
@@ -197,6 +209,35 @@ TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
       sum += xi[row * 6 + j];
     }
     EXPECT_NEAR(sum, 1.0, 1e-5) << "row " << row;
+  }
+}
+
+// fedsaf writes attention and Fisher statistics: per shared tensor (logreg: linear.weight and
+// linear.bias), every round, mean ≤ max, both positive (every client trains every round).
+TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
+  Communicator world(MPI_COMM_WORLD);
+  const Config config = default_config({"run.clients=6", "run.rounds=3", "run.algorithm=fedsaf",
+                                        "data.synthetic.max_samples=80"});
+  RunOptions options;
+  options.quiet = true;
+  options.run_file = path_;
+  run_experiment(config, options, world);
+  if (world.rank() != 0) return;
+  const Walk walk = walk_file(path_);
+  for (const auto& entry : documented_entries().optional)
+    EXPECT_TRUE(walk.entries.count(entry)) << "documented (optional) but missing in a fedsaf run: " << entry;
+  h5::File file = h5::File::open(path_, h5::Mode::kRead);
+  const std::vector<std::string> tensors = file.open_group("fisher").read_strings("tensors");
+  ASSERT_EQ(tensors.size(), 2u);
+  EXPECT_NE(tensors[0].find("weight"), std::string::npos) << tensors[0];
+  EXPECT_NE(tensors[1].find("bias"), std::string::npos) << tensors[1];
+  const auto mean = file.open_dataset("fisher/mean").read<double>();  // [3, 2]
+  const auto max = file.open_dataset("fisher/max").read<double>();    // [3, 2]
+  ASSERT_EQ(mean.size(), 6u);
+  ASSERT_EQ(max.size(), 6u);
+  for (size_t i = 0; i < mean.size(); ++i) {
+    EXPECT_GT(mean[i], 0.0) << i;
+    EXPECT_LE(mean[i], max[i]) << i;
   }
 }
 
