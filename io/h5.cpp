@@ -175,13 +175,21 @@ Handle& Handle::operator=(Handle&& o) noexcept {
   return *this;
 }
 
+namespace {
+bool g_file_close_failed = false;
+}  // namespace
+
+bool file_close_failed() { return g_file_close_failed; }
+
 Handle::~Handle() { close(); }
 
 void Handle::close() noexcept {
   if (id_ < 0) return;
   // Each kind of identifier has its own close call; failures are ignored (destructors never throw).
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
+    case H5I_FILE:
+      if (H5Fclose(id_) < 0) g_file_close_failed = true;
+      break;
     case H5I_GROUP: H5Gclose(id_); break;
     case H5I_DATASET: H5Dclose(id_); break;
     case H5I_DATASPACE: H5Sclose(id_); break;
@@ -515,6 +523,13 @@ void Dataset::resize_rows(int64_t rows) {
         fmt::format("cannot resize to {} rows (only data sets created with chunk_rows > 0 can grow)", rows));
 }
 
+void Dataset::resize(const std::vector<int64_t>& dims) {
+  std::vector<hsize_t> new_dims(dims.begin(), dims.end());
+  if (new_dims.size() != shape().size()) throw IoError(fmt::format("{}: cannot resize to another rank", where(id(), path_)));
+  check(H5Dset_extent(id(), new_dims.data()), id(), path_,
+        fmt::format("cannot resize to [{}] (only data sets created with chunk_rows > 0 can grow)", fmt::join(dims, ", ")));
+}
+
 // ---- Group --------------------------------------------------------------------------------------
 
 bool Group::exists(const std::string& name) const {
@@ -546,6 +561,10 @@ Handle intermediate_groups_plist(hid_t owner, const std::string& path) {
 }
 }  // namespace
 
+void Group::remove(const std::string& name) {
+  check(H5Ldelete(id(), name.c_str(), H5P_DEFAULT), id(), join(path_, name), "cannot remove");
+}
+
 Group Group::create_group(const std::string& name) {
   const std::string path = join(path_, name);
   Handle lcpl = intermediate_groups_plist(id(), path);
@@ -573,8 +592,8 @@ Dataset Group::create_dataset(const std::string& name, DType t, const std::vecto
   if (dims.empty()) {
     space = Handle(H5Screate(H5S_SCALAR));
   } else if (chunk_rows > 0) {
-    std::vector<hsize_t> max_dims(dims);
-    max_dims[0] = H5S_UNLIMITED;
+    // Every dimension may grow (e.g. /timing's rank columns on a resume with more ranks).
+    std::vector<hsize_t> max_dims(dims.size(), H5S_UNLIMITED);
     std::vector<hsize_t> chunk(dims);
     chunk[0] = static_cast<hsize_t>(chunk_rows);
     for (auto& c : chunk) c = std::max<hsize_t>(c, 1);  // chunk dimensions must be positive
@@ -728,7 +747,9 @@ void File::flush() {
 void File::close() {
   if (!h_.valid()) return;
   const hid_t id = h_.release();
-  check(H5Fclose(id), -1, filename_, "cannot close (are data sets or groups of it still open?)");
+  const herr_t status = H5Fclose(id);
+  if (status < 0) g_file_close_failed = true;
+  check(status, -1, filename_, "cannot close (a full disk, or data sets or groups of it still open?)");
 }
 
 // ---- explicit instantiations for the element types fedsaf stores ---------------------------------

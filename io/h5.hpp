@@ -93,6 +93,7 @@ class Dataset {
   void write_points(DType t, const std::vector<std::vector<int64_t>>& points, const void* data);
   // Extendible data sets (created with max_rows = unlimited): grow the first dimension.
   void resize_rows(int64_t rows);
+  void resize(const std::vector<int64_t>& dims);  // every dimension (same rank)
   bool collective() const { return collective_; }
 
  private:
@@ -108,6 +109,7 @@ class Group {
   hid_t id() const { return h_.id(); }
   Attributes attrs() const { return Attributes(h_.id(), path_); }
   bool exists(const std::string& name) const;  // a link (group or data set) named name
+  void remove(const std::string& name);        // unlinks a group or data set (space is not reclaimed)
   Group create_group(const std::string& name);
   Group open_group(const std::string& name) const;
   // shape [N, ...]; chunk_rows > 0 makes the first dimension extendible (unlimited) with chunks
@@ -147,6 +149,11 @@ class File : public Group {
   File(Handle h, std::string filename, bool collective);
   std::string filename_;
 };
+
+// Whether closing any file failed in this process (e.g. a full disk). HDF5 1.10 can then crash in
+// the clean-up it runs inside MPI_Finalize (seen: SIGSEGV in H5F__close_cb), so the program should
+// end without it once it has reported the error.
+bool file_close_failed();
 
 // Turns HDF5's automatic error printing off process-wide (fedsaf reports errors itself).
 void silence_hdf5_errors();

@@ -11,12 +11,12 @@
 
 namespace fedsaf {
 
-namespace {
-
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
 }
+
+namespace {
 
 // Per-round data sets: name → (dtype, unit).
 struct Column {
@@ -50,12 +50,17 @@ constexpr int64_t kChunkRows = 64;
 
 }  // namespace
 
-RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info) {
+RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info, Open open) {
   MPI_Comm_rank(comm, &rank_);
   MPI_Comm_size(comm, &world_size_);
   num_clients_ = info.num_clients;
+  if (open == Open::kContinue) {
+    continue_file(path, comm, info);
+    return;
+  }
   file_ = std::make_unique<h5::File>(h5::File::open_parallel(path, h5::Mode::kCreate, comm));
   auto attrs = file_->attrs();
+  attrs.set("resumes", int64_t{0});
   attrs.set("schema_version", std::string(kRunSchemaVersion));
   attrs.set("fedsaf_version", std::string(build::kVersion));
   attrs.set("git_commit", std::string(build::kGitCommit));
@@ -86,6 +91,51 @@ RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info
   auto timing = file_->create_group("timing");
   for (const auto& c : kTimingColumns)
     timing.create_dataset(c.name, c.type, {0, world_size_}, kChunkRows).attrs().set("unit", std::string(c.unit) + " per round (rows) and rank (columns)");
+}
+
+void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info) {
+  file_ = std::make_unique<h5::File>(h5::File::open_parallel(path, h5::Mode::kReadWrite, comm));
+  if (file_->exists("checkpoint")) file_->remove("checkpoint");  // the copy came from a checkpoint
+  auto attrs = file_->attrs();
+  attrs.set("resumes", attrs.get_int("resumes") + 1);
+  attrs.set("world_size", static_cast<int64_t>(info.world_size));
+  attrs.set("device", info.device);
+  attrs.set("rounds_planned", info.rounds);
+  attrs.set("status", std::string("running"));
+  file_->remove("config");  // the resolved config of this segment (only safe keys may differ)
+  file_->write_strings("config", {info.config_toml});
+  const auto rows_of = [&](const char* name) { return file_->exists(name) ? file_->open_dataset(name).shape()[0] : 0; };
+  rounds_written_ = rows_of("metrics/rounds/round");
+  evals_written_ = rows_of("metrics/eval/round");
+  attention_rounds_written_ = rows_of("attention/rows");
+  attention_matrices_written_ = rows_of("attention/xi_round");
+  fisher_rounds_written_ = rows_of("fisher/mean");
+  for (const auto& c : kTimingColumns) {  // more ranks than before: more rank columns
+    h5::Dataset d = file_->open_dataset(std::string("timing/") + c.name);
+    const std::vector<int64_t> shape = d.shape();
+    if (shape[1] < world_size_) d.resize({shape[0], world_size_});
+  }
+}
+
+std::vector<EvalRecord> RunFile::read_evals() const {
+  const auto column = [&](const char* name) { return file_->open_dataset(std::string("metrics/eval/") + name).read<double>(); };
+  const std::vector<int64_t> rounds = file_->open_dataset("metrics/eval/round").read<int64_t>();
+  const std::vector<double> accuracy = column("accuracy"), mean = column("accuracy_mean"), std = column("accuracy_std"),
+                            loss = column("loss"), auc = column("auc"), clients = column("client_accuracy");
+  std::vector<EvalRecord> evals(rounds.size());
+  for (size_t e = 0; e < rounds.size(); ++e) {
+    EvalRecord& r = evals[e];
+    r.round = rounds[e];
+    r.accuracy = accuracy[e];
+    r.accuracy_mean = mean[e];
+    r.accuracy_std = std[e];
+    r.loss = loss[e];
+    r.auc = auc[e];
+    const auto n = static_cast<size_t>(num_clients_);
+    r.client_accuracy.assign(clients.begin() + static_cast<std::ptrdiff_t>(e * n),
+                             clients.begin() + static_cast<std::ptrdiff_t>((e + 1) * n));
+  }
+  return evals;
 }
 
 void RunFile::append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value) {

@@ -15,6 +15,8 @@ namespace fedsaf {
 
 inline constexpr const char* kRunSchemaVersion = "1.0";
 
+std::string utc_now();  // "2026-11-26T01:02:03Z", for file attributes
+
 struct RunFileInfo {
   std::string config_toml;  // the resolved config
   std::string algorithm, device, dataset, model;
@@ -25,8 +27,15 @@ struct RunFileInfo {
 
 class RunFile {
  public:
-  // Creates (truncates) `path` collectively on comm and writes the root attributes and /config.
-  RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
+  enum class Open {
+    kCreate,    // create (truncate) and write the root attributes and /config
+    kContinue,  // continue a run file restored from a checkpoint: drop /checkpoint, count the rows
+                // written so far, update world_size/device/rounds_planned/config, resumes += 1
+  };
+  // Collective on comm.
+  RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info, Open open = Open::kCreate);
+  // Collective: the evaluations written so far (to continue the run's summary).
+  std::vector<EvalRecord> read_evals() const;
   h5::File& file() { return *file_; }
   // Collective. timing: this rank's; the rest is the same on every rank.
   void append_round(const RoundRecord& record);
@@ -49,6 +58,7 @@ class RunFile {
   void finish(const RunSummary& summary, double wall_seconds);
 
  private:
+  void continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
   void append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value);
   std::unique_ptr<h5::File> file_;
   int rank_ = 0, world_size_ = 1;

@@ -11,6 +11,7 @@
 //     client_trained(c, model, data, train indices, round)  → e.g. a Fisher pass on the model
 //     client_end(c, params)                      → c's contribution (accumulated locally)
 //   server_step(t)                               all ranks (reduces contributions)
+//   [save_state(writer) when a checkpoint is due]  all ranks
 // and for evaluation, eval_params(c, params) for every client hosted by this rank.
 #include <torch/torch.h>
 
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "algo/state.hpp"
 #include "core/config.hpp"
 
 namespace fedsaf {
@@ -100,6 +102,10 @@ class Algorithm {
   // The Fisher statistics of round t (fedsaf with a Fisher), valid after server_step(t); nullptr
   // for algorithms without a Fisher. Non-null on every rank alike. See FisherReport.
   virtual const FisherReport* fisher_report() const { return nullptr; }
+  // Checkpoints (collective, between rounds: after server_step(t), before round_begin(t + 1)):
+  // everything the algorithm needs to continue exactly; load_state is called after init().
+  virtual void save_state(StateWriter& out) const = 0;
+  virtual void load_state(StateReader& in) = 0;
 };
 
 // Builds the algorithm config.run.algorithm names (see src/algo/registry.cpp).

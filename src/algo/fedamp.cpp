@@ -108,6 +108,15 @@ class FedAmp : public Algorithm {
   int64_t protocol_floats_up() const override { return context_.initial_params.numel(); }
   int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
   const AttentionReport* attention_report() const override { return &report_; }
+  // u_ is recomputed in round_begin from these.
+  void save_state(StateWriter& out) const override {
+    out.per_client("personal", context_.initial_params.numel(), torch::kFloat32, personal_);
+    out.per_client("uploaded", 1, torch::kInt64, flags_as_rows(uploaded_));
+  }
+  void load_state(StateReader& in) override {
+    load_rows(in, "personal", context_.hosted, personal_, context_.initial_params.options());
+    uploaded_ = rows_as_flags(in.per_client("uploaded", context_.hosted));
+  }
 
  private:
   AlgoContext context_;

@@ -17,6 +17,8 @@ class FedAvg : public Algorithm {
   void eval_params(int64_t client, torch::Tensor& params) override;
   int64_t protocol_floats_up() const override { return global_.numel(); }
   int64_t protocol_floats_down() const override { return global_.numel(); }
+  void save_state(StateWriter& out) const override { out.global("global", global_); }
+  void load_state(StateReader& in) override { restore_into(global_, in.global("global"), "global"); }
   const torch::Tensor& global_model() const { return global_; }  // [P]
 
  private:

@@ -51,6 +51,14 @@ class FedPer : public Algorithm {
 
   int64_t protocol_floats_up() const override { return s_; }
   int64_t protocol_floats_down() const override { return s_; }
+  void save_state(StateWriter& out) const override {
+    out.global("shared", shared_);
+    out.per_client("private", context_.initial_params.numel() - s_, torch::kFloat32, private_);
+  }
+  void load_state(StateReader& in) override {
+    restore_into(shared_, in.global("shared"), "shared");
+    load_rows(in, "private", context_.hosted, private_, context_.initial_params.options());
+  }
 
  private:
   AlgoContext context_;

@@ -187,6 +187,32 @@ class FedSaf : public Algorithm {
   }
   int64_t protocol_floats_down() const override { return s_; }
   const AttentionReport* attention_report() const override { return &report_; }
+  // The mix for the next round is saved (computed in server_step, it is not recomputed on resume:
+  // σ = "auto" depends on which rows were mixed together).
+  void save_state(StateWriter& out) const override {
+    const int64_t p = context_.initial_params.numel();
+    out.per_client("theta", p, torch::kFloat32, theta_);
+    out.per_client("uploaded", 1, torch::kInt64, flags_as_rows(uploaded_));
+    out.per_client("fisher_weight", s_, torch::kFloat32, weight_);
+    std::map<int64_t, torch::Tensor> scalars;
+    for (const auto& [c, v] : scalar_) scalars[c] = torch::tensor({v}, torch::kFloat64);  // [1]
+    out.per_client("fisher_scalar", 1, torch::kFloat64, scalars);
+    out.per_client("mix", s_, torch::kFloat32, mix_);
+    std::vector<int64_t> plan{planned_round_};  // planned round, then its cohort
+    plan.insert(plan.end(), planned_cohort_.begin(), planned_cohort_.end());
+    out.global("plan", torch::tensor(plan, kI64));
+  }
+  void load_state(StateReader& in) override {
+    const auto device = context_.initial_params.options();
+    load_rows(in, "theta", context_.hosted, theta_, device);
+    uploaded_ = rows_as_flags(in.per_client("uploaded", context_.hosted));
+    load_rows(in, "fisher_weight", context_.hosted, weight_, kF32);
+    for (const auto& [c, row] : in.per_client("fisher_scalar", context_.hosted)) scalar_[c] = row[0].item<double>();
+    load_rows(in, "mix", context_.hosted, mix_, device);
+    const torch::Tensor plan = in.global("plan").to(torch::kInt64);  // [1 + |cohort|]
+    planned_round_ = plan[0].item<int64_t>();
+    planned_cohort_.assign(plan.data_ptr<int64_t>() + 1, plan.data_ptr<int64_t>() + plan.numel());
+  }
   const FisherReport* fisher_report() const override {
     return context_.config->fedsaf.fisher_mode == "none" ? nullptr : &fisher_report_;
   }

@@ -12,16 +12,24 @@ class LocalOnly : public Algorithm {
   std::string name() const override { return "local"; }
   bool personalised() const override { return true; }
   void init(const AlgoContext& context) override {
+    context_ = context;
     for (int64_t c : context.hosted) personal_[c] = context.initial_params.clone();  // [P] each
   }
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
   void client_end(int64_t client, const torch::Tensor& params) override { personal_.at(client).copy_(params); }
   void server_step(int64_t) override {}
   void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  void save_state(StateWriter& out) const override {
+    out.per_client("personal", context_.initial_params.numel(), torch::kFloat32, personal_);
+  }
+  void load_state(StateReader& in) override {
+    load_rows(in, "personal", context_.hosted, personal_, context_.initial_params.options());
+  }
   int64_t protocol_floats_up() const override { return 0; }
   int64_t protocol_floats_down() const override { return 0; }
 
  private:
+  AlgoContext context_;
   std::map<int64_t, torch::Tensor> personal_;  // hosted client → [P]
 };
 

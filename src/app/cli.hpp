@@ -7,6 +7,8 @@ namespace fedsaf::app {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // a fedsaf error (bad input, I/O failure, ...)
 inline constexpr int kExitUsage = 2;     // bad command-line usage
+// 75 (kExitStoppedResumable, src/sim/stop_signal.hpp): `fedsaf run` stopped on a signal after
+// writing a checkpoint; run the same command again to resume.
 
 int run_cli(int argc, char** argv);
 

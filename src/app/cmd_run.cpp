@@ -1,16 +1,25 @@
-// `fedsaf run [CONFIG] [--set K=V]... [--out DIR] [--quiet] [--log-dir DIR]`: one federated
-// experiment across the ranks of MPI_COMM_WORLD (start it with mpirun/srun), writing DIR/run.h5.
+// `fedsaf run [CONFIG] [--set K=V]... [--out DIR] [--quiet] [--log-dir DIR] [--fresh|--resume]
+// [--force]`: one federated experiment across the ranks of MPI_COMM_WORLD (start it with
+// mpirun/srun), writing DIR/run.h5 and checkpoints in DIR/checkpoints. It resumes from the newest
+// usable checkpoint there unless --fresh; a stop signal checkpoints and exits with status 75.
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <vector>
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "app/config_args.hpp"
 #include "core/errors.hpp"
+#include "io/h5.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
+#include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
+#include "sim/stop_signal.hpp"
 
 namespace fedsaf::app {
 
@@ -22,7 +31,77 @@ struct RunArgs {
   std::string log_dir;
   bool quiet = false;
   bool force = false;
+  bool fresh = false;   // never resume
+  bool resume = false;  // require a checkpoint
 };
+
+// Keys that may differ between a checkpoint's config and the resuming one: they change how long
+// the run goes on, how often it reports or checkpoints, or where, never what it computes.
+const std::set<std::string> kResumableKeys = {"run.rounds",           "run.eval_every",       "run.checkpoint_every",
+                                              "run.checkpoint_keep",  "run.out_dir",          "run.threads_per_rank",
+                                              "attention.every"};
+
+// Refuses a checkpoint whose config differs in any other key, naming every such key.
+void check_resumable(const CheckpointMeta& meta, const Config& config) {
+  const Config saved = parse_config_text(meta.config_toml, meta.path + " (its config)");
+  std::vector<std::string> refused;
+  for (const std::string& line : config_diff(saved, config))
+    if (!kResumableKeys.count(line.substr(0, line.find(':')))) refused.push_back(line);
+  if (!refused.empty())
+    throw ConfigError(fmt::format("{}: the config differs from the checkpoint's in key(s) that change the results:\n  "
+                                  "{}\nrun with the checkpoint's values, or start over with --fresh --force",
+                                  meta.path, fmt::join(refused, "\n  ")));
+  if (meta.rounds_done > config.run.rounds)
+    throw ConfigError(fmt::format("{}: it has {} rounds done, more than run.rounds = {}", meta.path, meta.rounds_done,
+                                  config.run.rounds));
+}
+
+// A run file whose run finished (status = complete). A file that cannot be read belongs to a run
+// that died while writing it: not finished.
+bool finished_run(const std::filesystem::path& run_file) {
+  try {
+    const h5::File file = h5::File::open(run_file.string(), h5::Mode::kRead);
+    const auto attrs = file.attrs();
+    return attrs.has("status") && attrs.get_string("status") == "complete";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// rank 0's text on every rank of comm.
+std::string broadcast_string(std::string text, MPI_Comm comm) {
+  int64_t size = static_cast<int64_t>(text.size());
+  check_mpi(MPI_Bcast(&size, 1, MPI_INT64_T, 0, comm), "run", "MPI_Bcast");
+  text.resize(static_cast<size_t>(size));
+  check_mpi(MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, comm), "run", "MPI_Bcast");
+  return text;
+}
+
+// Collective: the checkpoint to resume from, or nullopt to start at round 0 (see RunArgs).
+// Rank 0 searches and verifies; every rank then reads the chosen file's metadata.
+std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Config& config, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  const std::string dir = checkpoint_dir(config.run.out_dir);
+  std::string chosen;
+  agreed(
+      [&] {
+        if (rank != 0 || args.fresh) return;
+        const auto warn = [](const std::string& line) { fmt::print(stderr, "fedsaf: warning: {}\n", line); };
+        const std::optional<CheckpointMeta> meta = find_checkpoint(dir, warn);
+        if (!meta && args.resume) throw Error(fmt::format("--resume: no checkpoint in {}", dir));
+        if (meta) {
+          check_resumable(*meta, config);
+          chosen = meta->path;
+        }
+      },
+      comm);
+  chosen = broadcast_string(chosen, comm);
+  if (chosen.empty()) return std::nullopt;
+  std::optional<CheckpointMeta> meta;
+  agreed([&] { meta = read_checkpoint_meta(chosen, /*verify_bytes=*/rank != 0); }, comm);
+  return meta;
+}
 
 int run_command(const RunArgs& args) {
   Environment mpi;
@@ -30,31 +109,55 @@ int run_command(const RunArgs& args) {
   // Errors every rank meets at the same point (a bad config, a missing data file) end the job
   // cleanly with one message (agreed); an error on some ranks only aborts the whole job through
   // MPI_Abort, so no rank is left waiting in a collective.
-  return run_guarded(
+  const int status = run_guarded(
       [&] {
         Config config;
         agreed(
             [&] {
+              if (args.fresh && args.resume) throw Error("--fresh and --resume exclude each other");
               config = resolve_config(args.config);
               if (!args.out_dir.empty()) config.run.out_dir = args.out_dir;
-              const auto run_file = std::filesystem::path(config.run.out_dir) / "run.h5";
-              if (std::filesystem::exists(run_file) && !args.force)
-                throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
-              if (comm.rank() == 0) {
-                std::filesystem::create_directories(config.run.out_dir);
-                if (!args.log_dir.empty()) std::filesystem::create_directories(args.log_dir);
+            },
+            comm.raw());
+        const std::optional<CheckpointMeta> resume = choose_checkpoint(args, config, comm.raw());
+        const auto run_file = std::filesystem::path(config.run.out_dir) / "run.h5";
+        const std::string checkpoints = checkpoint_dir(config.run.out_dir);
+        agreed(
+            [&] {
+              if (comm.rank() != 0) return;
+              // Starting over must not silently destroy a finished run or checkpoints. A run that
+              // died before its first checkpoint simply starts again.
+              if (!resume && std::filesystem::exists(run_file) && !args.force) {
+                if (args.fresh || finished_run(run_file))
+                  throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
+                fmt::print(stderr, "fedsaf: warning: {} belongs to a run stopped before its first checkpoint: starting over\n",
+                           run_file.string());
               }
+              if (!resume && args.fresh && std::filesystem::exists(checkpoints)) {
+                if (!args.force) throw Error(checkpoints + " holds checkpoints: pass --force with --fresh to discard them");
+                std::filesystem::remove_all(checkpoints);
+              }
+              std::filesystem::create_directories(config.run.out_dir);
+              if (!args.log_dir.empty()) std::filesystem::create_directories(args.log_dir);
             },
             comm.raw());
         comm.barrier();  // the output folder exists before any rank opens files in it
         RunOptions options;
-        options.run_file = (std::filesystem::path(config.run.out_dir) / "run.h5").string();
+        options.run_file = run_file.string();
         options.quiet = args.quiet;
         options.log_dir = args.log_dir;
-        run_experiment(config, options, comm);
-        return kExitOk;
+        options.checkpoint_dir = checkpoints;
+        options.resume = resume;
+        install_stop_handlers();
+        const RunResult result = run_experiment(config, options, comm);
+        return result.stopped ? kExitStoppedResumable : kExitOk;
       },
       comm.raw());
+  if (h5::file_close_failed()) {  // skip MPI_Finalize's HDF5 clean-up, which can crash then
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
+  return status;
 }
 
 }  // namespace
@@ -66,7 +169,9 @@ void add_run_command(CLI::App& root, int& exit_code) {
   cmd->add_option("--out", args->out_dir, "Output folder for run.h5 (default: run.out_dir)");
   cmd->add_option("--log-dir", args->log_dir, "Write per-rank logs (rank-R.log) into this folder");
   cmd->add_flag("--quiet", args->quiet, "No progress lines");
-  cmd->add_flag("--force", args->force, "Overwrite an existing DIR/run.h5");
+  cmd->add_flag("--force", args->force, "Overwrite an existing DIR/run.h5 when not resuming (with --fresh: discard checkpoints)");
+  cmd->add_flag("--fresh", args->fresh, "Start at round 0 even if DIR/checkpoints holds a checkpoint");
+  cmd->add_flag("--resume", args->resume, "Require a checkpoint in DIR/checkpoints to resume from");
   cmd->callback([args, &exit_code] { exit_code = run_command(*args); });
 }
 

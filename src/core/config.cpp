@@ -308,6 +308,16 @@ Config default_config(const std::vector<std::string>& overrides) {
   return finish(std::move(config), overrides);
 }
 
+std::vector<std::string> config_diff(const Config& before_in, const Config& after_in) {
+  Config before = before_in, after = after_in;  // specs hand out non-const references
+  std::vector<std::string> diff;
+  for (const auto& spec : config_schema()) {
+    const std::string a = format_value(before, spec), b = format_value(after, spec);
+    if (a != b) diff.push_back(fmt::format("{}: {} → {}", spec.key, a, b));
+  }
+  return diff;
+}
+
 std::string to_toml(const Config& config_in) {
   Config config = config_in;  // specs hand out non-const references
   std::string out, section;

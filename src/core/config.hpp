@@ -18,6 +18,8 @@ struct RunConfig {
   std::string device = "auto";
   int64_t threads_per_rank = 1;
   std::string out_dir = "runs/default";
+  int64_t checkpoint_every = 5;  // rounds between checkpoints; 0 = only on a stop signal and at the end
+  int64_t checkpoint_keep = 2;   // complete checkpoints kept in out_dir/checkpoints
 };
 
 struct SyntheticConfig {
@@ -115,6 +117,9 @@ Config default_config(const std::vector<std::string>& overrides = {});
 // Parses TOML text (`name` is used in error messages in place of a file name).
 Config parse_config_text(const std::string& text, const std::string& name,
                          const std::vector<std::string>& overrides = {});
+
+// Keys whose values differ, as "key: A → B" (A from `before`, B from `after`), in schema order.
+std::vector<std::string> config_diff(const Config& before, const Config& after);
 
 // The fully resolved configuration as TOML text (every key, in schema order).
 std::string to_toml(const Config& config);

@@ -30,6 +30,10 @@ const std::vector<ConfigKeySpec>& config_schema() {
        [](Config& c) -> ConfigValueRef { return &c.run.threads_per_rank; }, 1, 1024},
       {"run.out_dir", "Folder for the run file and checkpoints.",
        [](Config& c) -> ConfigValueRef { return &c.run.out_dir; }},
+      {"run.checkpoint_every", "Write a checkpoint (out_dir/checkpoints) every this many rounds; 0 = only on a stop signal and after the last round.",
+       [](Config& c) -> ConfigValueRef { return &c.run.checkpoint_every; }, 0, kInf},
+      {"run.checkpoint_keep", "Complete checkpoints to keep (the newest ones).",
+       [](Config& c) -> ConfigValueRef { return &c.run.checkpoint_keep; }, 1, kInf},
       // ---- [data]
       {"data.dataset", "Data set: `synthetic` (FedProx Synthetic(alpha, beta), no files), `fashionmnist` / `mnist` (IDX files), `cifar10` (binary batches), `hdf5` (a fedsaf data set file).",
        [](Config& c) -> ConfigValueRef { return &c.data.dataset; }, -kInf, kInf, false,

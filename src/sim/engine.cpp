@@ -20,7 +20,9 @@
 #include "model/model.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/device.hpp"
+#include "mpi/environment.hpp"
 #include "sim/placement.hpp"
+#include "sim/stop_signal.hpp"
 
 namespace fedsaf {
 
@@ -145,6 +147,18 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       },
       comm.raw());
   const int64_t num_clients = context.num_clients;
+  const int64_t first_round = options.resume ? options.resume->rounds_done : 0;
+  const double earlier_seconds = options.resume ? options.resume->elapsed_seconds : 0.0;
+  if (options.resume) {
+    // Every rank reads the state of the clients it hosts now; rank 0 puts the run file back as it
+    // was at the checkpoint (the rows of any later rounds are recomputed identically).
+    agreed(
+        [&] {
+          if (rank == 0 && !options.run_file.empty()) restore_run_file(options.resume->path, options.run_file);
+          load_checkpoint_state(options.resume->path, *algorithm);
+        },
+        comm.raw());
+  }
 
   say(fmt::format("fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), "
                   "device {}",
@@ -167,15 +181,30 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
     info.num_params = model->num_params();
     info.shared_params = context.shared_numel;
     info.rounds = config.run.rounds;
-    run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info);
-    h5::Group group = run_file->file().create_group("partition");
-    write_partition_h5(partition, group);
-    group.write("placement", std::vector<int64_t>(rank_of.begin(), rank_of.end()));
+    if (options.resume) {
+      run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info, RunFile::Open::kContinue);
+    } else {
+      run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info);
+      h5::Group group = run_file->file().create_group("partition");
+      write_partition_h5(partition, group);
+      group.write("placement", std::vector<int64_t>(rank_of.begin(), rank_of.end()));
+    }
   }
 
   RunResult result;
+  result.first_round = first_round;
+  if (options.resume) {
+    if (run_file) result.evals = run_file->read_evals();
+    for (int64_t round = 0; round < first_round; ++round) {
+      const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
+      result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
+    }
+    if (rank == 0)  // even with --quiet: where a run continues from belongs in every job log
+      fmt::print("fedsaf: resuming from {} after round {} of {}\n", options.resume->path, first_round, config.run.rounds),
+          std::fflush(stdout);
+  }
   torch::Tensor& params = model->params();  // [P]
-  for (int64_t round = 0; round < config.run.rounds; ++round) {
+  for (int64_t round = first_round; round < config.run.rounds; ++round) {
     const auto round_start = Clock::now();
     double attention_io_seconds = 0;  // attention and Fisher statistics writes
     RoundRecord record;
@@ -225,7 +254,7 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       if (run_file) {
         t = Clock::now();
         std::vector<float> matrix;
-        if (fresh && config.attention.every > 0 && (round + 1) % config.attention.every == 0)
+        if (fresh && report->rows > 0 && config.attention.every > 0 && (round + 1) % config.attention.every == 0)
           matrix = gather_attention(*report, num_clients, comm);  // collective
         record.timing.comm_seconds += seconds_since(t);
         t = Clock::now();
@@ -280,13 +309,15 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       t = Clock::now();
       run_file->append_round(record);
       if (evaluate) run_file->append_eval(result.evals.back(), hosted);
+      run_file->file().flush();  // readable while the run goes on, and durable if it dies
       record.timing.io_seconds = seconds_since(t) + attention_io_seconds;
       run_file->set_io_seconds(round, record.timing.io_seconds);
     }
     result.rounds.push_back(record);
 
     const double elapsed = seconds_since(run_start);
-    const double eta = elapsed / static_cast<double>(round + 1) * static_cast<double>(config.run.rounds - round - 1);
+    const double eta = elapsed / static_cast<double>(round + 1 - first_round) *
+                       static_cast<double>(config.run.rounds - round - 1);
     if (evaluate) {
       const EvalRecord& e = result.evals.back();
       say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
@@ -297,10 +328,33 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}{}", round + 1, config.run.rounds,
                       record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
     }
+
+    // Checkpoint when due, after the last round, or when any rank got a stop signal (one
+    // collective flag, so every rank stops after the same round).
+    const bool stop = any_rank_failed(stop_requested(), comm.raw());
+    const int64_t every = config.run.checkpoint_every;
+    const bool last = round + 1 == config.run.rounds;
+    if (!options.checkpoint_dir.empty() && run_file && (stop || last || (every > 0 && (round + 1) % every == 0))) {
+      t = Clock::now();
+      CheckpointMeta meta;
+      meta.rounds_done = round + 1;
+      meta.elapsed_seconds = earlier_seconds + seconds_since(run_start);
+      meta.config_toml = to_toml(config);
+      result.last_checkpoint =
+          write_checkpoint(options.checkpoint_dir, options.run_file, meta, *algorithm, config.run.checkpoint_keep, comm);
+      say(fmt::format("checkpoint {} ({:.2f} s)", result.last_checkpoint, seconds_since(t)));
+    }
+    if (stop && !last) {
+      result.stopped = true;
+      say(fmt::format("stopped by a signal after round {}{}", round + 1,
+                      result.last_checkpoint.empty() ? " (no checkpoint: no output folder)" : "; run the same command again to resume"));
+      break;
+    }
   }
 
   result.summary = summarize(result.evals);
-  result.wall_seconds = seconds_since(run_start);
+  result.wall_seconds = earlier_seconds + seconds_since(run_start);
+  if (result.stopped) return result;  // the run file stays `running`; the checkpoint continues it
   if (run_file) run_file->finish(result.summary, result.wall_seconds);
   if (!hosted.empty() || num_clients > 0) {
     // The evaluation model of client 0 (on whichever rank hosts it), broadcast for callers/tests.

@@ -67,13 +67,18 @@ TEST_F(RunCli, AMissingDataFileIsNamedOnce) {
 TEST_F(RunCli, AnExistingRunFileIsNeverOverwrittenWithoutForce) {
   ASSERT_EQ(run_shell(mpirun(1, "--quiet --set run.rounds=3 --set run.clients=4 --out " + dir_)).status, 0);
   const auto size = std::filesystem::file_size(dir_ + "/run.h5");
-  const Outcome refused = run_shell(mpirun(2, "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_));
+  // --fresh: do not resume from the finished run's checkpoint, start over, which needs --force.
+  const Outcome refused = run_shell(mpirun(2, "--quiet --fresh --set run.rounds=1 --set run.clients=4 --out " + dir_));
   EXPECT_EQ(refused.status, 1);
   EXPECT_EQ(count(refused.output, dir_ + "/run.h5 already exists"), 1u) << refused.output;
   EXPECT_EQ(std::filesystem::file_size(dir_ + "/run.h5"), size);
   EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("3 of 3 rounds"),
             std::string::npos);
-  ASSERT_EQ(run_shell(mpirun(1, "--quiet --force --set run.rounds=1 --set run.clients=4 --out " + dir_)).status, 0);
+  // Without --fresh it would resume, and a checkpoint 3 rounds in cannot become a 1-round run.
+  const Outcome shorter = run_shell(mpirun(1, "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_));
+  EXPECT_EQ(shorter.status, 1);
+  EXPECT_EQ(count(shorter.output, "it has 3 rounds done, more than run.rounds = 1"), 1u) << shorter.output;
+  ASSERT_EQ(run_shell(mpirun(1, "--quiet --fresh --force --set run.rounds=1 --set run.clients=4 --out " + dir_)).status, 0);
   EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
             std::string::npos);
 }

@@ -1,0 +1,400 @@
+#include "sim/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <vector>
+
+#include "algo/algorithm.hpp"
+#include "algo/state.hpp"
+#include "core/errors.hpp"
+#include "io/h5.hpp"
+#include "io/run_file.hpp"
+#include "mpi/communicator.hpp"
+#include "mpi/environment.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The trailer after the HDF5 bytes: 8 magic bytes, the CRC-32 of everything before the trailer
+// (little endian), 4 zero bytes. HDF5 ignores bytes past its end-of-file address.
+constexpr std::array<char, 8> kTrailerMagic{'F', 'S', 'C', 'K', 'P', 'T', '0', '1'};
+constexpr int64_t kTrailerBytes = 16;
+constexpr size_t kCopyBlock = size_t{4} << 20;
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Test hook: FEDSAF_CRASH_POINT=NAME@ROUNDS kills this process (SIGKILL, no clean-up) when the
+// write of the checkpoint after ROUNDS rounds reaches NAME, so that tests can crash it exactly
+// there and check the recovery.
+void crash_point(const char* name, int64_t rounds_done) {
+  const char* wanted = std::getenv("FEDSAF_CRASH_POINT");
+  if (wanted != nullptr && fmt::format("{}@{}", name, rounds_done) == wanted) ::kill(::getpid(), SIGKILL);
+}
+
+class Fd {
+ public:
+  Fd(const std::string& path, int flags, mode_t mode = 0644) : path_(path), fd_(::open(path.c_str(), flags, mode)) {
+    if (fd_ < 0) throw IoError(fmt::format("{}: cannot open: {}", path, errno_text()));
+  }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Reads up to n bytes at offset; returns how many (0 at the end).
+  size_t read_at(char* buf, size_t n, int64_t offset) const {
+    const ssize_t got = ::pread(fd_, buf, n, offset);
+    if (got < 0) throw IoError(fmt::format("{}: cannot read: {}", path_, errno_text()));
+    return static_cast<size_t>(got);
+  }
+  void write_all(const char* buf, size_t n) {
+    while (n > 0) {
+      const ssize_t put = ::write(fd_, buf, n);
+      if (put < 0) throw IoError(fmt::format("{}: cannot write: {}", path_, errno_text()));
+      buf += put;
+      n -= static_cast<size_t>(put);
+    }
+  }
+  void sync() {
+    if (::fsync(fd_) != 0) throw IoError(fmt::format("{}: cannot flush to disk: {}", path_, errno_text()));
+  }
+  void close() {  // reports errors (e.g. a full disk noticed late); the destructor would ignore them
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) throw IoError(fmt::format("{}: cannot close: {}", path_, errno_text()));
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+int64_t file_size(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) throw IoError(fmt::format("{}: {}", path, ec.message()));
+  return static_cast<int64_t>(size);
+}
+
+// CRC-32 of the first `bytes` bytes of path.
+uint32_t crc_of_file(const std::string& path, int64_t bytes) {
+  Fd in(path, O_RDONLY);
+  std::vector<char> buf(kCopyBlock);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (int64_t done = 0; done < bytes;) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(bytes - done, static_cast<int64_t>(buf.size())));
+    const size_t got = in.read_at(buf.data(), want, done);
+    if (got == 0) throw IoError(fmt::format("{}: shorter than expected", path));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(got));
+    done += static_cast<int64_t>(got);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// Copies the first `bytes` bytes of from into a new file `to` and flushes it to disk.
+void copy_bytes(const std::string& from, const std::string& to, int64_t bytes) {
+  Fd in(from, O_RDONLY);
+  Fd out(to, O_WRONLY | O_CREAT | O_TRUNC);
+  std::vector<char> buf(kCopyBlock);
+  for (int64_t done = 0; done < bytes;) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(bytes - done, static_cast<int64_t>(buf.size())));
+    const size_t got = in.read_at(buf.data(), want, done);
+    if (got == 0) throw IoError(fmt::format("{}: shorter than expected", from));
+    out.write_all(buf.data(), got);
+    done += static_cast<int64_t>(got);
+  }
+  out.sync();
+  out.close();
+}
+
+void append_trailer(const std::string& path) {
+  const uint32_t crc = crc_of_file(path, file_size(path));
+  std::array<char, kTrailerBytes> trailer{};
+  std::memcpy(trailer.data(), kTrailerMagic.data(), kTrailerMagic.size());
+  for (int b = 0; b < 4; ++b) trailer[8 + static_cast<size_t>(b)] = static_cast<char>((crc >> (8 * b)) & 0xffu);
+  Fd out(path, O_WRONLY | O_APPEND);
+  out.write_all(trailer.data(), trailer.size());
+  out.sync();
+  out.close();
+}
+
+void sync_dir(const std::string& dir) {
+  Fd d(dir, O_RDONLY | O_DIRECTORY);
+  d.sync();
+}
+
+h5::DType h5_dtype(torch::ScalarType t, const std::string& name) {
+  switch (t) {
+    case torch::kFloat32: return h5::DType::kF32;
+    case torch::kFloat64: return h5::DType::kF64;
+    case torch::kInt64: return h5::DType::kI64;
+    default: throw Error(fmt::format("checkpoint state '{}': unsupported dtype {}", name, c10::toString(t)));
+  }
+}
+torch::ScalarType torch_dtype(h5::DType t, const std::string& name) {
+  switch (t) {
+    case h5::DType::kF32: return torch::kFloat32;
+    case h5::DType::kF64: return torch::kFloat64;
+    case h5::DType::kI64: return torch::kInt64;
+    default: throw IoError(fmt::format("checkpoint state '{}': unexpected stored dtype {}", name, h5::dtype_name(t)));
+  }
+}
+
+// /checkpoint/state in a parallel file: globals written by every rank alike (rank 0's bytes land),
+// per-client entries as one contiguous block of rows per rank (rank 0's clients first, ...).
+class H5StateWriter : public StateWriter {
+ public:
+  H5StateWriter(h5::Group& group, MPI_Comm comm) : group_(group), comm_(comm) {
+    MPI_Comm_rank(comm, &rank_);
+    MPI_Comm_size(comm, &size_);
+  }
+  void global(const std::string& name, const torch::Tensor& value) override {
+    const torch::Tensor t = value.detach().to(torch::kCPU).contiguous().flatten();  // [numel]
+    h5::Dataset d = group_.create_dataset(name, h5_dtype(t.scalar_type(), name), {t.numel()});
+    d.write_raw(h5_dtype(t.scalar_type(), name), t.data_ptr());
+  }
+  void per_client(const std::string& name, int64_t numel, torch::ScalarType dtype,
+                  const std::map<int64_t, torch::Tensor>& rows) override {
+    const auto k = static_cast<int64_t>(rows.size());
+    std::vector<int64_t> counts(static_cast<size_t>(size_));
+    check_mpi(MPI_Allgather(&k, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, comm_), "checkpoint", "MPI_Allgather");
+    int64_t offset = 0, total = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (r < rank_) offset += counts[static_cast<size_t>(r)];
+      total += counts[static_cast<size_t>(r)];
+    }
+    h5::Group g = group_.create_group(name);
+    g.attrs().set("numel", numel);
+    g.attrs().set("rows", total);
+    if (total == 0) return;  // no zero-sized data sets
+    std::vector<int64_t> ids;
+    torch::Tensor values = torch::empty({k, numel}, torch::TensorOptions().dtype(dtype));  // [k, numel]
+    for (const auto& [client, row] : rows) {
+      if (row.numel() != numel)
+        throw Error(fmt::format("checkpoint state '{}': client {} has {} elements, expected {}", name, client,
+                                row.numel(), numel));
+      values[static_cast<int64_t>(ids.size())].copy_(row.detach().flatten());
+      ids.push_back(client);
+    }
+    g.create_dataset("clients", h5::DType::kI64, {total}).write_rows(h5::DType::kI64, offset, k, ids.data());
+    if (numel > 0)
+      g.create_dataset("values", h5_dtype(dtype, name), {total, numel})
+          .write_rows(h5_dtype(dtype, name), offset, k, values.data_ptr());
+  }
+
+ private:
+  h5::Group& group_;
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+class H5StateReader : public StateReader {
+ public:
+  H5StateReader(const h5::File& file, std::string path) : group_(file.open_group("checkpoint/state")), path_(std::move(path)) {}
+  torch::Tensor global(const std::string& name) override {
+    require(name);
+    h5::Dataset d = group_.open_dataset(name);
+    const std::vector<int64_t> shape = d.shape();
+    torch::Tensor t = torch::empty({shape.empty() ? 1 : shape[0]}, torch::TensorOptions().dtype(torch_dtype(d.dtype(), name)));
+    d.read_raw(d.dtype(), t.data_ptr());
+    return t;
+  }
+  std::map<int64_t, torch::Tensor> per_client(const std::string& name, const std::vector<int64_t>& hosted) override {
+    require(name);
+    h5::Group g = group_.open_group(name);
+    std::map<int64_t, torch::Tensor> out;
+    if (g.attrs().get_int("rows") == 0) return out;
+    const int64_t numel = g.attrs().get_int("numel");
+    const std::vector<int64_t> ids = g.open_dataset("clients").read<int64_t>();
+    std::map<int64_t, int64_t> row_of;
+    for (size_t r = 0; r < ids.size(); ++r) row_of[ids[r]] = static_cast<int64_t>(r);
+    std::optional<h5::Dataset> values;
+    if (numel > 0) values.emplace(g.open_dataset("values"));
+    for (int64_t c : hosted) {
+      const auto it = row_of.find(c);
+      if (it == row_of.end()) continue;
+      if (!values) {
+        out[c] = torch::empty({0});
+        continue;
+      }
+      torch::Tensor row = torch::empty({numel}, torch::TensorOptions().dtype(torch_dtype(values->dtype(), name)));
+      values->read_rows(values->dtype(), it->second, 1, row.data_ptr());
+      out[c] = row;
+    }
+    return out;
+  }
+
+ private:
+  void require(const std::string& name) const {
+    if (!group_.exists(name))
+      throw IoError(fmt::format("{}: the checkpoint has no state '{}' (written by another algorithm?)", path_, name));
+  }
+  h5::Group group_;
+  std::string path_;
+};
+
+const std::regex kCheckpointName(R"(ckpt-(\d+)\.h5)");
+const std::regex kUnfinishedName(R"(\.ckpt-(\d+)\.h5\.tmp)");
+
+// Complete checkpoints in dir, newest first: (rounds_done, path).
+std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::smatch m;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, kCheckpointName)) found.emplace_back(std::stoll(m[1].str()), entry.path().string());
+  }
+  std::sort(found.rbegin(), found.rend());
+  return found;
+}
+
+void prune(const std::string& dir, int64_t keep, const std::string& current_tmp) {
+  const auto found = list_checkpoints(dir);
+  for (size_t i = static_cast<size_t>(keep); i < found.size(); ++i) fs::remove(found[i].second);
+  for (const auto& entry : fs::directory_iterator(dir)) {  // leftovers of writers that died
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, kUnfinishedName) && entry.path().string() != current_tmp) fs::remove(entry.path());
+  }
+}
+
+}  // namespace
+
+std::string checkpoint_dir(const std::string& out_dir) { return (fs::path(out_dir) / "checkpoints").string(); }
+
+std::string write_checkpoint(const std::string& dir, const std::string& run_file, const CheckpointMeta& meta,
+                             const Algorithm& algorithm, int64_t keep, Communicator& comm) {
+  const std::string name = fmt::format("ckpt-{:06}.h5", meta.rounds_done);
+  const std::string final_path = (fs::path(dir) / name).string();
+  const std::string tmp = (fs::path(dir) / ("." + name + ".tmp")).string();
+  const bool root = comm.rank() == 0;
+  agreed(
+      [&] {
+        if (!root) return;
+        fs::create_directories(dir);
+        if (fs::exists(tmp)) fs::remove_all(tmp);
+        copy_bytes(run_file, tmp, file_size(run_file));
+        crash_point("checkpoint-after-copy", meta.rounds_done);
+      },
+      comm.raw());
+  agreed(
+      [&] {
+        h5::File file = h5::File::open_parallel(tmp, h5::Mode::kReadWrite, comm.raw());
+        h5::Group group = file.create_group("checkpoint");
+        auto attrs = group.attrs();
+        attrs.set("format", std::string(kCheckpointFormat));
+        attrs.set("rounds_done", meta.rounds_done);
+        attrs.set("elapsed_seconds", meta.elapsed_seconds);
+        attrs.set("config_toml", meta.config_toml);
+        attrs.set("config_crc32", static_cast<int64_t>(crc32(0L, reinterpret_cast<const Bytef*>(meta.config_toml.data()),
+                                                              static_cast<uInt>(meta.config_toml.size()))));
+        attrs.set("world_size", static_cast<int64_t>(comm.size()));
+        attrs.set("created", utc_now());
+        h5::Group state = group.create_group("state");
+        H5StateWriter writer(state, comm.raw());
+        algorithm.save_state(writer);
+        crash_point("checkpoint-before-marker", meta.rounds_done);
+        attrs.set("complete", int64_t{1});  // last: a file without it was not finished
+        file.close();
+      },
+      comm.raw());
+  agreed(
+      [&] {
+        if (!root) return;
+        append_trailer(tmp);
+        crash_point("checkpoint-before-rename", meta.rounds_done);
+        fs::rename(tmp, final_path);
+        sync_dir(dir);
+        prune(dir, keep, tmp);
+      },
+      comm.raw());
+  return final_path;
+}
+
+namespace {
+
+// Throws IoError unless path ends with a trailer whose CRC matches every byte before it.
+void verify_trailer(const std::string& path) {
+  const int64_t size = file_size(path);
+  if (size < kTrailerBytes) throw IoError(fmt::format("{} bytes: truncated", size));
+  std::array<char, kTrailerBytes> trailer{};
+  Fd(path, O_RDONLY).read_at(trailer.data(), trailer.size(), size - kTrailerBytes);
+  if (!std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), trailer.begin()))
+    throw IoError("no checkpoint trailer at its end: truncated, or not a finished fedsaf checkpoint");
+  uint32_t stored = 0;
+  for (int b = 0; b < 4; ++b) stored |= static_cast<uint32_t>(static_cast<unsigned char>(trailer[8 + static_cast<size_t>(b)])) << (8 * b);
+  const uint32_t computed = crc_of_file(path, size - kTrailerBytes);
+  if (stored != computed)
+    throw IoError(fmt::format("CRC-32 mismatch (stored {:08x}, computed {:08x}): the file is damaged", stored, computed));
+}
+
+}  // namespace
+
+CheckpointMeta read_checkpoint_meta(const std::string& path, bool verify_bytes) {
+  if (verify_bytes) verify_trailer(path);
+  h5::File file = h5::File::open(path, h5::Mode::kRead);
+  if (!file.exists("checkpoint")) throw IoError("no /checkpoint group");
+  const h5::Group group = file.open_group("checkpoint");
+  const auto attrs = group.attrs();
+  const std::string format = attrs.has("format") ? attrs.get_string("format") : "?";
+  if (format != kCheckpointFormat)
+    throw IoError(fmt::format("written in format '{}', this fedsaf reads '{}'", format, kCheckpointFormat));
+  if (!attrs.has("complete") || attrs.get_int("complete") != 1) throw IoError("not marked complete");
+  CheckpointMeta meta;
+  meta.path = path;
+  meta.rounds_done = attrs.get_int("rounds_done");
+  meta.elapsed_seconds = attrs.get_double("elapsed_seconds");
+  meta.config_toml = attrs.get_string("config_toml");
+  meta.world_size = static_cast<int>(attrs.get_int("world_size"));
+  return meta;
+}
+
+std::optional<CheckpointMeta> find_checkpoint(const std::string& dir,
+                                              const std::function<void(const std::string&)>& warn) {
+  if (!fs::is_directory(dir)) return std::nullopt;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (std::regex_match(entry.path().filename().string(), kUnfinishedName))
+      warn(fmt::format("ignoring {}: an unfinished checkpoint (its writer stopped before the rename)",
+                       entry.path().string()));
+  const auto found = list_checkpoints(dir);
+  for (const auto& [rounds, path] : found) {
+    try {
+      return read_checkpoint_meta(path);
+    } catch (const std::exception& e) {
+      warn(fmt::format("checkpoint {} is not usable: {}; trying an older one", path, e.what()));
+    }
+  }
+  if (found.empty()) return std::nullopt;
+  throw Error(fmt::format("{}: none of its {} checkpoint(s) is usable (see the messages above); refusing to start "
+                          "over: pass --fresh --force to discard them",
+                          dir, found.size()));
+}
+
+void load_checkpoint_state(const std::string& path, Algorithm& algorithm) {
+  const h5::File file = h5::File::open(path, h5::Mode::kRead);
+  H5StateReader reader(file, path);
+  algorithm.load_state(reader);
+}
+
+void restore_run_file(const std::string& checkpoint, const std::string& run_file) {
+  const std::string tmp = run_file + ".restoring";
+  copy_bytes(checkpoint, tmp, file_size(checkpoint) - kTrailerBytes);
+  fs::rename(tmp, run_file);
+}
+
+}  // namespace fedsaf

@@ -1,0 +1,248 @@
+// Resuming from checkpoints through the round loop, at 1 and 2 ranks: the same rank count gives a
+// run file and final model bit-identical to an uninterrupted run (every algorithm); another rank
+// count agrees within 1e-5; damaged checkpoints fall back to the previous one.
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "io/h5.hpp"
+#include "mpi/communicator.hpp"
+#include "sim/checkpoint.hpp"
+#include "sim/engine.hpp"
+#include "tests/checkpoint/run_file_compare.hpp"
+#include "tests/common/test_support.hpp"
+
+namespace fedsaf {
+namespace {
+
+namespace fs = std::filesystem;
+
+Config small_config(const std::string& algorithm, int64_t rounds, std::vector<std::string> extra = {}) {
+  std::vector<std::string> overrides = {"run.clients=6", "run.rounds=" + std::to_string(rounds), "run.join_ratio=0.5",
+                                        "run.algorithm=" + algorithm, "data.synthetic.max_samples=120",
+                                        "train.batch_size=8", "train.lr=0.05", "model.name=mlp",
+                                        "model.hidden=[16]", "model.n_head=1", "run.checkpoint_every=2",
+                                        "attention.every=1"};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  return default_config(overrides);
+}
+
+// A folder every rank agrees on (rank 0 creates it).
+class SharedDir {
+ public:
+  explicit SharedDir(Communicator& comm) : comm_(comm) {
+    std::string path;
+    if (comm.rank() == 0) dir_ = std::make_unique<test::TempDir>("fedsaf-resume"), path = dir_->str();
+    int64_t size = static_cast<int64_t>(path.size());
+    MPI_Bcast(&size, 1, MPI_INT64_T, 0, comm.raw());
+    path.resize(static_cast<size_t>(size));
+    MPI_Bcast(path.data(), static_cast<int>(size), MPI_CHAR, 0, comm.raw());
+    path_ = path;
+  }
+  ~SharedDir() { comm_.barrier(); }  // nobody still uses it when rank 0 removes it
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  Communicator& comm_;
+  std::unique_ptr<test::TempDir> dir_;
+  std::string path_;
+};
+
+RunResult run_into(const Config& config, const std::string& out, Communicator& comm,
+                   std::optional<CheckpointMeta> resume = std::nullopt) {
+  RunOptions options;
+  options.quiet = true;
+  options.run_file = out + "/run.h5";
+  options.checkpoint_dir = checkpoint_dir(out);
+  options.resume = std::move(resume);
+  if (comm.rank() == 0) fs::create_directories(out);
+  comm.barrier();
+  return run_experiment(config, options, comm);
+}
+
+// Collective: the newest usable checkpoint in out (rank 0 looks; every rank gets its metadata).
+std::optional<CheckpointMeta> newest(const std::string& out, Communicator& comm, std::vector<std::string>* warnings = nullptr) {
+  std::string path;
+  if (comm.rank() == 0) {
+    const auto meta = find_checkpoint(checkpoint_dir(out), [&](const std::string& w) {
+      if (warnings) warnings->push_back(w);
+    });
+    if (meta) path = meta->path;
+  }
+  int64_t size = static_cast<int64_t>(path.size());
+  MPI_Bcast(&size, 1, MPI_INT64_T, 0, comm.raw());
+  path.resize(static_cast<size_t>(size));
+  MPI_Bcast(path.data(), static_cast<int>(size), MPI_CHAR, 0, comm.raw());
+  if (path.empty()) return std::nullopt;
+  return read_checkpoint_meta(path, false);
+}
+
+class SameRanks : public ::testing::TestWithParam<std::string> {};
+
+// Stop after 3 of 7 rounds (a checkpoint after the last round of that segment), resume with
+// run.rounds = 7 (a key that may change): identical to one uninterrupted 7-round run.
+TEST_P(SameRanks, ResumeIsBitIdenticalToAnUninterruptedRun) {
+  Communicator world(MPI_COMM_WORLD);
+  SharedDir dir(world);
+  const RunResult whole = run_into(small_config(GetParam(), 7), dir / "whole", world);
+  const RunResult first = run_into(small_config(GetParam(), 3), dir / "resumed", world);
+  const auto meta = newest(dir / "resumed", world);
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_EQ(meta->rounds_done, 3);
+  const RunResult rest = run_into(small_config(GetParam(), 7), dir / "resumed", world, meta);
+  EXPECT_EQ(rest.first_round, 3);
+  EXPECT_EQ(rest.final_params, whole.final_params);
+  EXPECT_EQ(rest.cohort_history, whole.cohort_history);
+  EXPECT_EQ(rest.summary.best_accuracy, whole.summary.best_accuracy);
+  EXPECT_EQ(rest.summary.mean_last10, whole.summary.mean_last10);
+  if (world.rank() == 0) test::expect_same_results(dir / "whole/run.h5", dir / "resumed/run.h5", 0.0);
+}
+INSTANTIATE_TEST_SUITE_P(Algorithms, SameRanks,
+                         ::testing::Values("local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf"));
+
+// A checkpoint written by all ranks continues on rank 0 alone (and one written by rank 0 alone
+// on all ranks): clients are re-placed, results agree within 1e-5.
+TEST(OtherRanks, ResumeOnAnotherRankCountAgreesWithin1e5) {
+  Communicator world(MPI_COMM_WORLD);
+  if (world.size() == 1) GTEST_SKIP() << "needs 2 or more ranks";
+  SharedDir dir(world);
+  for (const std::string algorithm : {"fedsaf", "fedamp", "fedavg"}) {
+    const RunResult whole = run_into(small_config(algorithm, 6), dir / (algorithm + "-whole"), world);
+    // all ranks → rank 0 alone
+    run_into(small_config(algorithm, 2), dir / (algorithm + "-down"), world);
+    if (world.rank() == 0) {
+      Communicator self(MPI_COMM_SELF);
+      const RunResult rest = run_into(small_config(algorithm, 6), dir / (algorithm + "-down"), self,
+                                      newest(dir / (algorithm + "-down"), self));
+      EXPECT_EQ(rest.first_round, 2);
+      test::expect_same_results(dir / (algorithm + "-whole/run.h5"), dir / (algorithm + "-down/run.h5"), 1e-5);
+    }
+    // rank 0 alone → all ranks
+    if (world.rank() == 0) {
+      Communicator self(MPI_COMM_SELF);
+      run_into(small_config(algorithm, 2), dir / (algorithm + "-up"), self);
+    }
+    world.barrier();
+    const RunResult rest = run_into(small_config(algorithm, 6), dir / (algorithm + "-up"), world,
+                                    newest(dir / (algorithm + "-up"), world));
+    EXPECT_EQ(rest.first_round, 2);
+    if (world.rank() == 0) test::expect_same_results(dir / (algorithm + "-whole/run.h5"), dir / (algorithm + "-up/run.h5"), 1e-5);
+  }
+}
+
+// ---- damaged checkpoints (rank 0 only: reading is serial) ---------------------------------------
+
+std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+}
+void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+class Damage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Communicator world(MPI_COMM_WORLD);
+    if (world.rank() != 0) GTEST_SKIP() << "serial checks run on rank 0";
+    Communicator self(MPI_COMM_SELF);
+    out_ = dir_ / "run";
+    run_into(small_config("fedsaf", 4, {"run.checkpoint_every=1", "run.checkpoint_keep=3"}), out_, self);
+    ckpts_ = checkpoint_dir(out_);
+    ASSERT_TRUE(fs::exists(ckpts_ + "/ckpt-000004.h5"));
+    ASSERT_TRUE(fs::exists(ckpts_ + "/ckpt-000003.h5"));
+    ASSERT_TRUE(fs::exists(ckpts_ + "/ckpt-000002.h5"));
+    EXPECT_FALSE(fs::exists(ckpts_ + "/ckpt-000001.h5")) << "keep = 3";
+  }
+  std::optional<CheckpointMeta> find(std::vector<std::string>& warnings) {
+    return find_checkpoint(ckpts_, [&](const std::string& w) { warnings.push_back(w); });
+  }
+  test::TempDir dir_{"fedsaf-damage"};
+  std::string out_, ckpts_;
+};
+
+TEST_F(Damage, AFlippedByteAnywhereFallsBackToThePreviousCheckpoint) {
+  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
+  const std::vector<char> good = read_bytes(newest_path);
+  for (size_t offset : {size_t{0}, size_t{100}, size_t{2048}, good.size() / 2, good.size() - 40, good.size() - 20,
+                        good.size() - 5}) {
+    std::vector<char> bad = good;
+    bad[offset] = static_cast<char>(bad[offset] ^ 0x10);
+    write_bytes(newest_path, bad);
+    std::vector<char> none;
+    std::vector<std::string> warnings;
+    const auto meta = find(warnings);
+    ASSERT_TRUE(meta.has_value()) << "offset " << offset;
+    EXPECT_EQ(meta->rounds_done, 3) << "offset " << offset;
+    ASSERT_EQ(warnings.size(), 1u) << "offset " << offset;
+    EXPECT_NE(warnings[0].find(newest_path), std::string::npos) << warnings[0];
+  }
+  write_bytes(newest_path, good);
+  std::vector<std::string> warnings;
+  EXPECT_EQ(find(warnings)->rounds_done, 4);
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST_F(Damage, TruncationAndUnfinishedRenamesAreSkipped) {
+  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
+  const std::vector<char> good = read_bytes(newest_path);
+  for (size_t keep : {size_t{0}, size_t{10}, good.size() / 3, good.size() - 1}) {
+    write_bytes(newest_path, std::vector<char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(keep)));
+    std::vector<std::string> warnings;
+    EXPECT_EQ(find(warnings)->rounds_done, 3) << "truncated to " << keep;
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("truncated"), std::string::npos) << warnings[0];
+  }
+  // The rename never happened: the complete file sits under its temporary name.
+  fs::rename(newest_path, ckpts_ + "/.ckpt-000004.h5.tmp");
+  write_bytes(ckpts_ + "/.ckpt-000004.h5.tmp", good);
+  std::vector<std::string> warnings;
+  EXPECT_EQ(find(warnings)->rounds_done, 3);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(".ckpt-000004.h5.tmp"), std::string::npos) << warnings[0];
+}
+
+// A checkpoint of another format version, with a valid trailer (written as io/SCHEMA.md says).
+TEST_F(Damage, AnotherFormatVersionIsSkippedAndNamed) {
+  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
+  std::vector<char> bytes = read_bytes(newest_path);
+  bytes.resize(bytes.size() - 16);  // drop the trailer
+  write_bytes(newest_path, bytes);
+  {
+    h5::File file = h5::File::open(newest_path, h5::Mode::kReadWrite);
+    file.open_group("checkpoint").attrs().set("format", std::string("fedsaf-checkpoint/99"));
+    file.close();
+  }
+  bytes = read_bytes(newest_path);
+  const uLong crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+  const char trailer[16] = {'F', 'S', 'C', 'K', 'P', 'T', '0', '1', static_cast<char>(crc & 0xff), static_cast<char>((crc >> 8) & 0xff),
+                            static_cast<char>((crc >> 16) & 0xff), static_cast<char>((crc >> 24) & 0xff), 0, 0, 0, 0};
+  bytes.insert(bytes.end(), trailer, trailer + 16);
+  write_bytes(newest_path, bytes);
+  std::vector<std::string> warnings;
+  EXPECT_EQ(find(warnings)->rounds_done, 3);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("fedsaf-checkpoint/99"), std::string::npos) << warnings[0];
+}
+
+TEST_F(Damage, NoUsableCheckpointRefusesToStartOver) {
+  for (const char* name : {"ckpt-000002.h5", "ckpt-000003.h5", "ckpt-000004.h5"}) fs::resize_file(ckpts_ + "/" + name, 64);
+  std::vector<std::string> warnings;
+  try {
+    find(warnings);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(ckpts_ + ": none of its 3 checkpoint(s) is usable"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(warnings.size(), 3u);
+}
+
+}  // namespace
+}  // namespace fedsaf
