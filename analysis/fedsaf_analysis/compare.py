@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import difflib
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import plots
-from .errors import AnalysisError
+from .errors import AnalysisError, make_output_dir
 from .reading import LOCATION_KEYS, Run, _as_runs
 from .summary import fmt_rate, format_frame, render, summary_table
 
@@ -173,11 +172,7 @@ def write_compare(runs, out_dir, by=None) -> dict:
     tables in ``out_dir``. Returns ``{"report", "plots", "groups", "summary", "table"}``."""
     runs = _as_runs(runs)
     groups = group_runs(runs, by)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AnalysisError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    out = make_output_dir(out_dir)
     grouped_by = ", ".join([by] if isinstance(by, str) else by) if by else "differing keys"
     made = {}
     for name, source, column, ylabel, title, ylim, logy in COMPARE_PLOTS:

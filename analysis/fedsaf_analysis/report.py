@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .errors import AnalysisError
+from .errors import AnalysisError, make_output_dir
 from .reading import TIMING_SECONDS, Run, load_run
 from .summary import format_frame, partition_label, summary_table
 
@@ -36,11 +36,7 @@ def write_report(run, out_dir, attention_rounds=None) -> dict:
     """
     if not isinstance(run, Run):
         run = load_run(run)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AnalysisError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    out = make_output_dir(out_dir)
     made: dict[str, Path] = {}
     made["accuracy"] = plots.plot_accuracy(run, out / "accuracy.png")
     made["loss"] = plots.plot_loss(run, out / "loss.png")

@@ -25,14 +25,13 @@ from __future__ import annotations
 import math
 import warnings
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import plots
 from .compare import differing_keys
-from .errors import AnalysisError
+from .errors import AnalysisError, make_output_dir
 from .reading import LOCATION_KEYS, TIMING_SECONDS, AnalysisWarning, Run, _as_runs, steady_rounds
 from .summary import fmt_rate, render
 
@@ -167,11 +166,7 @@ def write_scaling(runs, out_dir, ranks_per_node: int | None = None) -> dict:
     """Plots (speed-up, efficiency, throughput, communication share), scaling.csv and
     scaling.md in ``out_dir``. Returns ``{"report", "plots", "table"}``."""
     table = scaling_table(runs, ranks_per_node)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AnalysisError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    out = make_output_dir(out_dir)
     xcol, xlabel = ("nodes", f"nodes ({ranks_per_node} ranks per node)") if ranks_per_node \
         else ("ranks", "MPI ranks")
     groups = [(f"{c}" + (f" [{s}]" if s else ""), g.sort_values("ranks"))

@@ -108,6 +108,14 @@ class RunFileTest : public ::testing::Test {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (rank == 0) std::filesystem::remove_all(dir_);
   }
+  // Runs config into path_ on every rank.
+  RunResult run(const Config& config) {
+    Communicator world(MPI_COMM_WORLD);
+    RunOptions options;
+    options.quiet = true;
+    options.run_file = path_;
+    return run_experiment(config, options, world);
+  }
   std::string dir_, path_;
 };
 
@@ -115,10 +123,7 @@ TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
   Communicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.clients=7", "run.rounds=4", "run.eval_every=2", "run.join_ratio=0.5",
                                         "data.synthetic.max_samples=100"});
-  RunOptions options;
-  options.quiet = true;
-  options.run_file = path_;
-  const RunResult result = run_experiment(config, options, world);
+  const RunResult result = run(config);
   if (world.rank() != 0) return;
 
   const Walk walk = walk_file(path_);
@@ -184,10 +189,7 @@ TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
   Communicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.clients=6", "run.rounds=4", "run.algorithm=fedamp", "attention.every=2",
                                         "data.synthetic.max_samples=80"});
-  RunOptions options;
-  options.quiet = true;
-  options.run_file = path_;
-  run_experiment(config, options, world);
+  run(config);
   if (world.rank() != 0) return;
   const Walk walk = walk_file(path_);
   const Documented documented = documented_entries();
@@ -218,10 +220,7 @@ TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
   Communicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.clients=6", "run.rounds=3", "run.algorithm=fedsaf",
                                         "data.synthetic.max_samples=80"});
-  RunOptions options;
-  options.quiet = true;
-  options.run_file = path_;
-  run_experiment(config, options, world);
+  run(config);
   if (world.rank() != 0) return;
   const Walk walk = walk_file(path_);
   for (const auto& entry : documented_entries().optional)
