@@ -171,7 +171,18 @@ class H5StateWriter : public StateWriter {
   }
   void per_client(const std::string& name, int64_t numel, torch::ScalarType dtype,
                   const std::map<int64_t, torch::Tensor>& rows) override {
+    // Rows are checked before the first collective call: a mismatch is a bug in one algorithm on
+    // one rank, and throwing past collectives the other ranks are in would hang them.
     const auto k = static_cast<int64_t>(rows.size());
+    std::vector<int64_t> ids;
+    torch::Tensor values = torch::empty({k, numel}, torch::TensorOptions().dtype(dtype));  // [k, numel]
+    for (const auto& [client, row] : rows) {
+      if (row.numel() != numel)
+        fatal(fmt::format("checkpoint state '{}': client {} has {} elements, expected {}", name, client, row.numel(),
+                          numel));
+      values[static_cast<int64_t>(ids.size())].copy_(row.detach().flatten());
+      ids.push_back(client);
+    }
     std::vector<int64_t> counts(static_cast<size_t>(size_));
     check_mpi(MPI_Allgather(&k, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, comm_), "checkpoint", "MPI_Allgather");
     int64_t offset = 0, total = 0;
@@ -183,15 +194,6 @@ class H5StateWriter : public StateWriter {
     g.attrs().set("numel", numel);
     g.attrs().set("rows", total);
     if (total == 0) return;  // no zero-sized data sets
-    std::vector<int64_t> ids;
-    torch::Tensor values = torch::empty({k, numel}, torch::TensorOptions().dtype(dtype));  // [k, numel]
-    for (const auto& [client, row] : rows) {
-      if (row.numel() != numel)
-        throw Error(fmt::format("checkpoint state '{}': client {} has {} elements, expected {}", name, client,
-                                row.numel(), numel));
-      values[static_cast<int64_t>(ids.size())].copy_(row.detach().flatten());
-      ids.push_back(client);
-    }
     g.create_dataset("clients", h5::DType::kI64, {total}).write_rows(h5::DType::kI64, offset, k, ids.data());
     if (numel > 0)
       g.create_dataset("values", h5_dtype(dtype, name), {total, numel})
