@@ -66,6 +66,20 @@ TEST_F(Recovery, AStopSignalCheckpointsAndExitsWith75ThenResumes) {
   expect_reference_results(out);
 }
 
+// Slurm signals every rank and mpirun forwards the same signal a moment later: one stop request.
+TEST_F(Recovery, TheSameSignalTwiceWithinTwoSecondsIsOneStopRequest) {
+  const std::string out = dir_ / "twice";
+  const double delay = std::max(0.5, reference_seconds_ / 2);
+  const CommandResult stopped = run_command("bash -c \"" + run_args(out) + " & pid=\\$!; sleep " +
+                                            std::to_string(delay) + "; kill -USR1 \\$pid; sleep 0.1; "
+                                            "kill -USR1 \\$pid; wait \\$pid\"");
+  if (stopped.status == 0) GTEST_SKIP() << "the run finished before the signal (" << reference_seconds_ << " s)";
+  ASSERT_EQ(stopped.status, 75) << stopped.output;
+  const CommandResult resumed = run_command(run_args(out));
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  expect_reference_results(out);
+}
+
 TEST_F(Recovery, SigkillAtRandomMomentsThenResumeGivesIdenticalResults) {
   std::mt19937 rng(20261126);
   std::uniform_real_distribution<double> when(0.05, std::max(0.3, 1.1 * reference_seconds_));
