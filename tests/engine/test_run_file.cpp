@@ -214,12 +214,13 @@ TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
   }
 }
 
-// fedsaf writes attention and Fisher statistics: per shared tensor (logreg: linear.weight and
-// linear.bias), every round, mean ≤ max, both positive (every client trains every round).
+// fedsaf writes attention and Fisher statistics: per shared tensor (mlp split after its first
+// layer: fc1.weight and fc1.bias), every round, mean ≤ max, both positive (every client trains
+// every round); its protocol sends θˢ and its Fisher up and u_iˢ down.
 TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
   Communicator world(MPI_COMM_WORLD);
-  const Config config = default_config({"run.clients=6", "run.rounds=3", "run.algorithm=fedsaf",
-                                        "data.synthetic.max_samples=80"});
+  const Config config = default_config({"run.clients=6", "run.rounds=3", "run.algorithm=fedsaf", "model.name=mlp",
+                                        "model.hidden=[8]", "model.n_head=1", "data.synthetic.max_samples=80"});
   run(config);
   if (world.rank() != 0) return;
   const Walk walk = walk_file(path_);
@@ -237,6 +238,15 @@ TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
   for (size_t i = 0; i < mean.size(); ++i) {
     EXPECT_GT(mean[i], 0.0) << i;
     EXPECT_LE(mean[i], max[i]) << i;
+  }
+  const int64_t shared = file.attrs().get_int("shared_params");
+  EXPECT_EQ(shared, 60 * 8 + 8);  // fc1 of the 60-feature synthetic data
+  EXPECT_EQ(file.attrs().get_int("private_params"), file.attrs().get_int("num_params") - shared);
+  const auto up = file.open_dataset("metrics/rounds/protocol_bytes_up").read<int64_t>();
+  const auto down = file.open_dataset("metrics/rounds/protocol_bytes_down").read<int64_t>();
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(up[r], 6 * 2 * shared * 4) << "round " << r;
+    EXPECT_EQ(down[r], 6 * shared * 4) << "round " << r;
   }
 }
 
