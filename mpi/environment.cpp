@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <vector>
 
 namespace fedsaf {
 namespace {
@@ -102,15 +101,21 @@ void throw_if_any_failed(const std::string& local_error, MPI_Comm comm) {
   // The lowest failing rank tells everyone its message, so rank 0 can print it even if rank 0 was fine.
   int candidate = local ? rank : size, first = size;
   check_mpi(MPI_Allreduce(&candidate, &first, 1, MPI_INT, MPI_MIN, comm), op, "MPI_Allreduce");
-  long long length = rank == first ? static_cast<long long>(local_error.size()) : 0;
-  check_mpi(MPI_Bcast(&length, 1, MPI_LONG_LONG, first, comm), op, "MPI_Bcast");
-  std::vector<char> text(static_cast<size_t>(length));
-  if (rank == first) text.assign(local_error.begin(), local_error.end());
-  // Error messages are one line, far below INT_MAX bytes.
-  check_mpi(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, first, comm), op, "MPI_Bcast");
-  std::string message(text.begin(), text.end());
+  std::string message = broadcast_string(local_error, first, comm);
   if (failures < size) message = "rank " + std::to_string(first) + ": " + message;
   throw AgreedError(message);
+}
+
+std::string broadcast_string(const std::string& text, int root, MPI_Comm comm) {
+  const char* op = "broadcast_string";
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  long long length = rank == root ? static_cast<long long>(text.size()) : 0;
+  check_mpi(MPI_Bcast(&length, 1, MPI_LONG_LONG, root, comm), op, "MPI_Bcast");
+  std::string out = rank == root ? text : std::string(static_cast<size_t>(length), '\0');
+  // Messages and paths, far below INT_MAX bytes.
+  check_mpi(MPI_Bcast(out.data(), static_cast<int>(length), MPI_CHAR, root, comm), op, "MPI_Bcast");
+  return out;
 }
 
 void agreed(const std::function<void()>& step, MPI_Comm comm) {

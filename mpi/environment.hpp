@@ -80,6 +80,9 @@ bool any_rank_failed(bool local_failed, MPI_Comm comm = MPI_COMM_WORLD);
 // message of the lowest failing rank, prefixed by "rank R: " unless every rank failed.
 void throw_if_any_failed(const std::string& local_error, MPI_Comm comm = MPI_COMM_WORLD);
 
+// Collective over comm: root's text, on every rank (the others' `text` is ignored).
+std::string broadcast_string(const std::string& text, int root, MPI_Comm comm = MPI_COMM_WORLD);
+
 // Collective over comm: runs step on every rank; a std::exception it throws on any rank becomes
 // AgreedError on every rank (see throw_if_any_failed). Use it where all ranks validate the same
 // input, so that a bad file ends the run cleanly instead of through MPI_Abort.

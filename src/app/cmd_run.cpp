@@ -68,15 +68,6 @@ bool finished_run(const std::filesystem::path& run_file) {
   }
 }
 
-// rank 0's text on every rank of comm.
-std::string broadcast_string(std::string text, MPI_Comm comm) {
-  int64_t size = static_cast<int64_t>(text.size());
-  check_mpi(MPI_Bcast(&size, 1, MPI_INT64_T, 0, comm), "run", "MPI_Bcast");
-  text.resize(static_cast<size_t>(size));
-  check_mpi(MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, comm), "run", "MPI_Bcast");
-  return text;
-}
-
 // Collective: the checkpoint to resume from, or nullopt to start at round 0 (see RunArgs).
 // Rank 0 searches and verifies; every rank then reads the chosen file's metadata.
 std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Config& config, MPI_Comm comm) {
@@ -96,10 +87,11 @@ std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Confi
         }
       },
       comm);
-  chosen = broadcast_string(chosen, comm);
+  chosen = broadcast_string(chosen, 0, comm);
   if (chosen.empty()) return std::nullopt;
   std::optional<CheckpointMeta> meta;
-  agreed([&] { meta = read_checkpoint_meta(chosen, /*verify_bytes=*/rank != 0); }, comm);
+  // find_checkpoint on rank 0 has verified the bytes; the others only read the metadata.
+  agreed([&] { meta = read_checkpoint_meta(chosen, /*verify_bytes=*/false); }, comm);
   return meta;
 }
 

@@ -14,37 +14,32 @@
 #include "core/config.hpp"
 #include "io/h5.hpp"
 #include "mpi/communicator.hpp"
+#include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
 #include "tests/checkpoint/run_file_compare.hpp"
 #include "tests/common/test_support.hpp"
+#include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
 namespace {
 
 namespace fs = std::filesystem;
 
+// test::small_config with a split model, `rounds` rounds, checkpoints every 2 rounds and every ξ.
 Config small_config(const std::string& algorithm, int64_t rounds, std::vector<std::string> extra = {}) {
-  std::vector<std::string> overrides = {"run.clients=6", "run.rounds=" + std::to_string(rounds), "run.join_ratio=0.5",
-                                        "run.algorithm=" + algorithm, "data.synthetic.max_samples=120",
-                                        "train.batch_size=8", "train.lr=0.05", "model.name=mlp",
-                                        "model.hidden=[16]", "model.n_head=1", "run.checkpoint_every=2",
-                                        "attention.every=1"};
+  std::vector<std::string> overrides = {"run.rounds=" + std::to_string(rounds), "model.name=mlp", "model.hidden=[16]",
+                                        "model.n_head=1", "run.checkpoint_every=2", "attention.every=1"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return default_config(overrides);
+  return test::small_config(algorithm, overrides);
 }
 
 // A folder every rank agrees on (rank 0 creates it).
 class SharedDir {
  public:
   explicit SharedDir(Communicator& comm) : comm_(comm) {
-    std::string path;
-    if (comm.rank() == 0) dir_ = std::make_unique<test::TempDir>("fedsaf-resume"), path = dir_->str();
-    int64_t size = static_cast<int64_t>(path.size());
-    MPI_Bcast(&size, 1, MPI_INT64_T, 0, comm.raw());
-    path.resize(static_cast<size_t>(size));
-    MPI_Bcast(path.data(), static_cast<int>(size), MPI_CHAR, 0, comm.raw());
-    path_ = path;
+    if (comm.rank() == 0) dir_ = std::make_unique<test::TempDir>("fedsaf-resume");
+    path_ = broadcast_string(dir_ ? dir_->str() : "", 0, comm.raw());
   }
   ~SharedDir() { comm_.barrier(); }  // nobody still uses it when rank 0 removes it
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
@@ -76,10 +71,7 @@ std::optional<CheckpointMeta> newest(const std::string& out, Communicator& comm,
     });
     if (meta) path = meta->path;
   }
-  int64_t size = static_cast<int64_t>(path.size());
-  MPI_Bcast(&size, 1, MPI_INT64_T, 0, comm.raw());
-  path.resize(static_cast<size_t>(size));
-  MPI_Bcast(path.data(), static_cast<int>(size), MPI_CHAR, 0, comm.raw());
+  path = broadcast_string(path, 0, comm.raw());
   if (path.empty()) return std::nullopt;
   return read_checkpoint_meta(path, false);
 }

@@ -17,6 +17,7 @@
 #include "core/config.hpp"
 #include "io/h5.hpp"
 #include "mpi/communicator.hpp"
+#include "mpi/environment.hpp"
 #include "sim/engine.hpp"
 #include "tests/common/test_support.hpp"
 
@@ -93,14 +94,8 @@ class RunFileTest : public ::testing::Test {
   void SetUp() override {
     Communicator world(MPI_COMM_WORLD);
     char dir_template[] = "/tmp/fedsaf-runfile-XXXXXX";
-    std::string dir;
-    if (world.rank() == 0) dir = mkdtemp(dir_template);
-    int length = static_cast<int>(dir.size());
-    MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    dir.resize(static_cast<size_t>(length));
-    MPI_Bcast(dir.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
-    dir_ = dir;
-    path_ = dir + "/run.h5";
+    dir_ = broadcast_string(world.rank() == 0 ? mkdtemp(dir_template) : "", 0, MPI_COMM_WORLD);
+    path_ = dir_ + "/run.h5";
   }
   void TearDown() override {
     MPI_Barrier(MPI_COMM_WORLD);
