@@ -10,13 +10,6 @@
 
 namespace fedsaf {
 
-// The attention step shared by fedamp and fedsaf (declared again in fedsaf.cpp). The uploads must
-// already be registered on `exchange` (set_held). Collective.
-//   queries [k, S] float32 (CPU): the rows' own parameters; self_cols [k] int64: the rows' clients;
-//   sigma_rows [k] bool: the rows whose distances define σ = "auto" (median over every rank's);
-//   self_weights [k, S] / self_scalar [k]: the rows' own Fisher weights, or undefined (= 1).
-// Returns u [k, S] float32 with u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j; fills
-// att (ξ [k, N], this rank's guard count) and sigma (0 unless the fedamp kernel).
 torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionConfig& config,
                             const std::vector<int64_t>& sizes, const torch::Tensor& queries,
                             const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
@@ -49,6 +42,25 @@ torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, cons
   self.scalar = self_scalar;                                     // [k] or undefined
   const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k, N]: own column from the query
   return exchange.mix(queries, xi_others, &self);                // [k, S]
+}
+
+torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,
+                         int64_t numel) {
+  torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), numel}, torch::kFloat32);  // [m, numel]
+  for (size_t r = 0; r < clients.size(); ++r)
+    out[static_cast<int64_t>(r)].copy_(by_client.at(clients[r]).narrow(0, 0, numel));
+  return out;
+}
+
+void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
+                   Communicator& comm) {
+  torch::Tensor counts = torch::tensor({self_cols.numel(), att.guard_fired}, torch::kInt64);  // [2] rows, guard fired
+  comm.allreduce_sum(counts);
+  report.rows += counts[0].item<int64_t>();
+  report.guard_fired += counts[1].item<int64_t>();
+  report.sigma = sigma;
+  report.clients = self_cols;
+  report.xi = att.xi;
 }
 
 }  // namespace fedsaf

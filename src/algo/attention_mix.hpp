@@ -2,8 +2,10 @@
 // The attention step shared by fedamp and fedsaf: distances, ξ by kernel, the (Fisher-weighted) mix.
 #include <torch/torch.h>
 
+#include <map>
 #include <vector>
 
+#include "algo/algorithm.hpp"
 #include "algo/attention.hpp"
 #include "core/config.hpp"
 
@@ -24,5 +26,15 @@ torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, cons
                             const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
                             const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
                             double& sigma);
+
+// [m, numel] float32 CPU: the first `numel` elements of each listed client's tensor, in order
+// (the held uploads or the query rows of a pairwise pass).
+torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,
+                         int64_t numel);
+
+// Collective: adds one attention_mix call to the round's report: its rows and guard count summed
+// over ranks, its σ, and this rank's rows (self_cols [k], att.xi [k, N]).
+void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
+                   Communicator& comm);
 
 }  // namespace fedsaf

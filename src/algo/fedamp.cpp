@@ -25,19 +25,9 @@
 
 namespace fedsaf {
 
-
 namespace {
 
 const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
-
-// [m, numel] float32 CPU contiguous: the first `numel` elements of each listed tensor.
-torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,
-                         int64_t numel) {
-  torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), numel}, torch::kFloat32);  // [m, numel]
-  for (size_t r = 0; r < clients.size(); ++r)
-    out[static_cast<int64_t>(r)].copy_(by_client.at(clients[r]).narrow(0, 0, numel));
-  return out;
-}
 
 class FedAmp : public Algorithm {
  public:
@@ -72,18 +62,14 @@ class FedAmp : public Algorithm {
     const torch::Tensor queries = stack_rows(personal_, rows, p);  // [k, P]
     const torch::Tensor self_cols = torch::tensor(rows, kI64);     // [k]
     Attention att;
+    double sigma = 0;
     const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->attention,
                                           context_.train_sizes, queries, self_cols,
                                           torch::ones({k}, torch::kBool), torch::Tensor(), torch::Tensor(), att,
-                                          report_.sigma);  // [k, P]
+                                          sigma);  // [k, P]
     for (int64_t i = 0; i < k; ++i)
       u_[rows[static_cast<size_t>(i)]] = u[i].to(context_.initial_params.device());  // [P]
-    torch::Tensor counts = torch::tensor({k, att.guard_fired}, kI64);  // [2] rows, guard fired
-    context_.comm->allreduce_sum(counts);
-    report_.rows = counts[0].item<int64_t>();
-    report_.guard_fired = counts[1].item<int64_t>();
-    report_.clients = self_cols;
-    report_.xi = att.xi;
+    add_to_report(report_, att, self_cols, sigma, *context_.comm);
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }

@@ -226,7 +226,7 @@ class FedSaf : public Algorithm {
     const int64_t m = static_cast<int64_t>(held_ids.size()), k = static_cast<int64_t>(rows.size());
     HeldUploads held;
     held.ids = torch::tensor(held_ids, kI64);  // [m]
-    held.params = stack_shared(held_ids);       // [m, S]
+    held.params = stack_rows(theta_, held_ids, s_);  // [m, S]
     torch::Tensor self_weights, self_scalar;
     if (mode == "param") {
       held.weights = torch::empty({m, s_}, kF32);  // [m, S]
@@ -240,7 +240,7 @@ class FedSaf : public Algorithm {
       for (int64_t r = 0; r < k; ++r) self_scalar[r] = scalar_or_neutral(rows[static_cast<size_t>(r)]);
     }
     exchange_->set_held(held);
-    const torch::Tensor queries = stack_shared(rows);        // [k, S]
+    const torch::Tensor queries = stack_rows(theta_, rows, s_);  // [k, S]
     const torch::Tensor self_cols = torch::tensor(rows, kI64);  // [k]
     torch::Tensor sigma_mask = torch::zeros({k}, torch::kBool);  // [k]
     for (int64_t r = 0; r < k; ++r) sigma_mask[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
@@ -250,13 +250,7 @@ class FedSaf : public Algorithm {
                                           context_.train_sizes, queries, self_cols, sigma_mask, self_weights,
                                           self_scalar, att, sigma);  // [k, S]
     for (int64_t r = 0; r < k; ++r) mix_[rows[static_cast<size_t>(r)]] = u[r].to(context_.initial_params.device());
-    torch::Tensor counts = torch::tensor({k, att.guard_fired}, kI64);  // [2] rows, guard fired
-    context_.comm->allreduce_sum(counts);
-    report_.rows += counts[0].item<int64_t>();
-    report_.guard_fired += counts[1].item<int64_t>();
-    report_.sigma = sigma;
-    report_.clients = self_cols;
-    report_.xi = att.xi;
+    add_to_report(report_, att, self_cols, sigma, *context_.comm);
   }
 
   // fisher: [S] one client's Fisher diagonal, summed into this round's per-tensor statistics.
@@ -270,13 +264,6 @@ class FedSaf : public Algorithm {
     }
   }
 
-  // [n, S] float32 CPU: θˢ of the listed hosted clients.
-  torch::Tensor stack_shared(const std::vector<int64_t>& clients) const {
-    torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), s_}, kF32);  // [n, S]
-    for (size_t r = 0; r < clients.size(); ++r)
-      out[static_cast<int64_t>(r)].copy_(theta_.at(clients[r]).narrow(0, 0, s_));
-    return out;
-  }
   // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
   torch::Tensor weight_or_neutral(int64_t client) const {
     const auto it = weight_.find(client);
