@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -11,6 +12,16 @@
 #include "sim/engine.hpp"
 
 namespace fedsaf::test {
+
+// A small synthetic experiment (6 clients, 3 rounds, half the clients per round) for `algorithm`;
+// `extra` overrides come last and win.
+inline Config small_config(const std::string& algorithm, std::vector<std::string> extra = {}) {
+  std::vector<std::string> overrides = {"run.clients=6", "run.rounds=3", "run.join_ratio=0.5",
+                                        "run.algorithm=" + algorithm, "data.synthetic.max_samples=120",
+                                        "train.batch_size=8", "train.lr=0.05"};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  return default_config(overrides);
+}
 
 inline RunResult run_quiet(const Config& config, Communicator& comm) {
   RunOptions options;

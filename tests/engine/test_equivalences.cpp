@@ -16,13 +16,7 @@
 namespace fedsaf {
 namespace {
 
-Config small_config(const std::string& algorithm, std::vector<std::string> extra = {}) {
-  std::vector<std::string> overrides = {"run.clients=6", "run.rounds=3", "run.join_ratio=0.5",
-                                        "run.algorithm=" + algorithm, "data.synthetic.max_samples=120",
-                                        "train.batch_size=8", "train.lr=0.05"};
-  overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return default_config(overrides);
-}
+using test::small_config;
 
 // A split model: mlp with one hidden layer (2 layers), the first one shared.
 const std::vector<std::string> kSplit = {"model.name=mlp", "model.hidden=[16]", "model.n_head=1"};
