@@ -27,6 +27,17 @@ std::string run_args(const std::string& out, const std::string& extra = "") {
          " --set model.name=mlp --set model.hidden=[256] --set model.n_head=1 " + extra;
 }
 
+// Starts the run into `out` in the background and, once its first checkpoint (after round 2)
+// exists, runs the shell `action` on it ($pid is the run); then waits for the run and returns its
+// exit status. Acting only after that checkpoint means the run is past start-up (its signal
+// handlers are installed) and has a checkpoint to fall back to, however loaded the machine is.
+// SIGXFSZ is ignored, so that a file-size limit makes writes fail instead of killing the run.
+CommandResult act_after_first_checkpoint(const std::string& out, const std::string& action) {
+  const std::string first = checkpoint_dir(out) + "/ckpt-000002.h5";
+  return run_command("bash -c \"trap '' XFSZ; " + run_args(out) + " & pid=\\$!; until [ -e " + first +
+                     " ] || ! kill -0 \\$pid 2>/dev/null; do sleep 0.01; done; " + action + "; wait \\$pid\"");
+}
+
 class Recovery : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -52,9 +63,7 @@ double Recovery::reference_seconds_ = 0;
 
 TEST_F(Recovery, AStopSignalCheckpointsAndExitsWith75ThenResumes) {
   const std::string out = dir_ / "run";
-  const double delay = std::max(0.5, reference_seconds_ / 2);
-  const CommandResult stopped =
-      run_command("timeout --preserve-status -s USR1 " + std::to_string(delay) + " " + run_args(out));
+  const CommandResult stopped = act_after_first_checkpoint(out, "kill -USR1 \\$pid");
   if (stopped.status == 0) GTEST_SKIP() << "the run finished before the signal (" << reference_seconds_ << " s)";
   ASSERT_EQ(stopped.status, 75) << stopped.output;
   const auto meta = find_checkpoint(checkpoint_dir(out), [](const std::string&) {});
@@ -69,10 +78,7 @@ TEST_F(Recovery, AStopSignalCheckpointsAndExitsWith75ThenResumes) {
 // Slurm signals every rank and mpirun forwards the same signal a moment later: one stop request.
 TEST_F(Recovery, TheSameSignalTwiceWithinTwoSecondsIsOneStopRequest) {
   const std::string out = dir_ / "twice";
-  const double delay = std::max(0.5, reference_seconds_ / 2);
-  const CommandResult stopped = run_command("bash -c \"" + run_args(out) + " & pid=\\$!; sleep " +
-                                            std::to_string(delay) + "; kill -USR1 \\$pid; sleep 0.1; "
-                                            "kill -USR1 \\$pid; wait \\$pid\"");
+  const CommandResult stopped = act_after_first_checkpoint(out, "kill -USR1 \\$pid; sleep 0.1; kill -USR1 \\$pid");
   if (stopped.status == 0) GTEST_SKIP() << "the run finished before the signal (" << reference_seconds_ << " s)";
   ASSERT_EQ(stopped.status, 75) << stopped.output;
   const CommandResult resumed = run_command(run_args(out));
@@ -129,10 +135,7 @@ TEST_F(Recovery, CrashesInsideTheCheckpointWriteFallBackToThePreviousCheckpoint)
 // (The limit cannot be set before the start: Open MPI's own shared-memory files would hit it.)
 TEST_F(Recovery, AFullDiskWhileCheckpointingFailsCleanlyAndKeepsThePreviousCheckpoint) {
   const std::string out = dir_ / "full";
-  const std::string first = checkpoint_dir(out) + "/ckpt-000002.h5";
-  const CommandResult full = run_command("bash -c \"trap '' XFSZ; " + run_args(out) + " & pid=\\$!; until [ -e " +
-                                         first + " ]; do sleep 0.01; done; prlimit --pid \\$pid --fsize=1048576; "
-                                         "wait \\$pid\"");
+  const CommandResult full = act_after_first_checkpoint(out, "prlimit --pid \\$pid --fsize=1048576");
   ASSERT_EQ(full.status, 1) << full.output;
   EXPECT_NE(full.output.find("fedsaf: error:"), std::string::npos) << full.output;
   EXPECT_NE(full.output.find(".ckpt-000004.h5.tmp"), std::string::npos) << full.output;
