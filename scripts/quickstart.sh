@@ -9,4 +9,4 @@ bash "$root/scripts/build.sh" fedsaf
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 ranks="${FEDSAF_RANKS:-2}"
 mpirun -n "$ranks" --allow-run-as-root --oversubscribe --bind-to none \
-  "$root/build/fedsaf" run "$root/configs/default.toml" --out "$root/runs/default" --force "$@"
+  "$root/build/fedsaf" run "$root/configs/default.toml" --out "$root/runs/default" --fresh --force "$@"
