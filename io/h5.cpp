@@ -2,6 +2,7 @@
 #include "io/h5.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join ({fmt} ≥ 11 moved it here)
 
 #include <algorithm>
 #include <cstring>

@@ -79,6 +79,7 @@ RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info
   attrs.set("rounds_planned", info.rounds);
   attrs.set("status", std::string("running"));
   file_->write_strings("config", {info.config_toml});
+  write_ranks(info);
 
   auto metrics = file_->create_group("metrics");
   auto rounds = metrics.create_group("rounds");
@@ -104,6 +105,7 @@ void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFil
   attrs.set("status", std::string("running"));
   file_->remove("config");  // the resolved config of this segment (only safe keys may differ)
   file_->write_strings("config", {info.config_toml});
+  write_ranks(info);  // this segment's ranks (their number, hosts and devices may differ)
   const auto rows_of = [&](const char* name) { return file_->exists(name) ? file_->open_dataset(name).shape()[0] : 0; };
   rounds_written_ = rows_of("metrics/rounds/round");
   evals_written_ = rows_of("metrics/eval/round");
@@ -115,6 +117,28 @@ void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFil
     const std::vector<int64_t> shape = d.shape();
     if (shape[1] < world_size_) d.resize({shape[0], world_size_});
   }
+}
+
+void RunFile::write_ranks(const RunFileInfo& info) {
+  if (file_->exists("ranks")) file_->remove("ranks");
+  h5::Group ranks = file_->create_group("ranks");
+  const auto per_rank = [&](std::vector<std::string> v) {  // callers that know nothing of ranks: "unknown"
+    v.resize(static_cast<size_t>(world_size_), "unknown");
+    return v;
+  };
+  ranks.write_strings("hostname", per_rank(info.rank_hostnames));
+  ranks.write_strings("device", per_rank(info.rank_devices));
+  for (const char* name : {"state_device_bytes", "state_host_bytes", "state_budget_bytes"})
+    ranks.write(name, std::vector<int64_t>(static_cast<size_t>(world_size_), 0));
+}
+
+void RunFile::set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes) {
+  const auto put = [&](const char* name, int64_t value) {
+    file_->open_dataset(std::string("ranks/") + name).write_points(h5::DType::kI64, {{rank_}}, &value);
+  };
+  put("state_device_bytes", device_bytes);
+  put("state_host_bytes", host_bytes);
+  put("state_budget_bytes", budget_bytes);
 }
 
 std::vector<EvalRecord> RunFile::read_evals() const {

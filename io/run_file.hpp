@@ -23,6 +23,8 @@ struct RunFileInfo {
   uint64_t seed = 0;
   int world_size = 1;
   int64_t num_clients = 0, num_classes = 0, num_params = 0, shared_params = 0, rounds = 0;
+  // One entry per rank (the same vectors on every rank): its host and its device ("cpu", "cuda:0").
+  std::vector<std::string> rank_hostnames, rank_devices;
 };
 
 class RunFile {
@@ -54,11 +56,15 @@ class RunFile {
   // with the tensor names, on first use. Every rank passes the same values.
   void append_fisher_stats(const std::vector<std::string>& tensors, const std::vector<double>& mean,
                            const std::vector<double>& max);
+  // Collective: where this rank's client state lives now (bytes on its device, bytes spilled to
+  // host memory, the device budget; -1 = no limit), into /ranks.
+  void set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes);
   // Collective: summary attributes, status = complete; closes the file.
   void finish(const RunSummary& summary, double wall_seconds);
 
  private:
   void continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
+  void write_ranks(const RunFileInfo& info);
   void append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value);
   std::unique_ptr<h5::File> file_;
   int rank_ = 0, world_size_ = 1;

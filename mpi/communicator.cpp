@@ -1,6 +1,7 @@
 #include "mpi/communicator.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join ({fmt} ≥ 11 moved it here)
 
 #include <algorithm>
 #include <atomic>
@@ -8,6 +9,10 @@
 #include <cstdlib>
 #include <exception>
 #include <utility>
+
+#if defined(OPEN_MPI) && OPEN_MPI
+#include <mpi-ext.h>  // MPIX_Query_cuda_support
+#endif
 
 namespace fedsaf {
 namespace {
@@ -85,12 +90,9 @@ void check_tag(int tag, const char* op) {
   if (tag < 0) throw Error(fmt::format("{}: tag {} is negative", op, tag));
 }
 
-// The tensor's CPU twin: the tensor itself on the CPU, else a host copy (CUDA: no CUDA-aware MPI
-// assumed, so data goes through host memory; correct, not optimal).
-torch::Tensor host_of(const torch::Tensor& t) { return t.is_cpu() ? t : t.to(torch::kCPU); }
-// After an in-place operation on host_of(t): brings the result back to a device tensor.
+// After an in-place operation on a staged buffer: brings the result back into a device tensor.
 void copy_back(const torch::Tensor& t, const torch::Tensor& host) {
-  if (!t.is_cpu()) t.copy_(host);
+  if (!host.is_same(t)) t.copy_(host);
 }
 
 char* bytes_of(const torch::Tensor& t) { return static_cast<char*>(t.data_ptr()); }
@@ -330,11 +332,26 @@ void Communicator::reduce_in_place(const torch::Tensor& host, MPI_Datatype type,
   });
 }
 
+torch::Tensor Communicator::landing(const torch::Tensor& t) const {
+  if (t.is_cpu()) return t;
+  if (cuda_aware_) {
+    torch::cuda::synchronize(t.device().index());  // MPI knows no CUDA stream: the data must be ready
+    return t;
+  }
+  return torch::empty(t.sizes(), t.options().device(torch::kCPU).pinned_memory(true));  // [as t]
+}
+
+torch::Tensor Communicator::staged(const torch::Tensor& t) const {
+  torch::Tensor buffer = landing(t);
+  copy_back(buffer, t);  // device → pinned host (nothing when MPI reads t itself)
+  return buffer;
+}
+
 void Communicator::allreduce_sum(const torch::Tensor& tensor) {
   const char* op = "allreduce_sum";
   const MPI_Datatype type = checked(tensor, op);
   verify(op, kAllreduce, static_cast<int64_t>(tensor.scalar_type()), tensor.numel(), 0);
-  const torch::Tensor host = host_of(tensor);  // same shape as tensor
+  const torch::Tensor host = staged(tensor);  // same shape as tensor
   reduce_in_place(host, type, op);
   copy_back(tensor, host);
   const int64_t bytes = tensor.numel() * tensor.element_size();
@@ -390,7 +407,7 @@ void Communicator::broadcast(const torch::Tensor& tensor, int root) {
   const MPI_Datatype type = checked(tensor, op);
   check_rank(root, size_, op, "root");
   verify(op, kBroadcast, static_cast<int64_t>(tensor.scalar_type()), tensor.numel(), root);
-  const torch::Tensor host = host_of(tensor);  // same shape as tensor
+  const torch::Tensor host = staged(tensor);  // same shape as tensor
   char* base = bytes_of(host);
   const int64_t esize = host.element_size();
   for_chunks(host.numel(), [&](int64_t offset, int n) {
@@ -405,7 +422,7 @@ torch::Tensor Communicator::allgather(const torch::Tensor& tensor) {
   const char* op = "allgather";
   const MPI_Datatype type = checked(tensor, op);
   verify(op, kAllgather, static_cast<int64_t>(tensor.scalar_type()), tensor.numel(), 0);
-  const torch::Tensor host = host_of(tensor);  // [*S]
+  const torch::Tensor host = staged(tensor);  // [*S]
   const int64_t n = host.numel(), esize = host.element_size(), limit = g_max_per_call.load();
   std::vector<int64_t> out_shape{size_};
   out_shape.insert(out_shape.end(), tensor.sizes().begin(), tensor.sizes().end());
@@ -433,7 +450,7 @@ Gathered Communicator::allgatherv(const torch::Tensor& tensor) {
   const char* op = "allgatherv";
   const MPI_Datatype type = checked(tensor, op);
   verify(op, kAllgatherv, static_cast<int64_t>(tensor.scalar_type()), -1, 0);
-  const torch::Tensor host = host_of(tensor);
+  const torch::Tensor host = staged(tensor);
   const int64_t rows = tensor.dim() == 0 ? 1 : tensor.size(0);
   const std::vector<int64_t> rest = tensor.dim() == 0 ? std::vector<int64_t>{} : tensor.sizes().slice(1).vec();
   const int64_t row_numel = rows == 0 ? c10::multiply_integers(rest) : tensor.numel() / rows;
@@ -508,7 +525,7 @@ torch::Tensor Communicator::reduce_scatter_sum(const torch::Tensor& tensor) {
   if (tensor.size(0) % size_ != 0)
     throw Error(fmt::format("{}: first dimension of {} is not a multiple of the {} ranks", op, shape_string(tensor), size_));
   verify(op, kReduceScatter, static_cast<int64_t>(tensor.scalar_type()), tensor.numel(), 0);
-  const torch::Tensor host = host_of(tensor);  // [R*m, *rest]
+  const torch::Tensor host = staged(tensor);  // [R*m, *rest]
   const int64_t block = host.numel() / size_, esize = host.element_size(), limit = g_max_per_call.load();
   std::vector<int64_t> out_shape = tensor.sizes().vec();
   out_shape[0] /= size_;
@@ -541,7 +558,7 @@ void Communicator::send(const torch::Tensor& tensor, int dest, int tag) {
   const MPI_Datatype type = checked(tensor, op);
   check_rank(dest, size_, op, "destination rank");
   check_tag(tag, op);
-  const torch::Tensor host = host_of(tensor);
+  const torch::Tensor host = staged(tensor);
   const int64_t esize = host.element_size();
   for_chunks(host.numel(), [&](int64_t offset, int n) {
     check_mpi(MPI_Send(bytes_of(host) + offset * esize, n, type, dest, tag, comm_), op, "MPI_Send");
@@ -554,7 +571,7 @@ void Communicator::recv(const torch::Tensor& tensor, int source, int tag) {
   const MPI_Datatype type = checked(tensor, op);
   check_rank(source, size_, op, "source rank");
   check_tag(tag, op);
-  const torch::Tensor host = tensor.is_cpu() ? tensor : torch::empty(tensor.sizes(), tensor.options().device(torch::kCPU));
+  const torch::Tensor host = landing(tensor);
   const int64_t esize = host.element_size();
   for_chunks(host.numel(), [&](int64_t offset, int n) {
     MPI_Status status;
@@ -575,7 +592,7 @@ Request Communicator::isend(const torch::Tensor& tensor, int dest, int tag) {
   check_rank(dest, size_, op, "destination rank");
   check_tag(tag, op);
   request.what_ = fmt::format("isend to rank {} (tag {})", dest, tag);
-  request.buffer_ = host_of(tensor);  // keeps the data alive until the send completes
+  request.buffer_ = staged(tensor);  // keeps the data alive until the send completes
   const int64_t esize = request.buffer_.element_size();
   for_chunks(request.buffer_.numel(), [&](int64_t offset, int n) {
     MPI_Request r = MPI_REQUEST_NULL;
@@ -596,12 +613,8 @@ Request Communicator::irecv(const torch::Tensor& tensor, int source, int tag) {
   check_tag(tag, op);
   request.receive_ = true;
   request.what_ = fmt::format("irecv from rank {} (tag {})", source, tag);
-  if (tensor.is_cpu()) {
-    request.buffer_ = tensor;
-  } else {
-    request.buffer_ = torch::empty(tensor.sizes(), tensor.options().device(torch::kCPU));
-    request.target_ = tensor;
-  }
+  request.buffer_ = landing(tensor);
+  if (!request.buffer_.is_same(tensor)) request.target_ = tensor;  // copied there by wait()
   const int64_t esize = request.buffer_.element_size();
   for_chunks(request.buffer_.numel(), [&](int64_t offset, int n) {
     MPI_Request r = MPI_REQUEST_NULL;
@@ -612,6 +625,26 @@ Request Communicator::irecv(const torch::Tensor& tensor, int source, int tag) {
   });
   count(CommKind::sendrecv, 0, request.buffer_.numel() * esize);
   return request;
+}
+
+bool mpi_cuda_aware() {
+#if defined(OMPI_HAVE_MPI_EXT_CUDA) && OMPI_HAVE_MPI_EXT_CUDA
+  return MPIX_Query_cuda_support() == 1;
+#else
+  return false;
+#endif
+}
+
+bool cuda_aware_wanted(const std::string& mode) {
+  if (mode == "off") return false;
+  if (mode == "auto") return mpi_cuda_aware();
+  if (mode == "on") {
+    if (!mpi_cuda_aware())
+      throw ConfigError("run.cuda_aware_mpi = \"on\" but this MPI library reports no CUDA support "
+                        "(MPIX_Query_cuda_support); use \"auto\" or \"off\" to stage through host memory");
+    return true;
+  }
+  throw ConfigError(fmt::format("run.cuda_aware_mpi = \"{}\": expected auto, on or off", mode));
 }
 
 }  // namespace fedsaf

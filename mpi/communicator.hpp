@@ -15,8 +15,9 @@
 // (the fused all-reduce also takes non-contiguous ones, since it copies anyway). Anything else
 // throws fedsaf::Error naming the operation and the problem. "In place" operations write the
 // result into the tensor's own storage; the const Tensor& parameter is a handle, as in torch's own
-// in-place ops. A CUDA tensor is copied to the CPU, communicated, and copied back: correct, not
-// fast (no CUDA-aware MPI here).
+// in-place ops. A CUDA tensor is staged: copied into pinned host memory, communicated, and copied
+// back; with set_cuda_aware(true) its device memory goes to MPI directly (after the device has
+// finished writing it), which needs an MPI built with CUDA support (mpi_cuda_aware()).
 //
 // SIZES. One call may move more than INT_MAX elements: buffers are split into pieces of at most
 // max_elements_per_call() elements (INT_MAX unless a test lowers it), one MPI call per piece.
@@ -147,6 +148,11 @@ class Communicator {
   void set_check_consistency(bool on) { checks_ = on; }
   bool check_consistency() const { return checks_; }
 
+  // CUDA tensors: hand device memory to MPI directly (true) or stage through pinned host buffers
+  // (false, the default). Must be the same on every rank.
+  void set_cuda_aware(bool on) { cuda_aware_ = on; }
+  bool cuda_aware() const { return cuda_aware_; }
+
   // Largest element count passed to one MPI call (default INT_MAX). Process-wide; tests lower it
   // to exercise the chunked paths. Must be the same on every rank. Throws Error unless
   // 1 <= n <= INT_MAX.
@@ -157,11 +163,23 @@ class Communicator {
   void verify(const char* op, int op_id, int64_t dtype, int64_t numel, int64_t extra);
   void count(CommKind kind, int64_t sent, int64_t received);
   void reduce_in_place(const torch::Tensor& host, MPI_Datatype type, const char* op);
+  // The buffer MPI reads `t` from: t itself (CPU, or CUDA-aware MPI), else a pinned host copy.
+  torch::Tensor staged(const torch::Tensor& t) const;
+  // A buffer MPI may write `t`'s result into: t itself (CPU, CUDA-aware), else pinned host memory.
+  torch::Tensor landing(const torch::Tensor& t) const;
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   bool checks_ = false;
+  bool cuda_aware_ = false;
   std::map<CommKind, CommStats> stats_;
 };
+
+// Whether this MPI library takes CUDA device pointers (Open MPI's MPIX_Query_cuda_support at run
+// time; false for builds and libraries without that extension).
+bool mpi_cuda_aware();
+// run.cuda_aware_mpi → Communicator::set_cuda_aware: "auto" = mpi_cuda_aware(), "on" = true
+// (ConfigError when MPI lacks CUDA support), "off" = false.
+bool cuda_aware_wanted(const std::string& mode);
 
 }  // namespace fedsaf

@@ -16,10 +16,12 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "algo/client_memory.hpp"
 #include "algo/state.hpp"
 #include "core/config.hpp"
 
@@ -42,6 +44,23 @@ struct AlgoContext {
   // shared_numel): the boundaries of per-tensor Fisher normalisation and statistics.
   std::vector<std::string> shared_tensor_names;
   std::vector<int64_t> shared_tensor_sizes;
+  // Where per-client state lives (device up to a budget, then host); null: beside initial_params.
+  std::shared_ptr<ClientMemory> memory;
+
+  // A copy of value ([any]) kept as per-client state, through `memory` when set.
+  torch::Tensor keep(const torch::Tensor& value) const {
+    return memory ? memory->keep(value) : value.clone();
+  }
+  // rows[client] ← value: into the tensor already there (it stays where it lives), else kept anew.
+  void store(std::map<int64_t, torch::Tensor>& rows, int64_t client, const torch::Tensor& value) const {
+    const auto it = rows.find(client);
+    if (it != rows.end() && it->second.sizes() == value.sizes()) it->second.copy_(value);
+    else rows[client] = keep(value);
+  }
+  // load_rows' row maker: a saved row ([numel], CPU) kept as per-client state with the given dtype.
+  KeepRow keeper(torch::ScalarType dtype) const {
+    return [this, dtype](const torch::Tensor& saved) { return keep(saved.to(dtype)); };
+  }
 };
 
 // What an attention-based algorithm computed during one round (for the run file and the log).

@@ -42,7 +42,7 @@ class FedAmp : public Algorithm {
     parse_sigma(config.attention.sigma);                         // fail early on a bad σ
     exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
                                                    context.num_clients);
-    for (int64_t c : context.hosted) personal_[c] = context.initial_params.clone();  // [P] each
+    for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
@@ -100,7 +100,7 @@ class FedAmp : public Algorithm {
     out.per_client("uploaded", 1, torch::kInt64, flags_as_rows(uploaded_));
   }
   void load_state(StateReader& in) override {
-    load_rows(in, "personal", context_.hosted, personal_, context_.initial_params.options());
+    load_rows(in, "personal", context_.hosted, personal_, context_.keeper(torch::kFloat32));
     uploaded_ = rows_as_flags(in.per_client("uploaded", context_.hosted));
   }
 

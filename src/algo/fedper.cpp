@@ -24,7 +24,7 @@ class FedPer : public Algorithm {
     const int64_t p = context.initial_params.numel();
     s_ = context.shared_numel;
     shared_ = context.initial_params.narrow(0, 0, s_).clone();  // [S]
-    for (int64_t c : context.hosted) private_[c] = context.initial_params.narrow(0, s_, p - s_).clone();  // [P − S]
+    for (int64_t c : context.hosted) private_[c] = context.keep(context.initial_params.narrow(0, s_, p - s_));  // [P − S]
     sum_ = torch::zeros({s_ + 1}, torch::TensorOptions().dtype(torch::kFloat64));  // [S + 1]
   }
 
@@ -57,7 +57,7 @@ class FedPer : public Algorithm {
   }
   void load_state(StateReader& in) override {
     restore_into(shared_, in.global("shared"), "shared");
-    load_rows(in, "private", context_.hosted, private_, context_.initial_params.options());
+    load_rows(in, "private", context_.hosted, private_, context_.keeper(torch::kFloat32));
   }
 
  private:

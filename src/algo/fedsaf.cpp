@@ -72,7 +72,7 @@ class FedSaf : public Algorithm {
     s_ = context.shared_numel;
     exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
                                                    context.num_clients);
-    for (int64_t c : context.hosted) theta_[c] = context.initial_params.clone();  // [P] each
+    for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
     const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
     fisher_report_ = FisherReport{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
                                   torch::zeros({tensors}, torch::kFloat64)};
@@ -142,7 +142,7 @@ class FedSaf : public Algorithm {
                               config.run.seed, round, client, model.params().device());  // [S]
     add_to_fisher_report(fisher);
     if (f.fisher_mode == "param")
-      weight_[client] = fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta);  // [S]
+      context_.store(weight_, client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]
     else
       scalar_[client] = fisher_scalar_weight(fisher);
   }
@@ -203,12 +203,11 @@ class FedSaf : public Algorithm {
     out.global("plan", torch::tensor(plan, kI64));
   }
   void load_state(StateReader& in) override {
-    const auto device = context_.initial_params.options();
-    load_rows(in, "theta", context_.hosted, theta_, device);
+    load_rows(in, "theta", context_.hosted, theta_, context_.keeper(torch::kFloat32));
     uploaded_ = rows_as_flags(in.per_client("uploaded", context_.hosted));
-    load_rows(in, "fisher_weight", context_.hosted, weight_, kF32);
+    load_rows(in, "fisher_weight", context_.hosted, weight_, context_.keeper(torch::kFloat32));
     for (const auto& [c, row] : in.per_client("fisher_scalar", context_.hosted)) scalar_[c] = row[0].item<double>();
-    load_rows(in, "mix", context_.hosted, mix_, device);
+    load_rows(in, "mix", context_.hosted, mix_, context_.keeper(torch::kFloat32));
     const torch::Tensor plan = in.global("plan").to(torch::kInt64);  // [1 + |cohort|]
     planned_round_ = plan[0].item<int64_t>();
     planned_cohort_.assign(plan.data_ptr<int64_t>() + 1, plan.data_ptr<int64_t>() + plan.numel());
@@ -249,7 +248,7 @@ class FedSaf : public Algorithm {
     const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->attention,
                                           context_.train_sizes, queries, self_cols, sigma_mask, self_weights,
                                           self_scalar, att, sigma);  // [k, S]
-    for (int64_t r = 0; r < k; ++r) mix_[rows[static_cast<size_t>(r)]] = u[r].to(context_.initial_params.device());
+    for (int64_t r = 0; r < k; ++r) context_.store(mix_, rows[static_cast<size_t>(r)], u[r]);  // [S]
     add_to_report(report_, att, self_cols, sigma, *context_.comm);
   }
 

@@ -13,7 +13,7 @@ class LocalOnly : public Algorithm {
   bool personalised() const override { return true; }
   void init(const AlgoContext& context) override {
     context_ = context;
-    for (int64_t c : context.hosted) personal_[c] = context.initial_params.clone();  // [P] each
+    for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
   void client_end(int64_t client, const torch::Tensor& params) override { personal_.at(client).copy_(params); }
@@ -23,7 +23,7 @@ class LocalOnly : public Algorithm {
     out.per_client("personal", context_.initial_params.numel(), torch::kFloat32, personal_);
   }
   void load_state(StateReader& in) override {
-    load_rows(in, "personal", context_.hosted, personal_, context_.initial_params.options());
+    load_rows(in, "personal", context_.hosted, personal_, context_.keeper(torch::kFloat32));
   }
   int64_t protocol_floats_up() const override { return 0; }
   int64_t protocol_floats_down() const override { return 0; }

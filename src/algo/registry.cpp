@@ -1,5 +1,6 @@
 // The algorithms by name. Adding one is one file plus one line here.
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join ({fmt} ≥ 11 moved it here)
 
 #include "algo/algorithm.hpp"
 #include "algo/fedavg.hpp"

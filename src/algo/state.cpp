@@ -14,11 +14,11 @@ void restore_into(torch::Tensor& target, const torch::Tensor& saved, const std::
 }
 
 void load_rows(StateReader& in, const std::string& name, const std::vector<int64_t>& hosted,
-               std::map<int64_t, torch::Tensor>& target, const torch::TensorOptions& options) {
+               std::map<int64_t, torch::Tensor>& target, const KeepRow& keep) {
   for (const auto& [c, row] : in.per_client(name, hosted)) {
     const auto it = target.find(c);
     if (it != target.end()) restore_into(it->second, row, name);
-    else target[c] = row.to(options);
+    else target[c] = keep(row);
   }
 }
 

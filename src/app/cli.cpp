@@ -11,6 +11,7 @@
 #include "app/commands.hpp"
 #include "core/errors.hpp"
 #include "fedsaf/build_info.hpp"
+#include "sim/gpu_info.hpp"
 
 namespace fedsaf::app {
 
@@ -24,9 +25,8 @@ std::string version_text() {
   unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
   H5get_libversion(&h5_major, &h5_minor, &h5_release);
   return fmt::format(
-      "fedsaf {} (git {}, {} build)\nLibTorch {} (CUDA {})\n{}\nHDF5 {}.{}.{} (parallel)\n",
-      build::kVersion, build::kGitCommit, build::kBuildType, TORCH_VERSION,
-      torch::cuda::is_available() ? "available" : "not available", mpi, h5_major, h5_minor, h5_release);
+      "fedsaf {} (git {}, {} build)\n{}\n{}\n{}\nHDF5 {}.{}.{} (parallel)\n", build::kVersion, build::kGitCommit,
+      build::kBuildType, torch_build_text(), gpus_text(), mpi, h5_major, h5_minor, h5_release);
 }
 }  // namespace
 

@@ -3,6 +3,7 @@
 // mpirun/srun), writing DIR/run.h5 and checkpoints in DIR/checkpoints. It resumes from the newest
 // usable checkpoint there unless --fresh; a stop signal checkpoints and exits with status 75.
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join ({fmt} ≥ 11 moved it here)
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,10 +37,12 @@ struct RunArgs {
 };
 
 // Keys that may differ between a checkpoint's config and the resuming one: they change how long
-// the run goes on, how often it reports or checkpoints, or where, never what it computes.
-const std::set<std::string> kResumableKeys = {"run.rounds",           "run.eval_every",       "run.checkpoint_every",
-                                              "run.checkpoint_keep",  "run.out_dir",          "run.threads_per_rank",
-                                              "attention.every"};
+// the run goes on, how often it reports or checkpoints, or where, never what it computes (the
+// device keys only within the stated CPU/GPU tolerance: a run may move between CPU and GPU).
+const std::set<std::string> kResumableKeys = {
+    "run.rounds",      "run.eval_every",        "run.checkpoint_every", "run.checkpoint_keep",
+    "run.out_dir",     "run.threads_per_rank",  "attention.every",      "run.device",
+    "run.max_ranks_per_gpu", "run.device_state_mb", "run.cuda_aware_mpi"};
 
 // Refuses a checkpoint whose config differs in any other key, naming every such key.
 void check_resumable(const CheckpointMeta& meta, const Config& config) {

@@ -1,5 +1,7 @@
 #include "client/evaluate.hpp"
 
+#include "client/trainer.hpp"  // indices_on
+
 #include <cmath>
 #include <limits>
 
@@ -43,13 +45,12 @@ ClientEval evaluate_client(FlatModel& model, const Dataset& data, const std::vec
   model.train(false);
   ClientEval result;
   const int64_t n = static_cast<int64_t>(test_indices.size());
-  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
+  const torch::Tensor all = indices_on(test_indices, device);  // [n] int64
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t count = std::min(batch_size, n - begin);
-    const torch::Tensor idx =
-        torch::from_blob(const_cast<int64_t*>(test_indices.data()) + begin, {count}, cpu_long);  // [B]
-    const torch::Tensor x = data.batch(idx).to(device);                 // [B, ...]
-    const torch::Tensor y = data.y.index_select(0, idx).to(device);     // [B]
+    const torch::Tensor idx = all.narrow(0, begin, count);   // [B]
+    const torch::Tensor x = data.batch(idx);                  // [B, ...]
+    const torch::Tensor y = data.y.index_select(0, idx);      // [B]
     const torch::Tensor logits = model.forward(x);                      // [B, C]
     result.loss_sum += torch::nn::functional::cross_entropy(
                            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))

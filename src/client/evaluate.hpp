@@ -36,7 +36,8 @@ class AucHistogram {
   torch::Tensor counts_;  // [2 · kBins] int64
 };
 
-// Evaluates `model` (already holding the client's parameters) on data[test_indices].
+// Evaluates `model` (already holding the client's parameters) on data[test_indices]; data lives
+// on `device` (Dataset::on), where the batches are gathered.
 ClientEval evaluate_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& test_indices,
                            const torch::Device& device, AucHistogram& auc, int64_t batch_size = 1024);
 

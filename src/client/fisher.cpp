@@ -32,14 +32,16 @@ torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::
   if (train_indices.empty()) return acc.value();
   model.train(false);
   torch::Tensor& grads = model.grads();  // [P]
-  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
   for (int64_t pass = 0;; ++pass) {
-    auto batches = epoch_batches(train_indices, batch_size, seed, round, client, kFisherEpoch + pass);
-    for (auto& batch : batches) {
+    const auto batches = epoch_batches(train_indices, batch_size, seed, round, client, kFisherEpoch + pass);
+    const torch::Tensor order = indices_on(concatenated(batches), device);  // [n'] int64
+    int64_t begin = 0;
+    for (const auto& batch : batches) {
       if (fisher_batches > 0 && acc.batches() >= fisher_batches) break;
-      const torch::Tensor idx = torch::from_blob(batch.data(), {static_cast<int64_t>(batch.size())}, cpu_long);  // [B]
-      const torch::Tensor x = data.batch(idx).to(device);              // [B, ...] float32
-      const torch::Tensor y = data.y.index_select(0, idx).to(device);  // [B] int64
+      const torch::Tensor idx = order.narrow(0, begin, static_cast<int64_t>(batch.size()));  // [B]
+      begin += static_cast<int64_t>(batch.size());
+      const torch::Tensor x = data.batch(idx);             // [B, ...] float32
+      const torch::Tensor y = data.y.index_select(0, idx);  // [B] int64
       model.zero_grad();
       torch::nn::functional::cross_entropy(model.forward(x), y).backward();  // mean-batch CE
       acc.add(grads);

@@ -23,6 +23,18 @@ std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& indi
   return batches;
 }
 
+torch::Tensor indices_on(const std::vector<int64_t>& indices, const torch::Device& device) {
+  const auto n = static_cast<int64_t>(indices.size());
+  const torch::Tensor view = torch::from_blob(const_cast<int64_t*>(indices.data()), {n}, torch::kInt64);  // [n]
+  return view.to(view.options().device(device), /*non_blocking=*/false, /*copy=*/true);  // [n], owns its memory
+}
+
+std::vector<int64_t> concatenated(const std::vector<std::vector<int64_t>>& batches) {
+  std::vector<int64_t> all;
+  for (const auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+  return all;
+}
+
 TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                         const TrainConfig& config, uint64_t seed, int64_t round, int64_t client,
                         const RegularizerGrad& regularizer, const torch::Device& device,
@@ -37,12 +49,15 @@ TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector
   torch::Tensor grads = all_grads.narrow(0, 0, trainable);        // [T]
   torch::Tensor momentum;  // [T], fresh each round (the optimiser is per round)
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat32).device(device));  // []
-  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
   for (int64_t epoch = 0; epoch < config.local_epochs; ++epoch) {
-    for (auto& batch : epoch_batches(train_indices, config.batch_size, seed, round, client, epoch)) {
-      const torch::Tensor idx = torch::from_blob(batch.data(), {static_cast<int64_t>(batch.size())}, cpu_long);  // [B]
-      const torch::Tensor x = data.batch(idx).to(device);  // [B, ...] float32
-      const torch::Tensor y = data.y.index_select(0, idx).to(device);  // [B] int64
+    const auto batches = epoch_batches(train_indices, config.batch_size, seed, round, client, epoch);
+    const torch::Tensor order = indices_on(concatenated(batches), device);  // [n'] int64, the epoch's batches
+    int64_t begin = 0;
+    for (const auto& batch : batches) {
+      const torch::Tensor idx = order.narrow(0, begin, static_cast<int64_t>(batch.size()));  // [B]
+      begin += static_cast<int64_t>(batch.size());
+      const torch::Tensor x = data.batch(idx);             // [B, ...] float32, on the device
+      const torch::Tensor y = data.y.index_select(0, idx);  // [B] int64
       all_grads.zero_();
       const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(x), y);  // []
       loss.backward();

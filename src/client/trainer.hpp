@@ -26,7 +26,8 @@ using RegularizerGrad = std::function<double(const torch::Tensor& params, torch:
 // Trains `model` in place on the samples `train_indices` of `data`. The shuffling comes only from
 // (seed, round, client) so the result does not depend on which rank trains the client. The last
 // incomplete batch is dropped only when the client has at least one full batch. Only the first
-// `trainable_numel` flat parameters are updated (-1: all).
+// `trainable_numel` flat parameters are updated (-1: all). data lives on `device` (Dataset::on),
+// where every batch is gathered.
 TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                         const TrainConfig& config, uint64_t seed, int64_t round, int64_t client,
                         const RegularizerGrad& regularizer, const torch::Device& device,
@@ -35,5 +36,11 @@ TrainStats train_client(FlatModel& model, const Dataset& data, const std::vector
 // The batches of one epoch: a seeded permutation cut into batches (see train_client).
 std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& indices, int64_t batch_size,
                                                 uint64_t seed, int64_t round, int64_t client, int64_t epoch);
+
+// Sample indices, one copy to `device`: [n] int64. Batches are then slices of it (narrow), so no
+// batch waits on its own host→device copy.
+torch::Tensor indices_on(const std::vector<int64_t>& indices, const torch::Device& device);
+// The batches one after another as one index list (slice b of it is batch b).
+std::vector<int64_t> concatenated(const std::vector<std::vector<int64_t>>& batches);
 
 }  // namespace fedsaf

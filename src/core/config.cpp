@@ -2,6 +2,7 @@
 #include "core/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join ({fmt} ≥ 11 moved it here)
 
 #include <algorithm>
 #include <cmath>

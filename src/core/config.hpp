@@ -16,6 +16,9 @@ struct RunConfig {
   double join_ratio = 1.0;
   int64_t eval_every = 1;
   std::string device = "auto";
+  int64_t max_ranks_per_gpu = 4;      // more ranks on one GPU than this: a warning
+  double device_state_mb = 0;         // client state kept on the device (MiB); 0 = automatic
+  std::string cuda_aware_mpi = "auto";  // auto | on | off: pass GPU buffers to MPI directly
   int64_t threads_per_rank = 1;
   std::string out_dir = "runs/default";
   int64_t checkpoint_every = 5;  // rounds between checkpoints; 0 = only on a stop signal and at the end

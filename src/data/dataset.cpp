@@ -134,9 +134,16 @@ torch::Tensor Dataset::batch(const torch::Tensor& idx) const {
   if (channels == 1) return out.sub_(mean[0]).div_(std[0]);
   // Per-channel statistics shaped to broadcast over [B, C, H, W].
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
-  const torch::Tensor m = torch::tensor(mean, opts).to(torch::kFloat32).view({1, channels, 1, 1});  // [1, C, 1, 1]
-  const torch::Tensor s = torch::tensor(std, opts).to(torch::kFloat32).view({1, channels, 1, 1});   // [1, C, 1, 1]
+  const torch::Tensor m = torch::tensor(mean, opts).to(out.device(), torch::kFloat32).view({1, channels, 1, 1});  // [1, C, 1, 1]
+  const torch::Tensor s = torch::tensor(std, opts).to(out.device(), torch::kFloat32).view({1, channels, 1, 1});   // [1, C, 1, 1]
   return out.sub_(m).div_(s);
+}
+
+Dataset Dataset::on(const torch::Device& device) const {
+  Dataset d = *this;
+  d.x = x.to(device);  // [N, ...] same dtype
+  d.y = y.to(device);  // [N] int64
+  return d;
 }
 
 std::vector<int64_t> Dataset::labels() const {

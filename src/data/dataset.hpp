@@ -25,8 +25,12 @@ struct Dataset {
 
   int64_t size() const { return y.size(0); }
   std::vector<int64_t> sample_shape() const;  // e.g. {1, 28, 28} or {60}
-  // The float32, normalised batch for the given sample indices. idx: [B] int64 → [B, ...].
+  // The float32, normalised batch for the given sample indices, on x's device.
+  // idx: [B] int64 on x's device → [B, ...].
   torch::Tensor batch(const torch::Tensor& idx) const;
+  // The same data set with x and y on `device` (x stays uint8 for images: a quarter of the
+  // memory of float32; batch() converts on the device). On the CPU it shares the tensors.
+  Dataset on(const torch::Device& device) const;
   std::vector<int64_t> labels() const;  // y as a std::vector, for torch-free partitioning
   std::vector<int64_t> groups() const;  // group as a std::vector; empty when undefined
 };

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -19,8 +22,9 @@
 #include "io/run_file.hpp"
 #include "model/model.hpp"
 #include "mpi/communicator.hpp"
-#include "sim/device.hpp"
 #include "mpi/environment.hpp"
+#include "sim/device.hpp"
+#include "sim/gpu_info.hpp"
 #include "sim/placement.hpp"
 #include "sim/stop_signal.hpp"
 
@@ -80,6 +84,22 @@ FisherStats reduce_fisher_report(const FisherReport& report, int64_t round, Comm
   return stats;
 }
 
+// Every rank's text (at most 255 bytes each), rank 0 first. Collective.
+std::vector<std::string> allgather_text(const std::string& text, Communicator& comm) {
+  constexpr int64_t kWidth = 256;
+  torch::Tensor mine = torch::zeros({kWidth}, torch::kUInt8);  // [256] NUL-padded
+  std::memcpy(mine.data_ptr<uint8_t>(), text.data(), std::min<size_t>(text.size(), kWidth - 1));
+  const torch::Tensor all = comm.allgather(mine).contiguous();  // [R, 256]
+  std::vector<std::string> texts;
+  for (int64_t r = 0; r < all.size(0); ++r) texts.emplace_back(reinterpret_cast<const char*>(all[r].data_ptr<uint8_t>()));
+  return texts;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof(name) - 1) == 0 ? std::string(name) : std::string("unknown");
+}
+
 class RankLog {
  public:
   RankLog(const std::string& dir, int rank) {
@@ -117,6 +137,7 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
   std::vector<int64_t> train_sizes;
   std::vector<int> rank_of;
   std::vector<int64_t> hosted;
+  DeviceChoice choice;
   torch::Device device(torch::kCPU);
   std::unique_ptr<FlatModel> model;
   std::unique_ptr<Algorithm> algorithm;
@@ -129,8 +150,11 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
         for (const auto& c : partition.clients) train_sizes.push_back(static_cast<int64_t>(c.train.size()));
         rank_of = place_clients(train_sizes, world);
         hosted = hosted_clients(rank_of, rank);
-        device = select_device(config.run.device, comm.local_rank());
+        choice = select_device(config.run.device, node_local_rank(comm.local_rank()), comm.local_size(),
+                               static_cast<int>(config.run.max_ranks_per_gpu));
+        device = choice.device;
         if (device.is_cpu()) torch::set_num_threads(static_cast<int>(config.run.threads_per_rank));
+        comm.set_cuda_aware(cuda_aware_wanted(config.run.cuda_aware_mpi));
         model = make_model(config.model, data.sample_shape(), data.num_classes, seed);
         model->to(device);
         context.config = &config;
@@ -142,11 +166,19 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
         context.shared_numel = model->shared_numel(config.model.n_head);
         context.shared_tensor_names = shared_tensor_names(*model, config.model.n_head);
         context.shared_tensor_sizes = shared_tensor_sizes(*model, config.model.n_head);
+        int64_t gpu_bytes = 0;
+        for (const GpuInfo& g : visible_gpus())
+          if (device.is_cuda() && g.index == device.index()) gpu_bytes = g.total_bytes;
+        context.memory = std::make_shared<ClientMemory>(
+            device, client_state_budget(config.run.device_state_mb, device, gpu_bytes, choice.ranks_sharing));
         algorithm = make_algorithm(config);
         algorithm->init(context);
       },
       comm.raw());
   const int64_t num_clients = context.num_clients;
+  // The data set on this rank's device, once (uint8 images stay uint8); every batch is gathered there.
+  const Dataset device_data = data.on(device);
+  if (rank == 0 && !choice.warning.empty()) fmt::print(stderr, "fedsaf: warning: {}\n", choice.warning);
   const int64_t first_round = options.resume ? options.resume->rounds_done : 0;
   const double earlier_seconds = options.resume ? options.resume->elapsed_seconds : 0.0;
   if (options.resume) {
@@ -165,6 +197,8 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
                   algorithm->name(), data.name, data.size(), data.num_classes, num_clients, world, config.model.name,
                   model->num_params(), device.str()));
   log("rank {} hosts {} clients on {}", rank, hosted.size(), device.str());
+  const std::vector<std::string> hostnames = allgather_text(host_name(), comm);  // collective
+  const std::vector<std::string> devices = allgather_text(device.str(), comm);   // collective
 
   std::unique_ptr<RunFile> run_file;
   if (!options.run_file.empty()) {
@@ -181,6 +215,8 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
     info.num_params = model->num_params();
     info.shared_params = context.shared_numel;
     info.rounds = config.run.rounds;
+    info.rank_hostnames = hostnames;
+    info.rank_devices = devices;
     if (options.resume) {
       run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info, RunFile::Open::kContinue);
     } else {
@@ -230,9 +266,9 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
         return algorithm->add_regularizer_grad(client, p, g);
       };
       const auto& train_indices = partition.clients[static_cast<size_t>(client)].train;
-      const TrainStats stats = train_client(*model, data, train_indices, config.train, seed, round, client, regularizer,
+      const TrainStats stats = train_client(*model, device_data, train_indices, config.train, seed, round, client, regularizer,
                                             device, algorithm->trainable_numel(model->num_params()));
-      algorithm->client_trained(client, *model, data, train_indices, round);
+      algorithm->client_trained(client, *model, device_data, train_indices, round);
       algorithm->client_end(client, params);
       const double n = static_cast<double>(train_sizes[static_cast<size_t>(client)]);
       loss_sums[0] += stats.mean_loss() * n;
@@ -282,7 +318,7 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
       AucHistogram auc;
       for (int64_t client : hosted) {
         algorithm->eval_params(client, params);
-        const ClientEval e = evaluate_client(*model, data, partition.clients[static_cast<size_t>(client)].test,
+        const ClientEval e = evaluate_client(*model, device_data, partition.clients[static_cast<size_t>(client)].test,
                                              device, auc);
         per_client[0][client] = static_cast<double>(e.correct);
         per_client[1][client] = static_cast<double>(e.tested);
@@ -308,6 +344,8 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
     if (run_file) {
       t = Clock::now();
       run_file->append_round(record);
+      const ClientMemory& memory = *context.memory;
+      run_file->set_client_state(memory.device_bytes(), memory.host_bytes(), memory.budget_bytes());
       if (evaluate) run_file->append_eval(result.evals.back(), hosted);
       run_file->file().flush();  // readable while the run goes on, and durable if it dies
       record.timing.io_seconds = seconds_since(t) + attention_io_seconds;

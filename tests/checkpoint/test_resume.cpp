@@ -17,6 +17,7 @@
 #include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
+#include "tests/checkpoint/resume_support.hpp"
 #include "tests/checkpoint/run_file_compare.hpp"
 #include "tests/common/test_support.hpp"
 #include "tests/engine/engine_test_support.hpp"
@@ -25,6 +26,9 @@ namespace fedsaf {
 namespace {
 
 namespace fs = std::filesystem;
+using test::newest;
+using test::run_into;
+using test::SharedDir;
 
 // test::small_config with a split model, `rounds` rounds, checkpoints every 2 rounds and every ξ.
 Config small_config(const std::string& algorithm, int64_t rounds, std::vector<std::string> extra = {}) {
@@ -32,48 +36,6 @@ Config small_config(const std::string& algorithm, int64_t rounds, std::vector<st
                                         "model.n_head=1", "run.checkpoint_every=2", "attention.every=1"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return test::small_config(algorithm, overrides);
-}
-
-// A folder every rank agrees on (rank 0 creates it).
-class SharedDir {
- public:
-  explicit SharedDir(Communicator& comm) : comm_(comm) {
-    if (comm.rank() == 0) dir_ = std::make_unique<test::TempDir>("fedsaf-resume");
-    path_ = broadcast_string(dir_ ? dir_->str() : "", 0, comm.raw());
-  }
-  ~SharedDir() { comm_.barrier(); }  // nobody still uses it when rank 0 removes it
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  Communicator& comm_;
-  std::unique_ptr<test::TempDir> dir_;
-  std::string path_;
-};
-
-RunResult run_into(const Config& config, const std::string& out, Communicator& comm,
-                   std::optional<CheckpointMeta> resume = std::nullopt) {
-  RunOptions options;
-  options.quiet = true;
-  options.run_file = out + "/run.h5";
-  options.checkpoint_dir = checkpoint_dir(out);
-  options.resume = std::move(resume);
-  if (comm.rank() == 0) fs::create_directories(out);
-  comm.barrier();
-  return run_experiment(config, options, comm);
-}
-
-// Collective: the newest usable checkpoint in out (rank 0 looks; every rank gets its metadata).
-std::optional<CheckpointMeta> newest(const std::string& out, Communicator& comm, std::vector<std::string>* warnings = nullptr) {
-  std::string path;
-  if (comm.rank() == 0) {
-    const auto meta = find_checkpoint(checkpoint_dir(out), [&](const std::string& w) {
-      if (warnings) warnings->push_back(w);
-    });
-    if (meta) path = meta->path;
-  }
-  path = broadcast_string(path, 0, comm.raw());
-  if (path.empty()) return std::nullopt;
-  return read_checkpoint_meta(path, false);
 }
 
 class SameRanks : public ::testing::TestWithParam<std::string> {};

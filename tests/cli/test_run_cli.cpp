@@ -1,6 +1,7 @@
 // `fedsaf run` end to end under mpirun: progress output, --quiet, per-rank logs, and the two error
 // paths (an error every rank sees exits cleanly with one message).
 #include <gtest/gtest.h>
+#include <torch/torch.h>  // TORCH_VERSION, torch::cuda
 
 #include <cstdlib>
 #include <filesystem>
@@ -81,6 +82,27 @@ TEST_F(RunCli, AnExistingRunFileIsNeverOverwrittenWithoutForce) {
   ASSERT_EQ(run_shell(mpirun(1, "--quiet --fresh --force --set run.rounds=1 --set run.clients=4 --out " + dir_)).status, 0);
   EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
             std::string::npos);
+}
+
+// `fedsaf --version` names the LibTorch it runs on, its CUDA (or "CPU only") and the GPUs it sees.
+TEST(VersionCli, NamesLibTorchCudaAndTheVisibleGpus) {
+  const Outcome o = fedsaf::test::run_fedsaf("--version");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("LibTorch " TORCH_VERSION), std::string::npos) << o.output;
+  EXPECT_TRUE(o.output.find("(CUDA ") != std::string::npos || o.output.find("(CPU only)") != std::string::npos) << o.output;
+  EXPECT_TRUE(o.output.find("GPUs: none visible") != std::string::npos || o.output.find("GPU 0: ") != std::string::npos)
+      << o.output;
+}
+
+// Device keys that cannot be honoured here end the run with one message naming the key.
+TEST_F(RunCli, ImpossibleDeviceSettingsAreOneClearError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU: run.device = cuda is possible";
+  const Outcome cuda = run_shell(mpirun(2, "--set run.device=cuda --out " + dir_ + "/cuda"));
+  EXPECT_EQ(cuda.status, 1) << cuda.output;
+  EXPECT_EQ(count(cuda.output, "run.device = \"cuda\" but no GPU is visible"), 1u) << cuda.output;
+  const Outcome bad = run_shell(mpirun(1, "--set run.device=gpu --out " + dir_ + "/gpu"));
+  EXPECT_NE(bad.status, 0) << bad.output;
+  EXPECT_NE(bad.output.find("run.device"), std::string::npos) << bad.output;
 }
 
 }  // namespace

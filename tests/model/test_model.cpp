@@ -143,7 +143,8 @@ TEST(FlatParams, GradsLandInFlatGradAndSurviveOptimizers) {
   sgd.step();
   EXPECT_TRUE(torch::allclose(model->params(), expected));
   EXPECT_TRUE(model->aliased());
-  sgd.zero_grad();  // LibTorch 1.13: zeroes the grads in place (no set_to_none)
+  sgd.zero_grad();     // LibTorch 1.13 zeroes the grads in place; 2.x sets them to None (set_to_none)
+  model->zero_grad();  // either way, the model's own zero_grad leaves the flat buffer zeroed and aliased
   EXPECT_TRUE(model->aliased());
   EXPECT_EQ(model->grads().abs().sum().item<float>(), 0.0f);
 

@@ -33,8 +33,16 @@ class FailurePrinter : public ::testing::EmptyTestEventListener {
 
 }  // namespace
 
+// A test binary may define this (tests/gpu does): a non-empty reason skips the whole binary on
+// every rank with exit status 77, CTest's SKIP_RETURN_CODE: reported as skipped, never as passed.
+const char* fedsaf_test_skip_reason() __attribute__((weak));
+
 int main(int argc, char** argv) {
   fedsaf::Environment env(argc, argv);
+  if (fedsaf_test_skip_reason != nullptr && *fedsaf_test_skip_reason() != '\0') {
+    if (env.rank() == 0) std::printf("[mpi] SKIPPED: %s\n", fedsaf_test_skip_reason()), std::fflush(stdout);
+    return 77;
+  }
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
   if (env.rank() > 0) {

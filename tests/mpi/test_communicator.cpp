@@ -389,4 +389,22 @@ TEST(Communicator, CudaTensorsGoThroughTheHost) {
 }
 
 }  // namespace
+// run.cuda_aware_mpi: "on" is refused, naming the key, when this MPI library has no CUDA support;
+// "auto" follows what the library reports; "off" always stages through host memory.
+TEST(CudaAwareMpi, TheSwitchFollowsWhatMpiReports) {
+  EXPECT_EQ(cuda_aware_wanted("auto"), mpi_cuda_aware());
+  EXPECT_FALSE(cuda_aware_wanted("off"));
+  if (mpi_cuda_aware()) {
+    EXPECT_TRUE(cuda_aware_wanted("on"));
+  } else {
+    try {
+      cuda_aware_wanted("on");
+      ADD_FAILURE() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("run.cuda_aware_mpi = \"on\""), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(cuda_aware_wanted("yes"), ConfigError);
+}
+
 }  // namespace fedsaf

@@ -1,0 +1,24 @@
+# Sourced by the benchmark scripts (bench/libtorch-cpu.sh, scripts/gpu-check.sh): times fedsaf runs.
+#
+# seconds_per_round BINARY RANKS ARGS...: runs `BINARY run ARGS` on RANKS ranks (mpirun, one torch
+# thread per rank) and prints the median of the per-round wall seconds fedsaf reports, leaving out
+# the first round (warm-up: allocator, cuDNN and kernel caches). Returns non-zero, with the run's
+# output on stderr, if the run fails.
+seconds_per_round() {
+  local binary="$1" ranks="$2"
+  shift 2
+  local log
+  log="$(mktemp)"
+  if ! OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE mpirun -n "$ranks" --allow-run-as-root --oversubscribe \
+      --bind-to none "$binary" run "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  # "round 3/4  acc ...  12.34 s/round  ETA 5s": the number before "s/round", rounds 2 onwards.
+  grep -E '^round [0-9]+/' "$log" | tail -n +2 | grep -oE '[0-9.]+ s/round' | cut -d' ' -f1 | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+  local status=$?
+  rm -f "$log"
+  return $status
+}

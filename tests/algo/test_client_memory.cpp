@@ -1,0 +1,43 @@
+// Where per-client state lives: on the device while the budget lasts, then in host memory; the
+// kept values are exact copies either way, and the byte counts say where everything went.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "algo/client_memory.hpp"
+
+namespace fedsaf {
+namespace {
+
+TEST(ClientMemory, KeepsOnTheDeviceUpToTheBudgetThenSpillsToTheHost) {
+  ClientMemory memory(torch::kCPU, 100);  // bytes
+  const torch::Tensor a = torch::arange(10, torch::kFloat32);  // [10] 40 bytes
+  const torch::Tensor b = torch::arange(12, torch::kFloat64);  // [12] 96 bytes: over the 60 left
+  const torch::Tensor c = torch::arange(5, torch::kInt64);     // [5] 40 bytes: fits in the 60 left
+  const torch::Tensor ka = memory.keep(a), kb = memory.keep(b), kc = memory.keep(c);
+  EXPECT_EQ(memory.device_bytes(), 80);
+  EXPECT_EQ(memory.host_bytes(), 96);
+  for (const auto& [kept, value] : {std::pair{ka, a}, std::pair{kb, b}, std::pair{kc, c}}) {
+    EXPECT_TRUE(torch::equal(kept, value));
+    EXPECT_EQ(kept.scalar_type(), value.scalar_type());
+    EXPECT_NE(kept.data_ptr(), value.data_ptr());  // a copy: the caller's tensor may change later
+  }
+}
+
+TEST(ClientMemory, ANegativeBudgetKeepsEverythingOnTheDevice) {
+  ClientMemory memory(torch::kCPU, -1);
+  memory.keep(torch::zeros({1 << 16}));  // [65536] float32
+  EXPECT_EQ(memory.device_bytes(), 4 << 16);
+  EXPECT_EQ(memory.host_bytes(), 0);
+}
+
+TEST(ClientStateBudget, ConfiguredMegabytesElseAShareOfTheGpuElseNoLimit) {
+  const torch::Device gpu(torch::kCUDA, 0);
+  EXPECT_EQ(client_state_budget(1.5, torch::kCPU, 0, 1), 1572864);  // 1.5 MiB, on any device
+  EXPECT_EQ(client_state_budget(0, torch::kCPU, 0, 1), -1);         // automatic on the CPU: no limit
+  const int64_t gib80 = int64_t{80} << 30;
+  EXPECT_EQ(client_state_budget(0, gpu, gib80, 1), static_cast<int64_t>(0.4 * static_cast<double>(gib80)));
+  EXPECT_EQ(client_state_budget(0, gpu, gib80, 4), static_cast<int64_t>(0.4 * static_cast<double>(gib80) / 4));
+}
+
+}  // namespace
+}  // namespace fedsaf
