@@ -26,9 +26,12 @@ config=("$root/configs/fashionmnist-dir0.1.toml" --set "run.rounds=$rounds" --se
 declare -A spr gflops
 for build in build build-1.13; do
   version="$("$root/$build/fedsaf" --version | sed -n 2p)"
-  gflops[$build]="$(OMP_NUM_THREADS=1 "$root/$build/bench_sgemm" | awk '/GFLOP\/s/ { print $NF }')"
+  gflops[$build]="$(OMP_NUM_THREADS=1 "$root/$build/bench/bench_sgemm" | awk '/GFLOP\/s/ { print $NF }')"
   spr[$build]="$(seconds_per_round "$root/$build/fedsaf" "$ranks" "${config[@]}" --out "$out/$build" --fresh --force)"
-  printf '%-11s %-55s SGEMM %6s GFLOP/s   %8s s/round\n' "$build" "$version" "${gflops[$build]}" "${spr[$build]}"
+  train="$(phase_median "$out/$build/run.h5" train_seconds)"
+  eval="$(phase_median "$out/$build/run.h5" eval_seconds)"
+  printf '%-11s %-55s SGEMM %6s GFLOP/s  %7s s/round (training %s s, evaluation %s s)\n' "$build" "$version" \
+    "${gflops[$build]}" "${spr[$build]}" "$train" "$eval"
 done
 awk -v a="${spr[build]}" -v b="${spr[build-1.13]}" \
   'BEGIN { printf "LibTorch 2.x / 1.13, seconds per round: %.2f (below 1: 2.x is faster)\n", a / b }'

@@ -22,3 +22,13 @@ seconds_per_round() {
   rm -f "$log"
   return $status
 }
+
+# phase_median RUN.h5 NAME: the median over rounds 2.. of rank 0's /timing/NAME (e.g. train_seconds,
+# eval_seconds) in a run file, read with h5py (Debian's /usr/bin/python3 here, python3 elsewhere).
+phase_median() {
+  local py=python3
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null && py=/usr/bin/python3
+  "$py" -c 'import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    print("%.2f" % np.median(f["timing/" + sys.argv[2]][1:, 0]))' "$1" "$2"
+}

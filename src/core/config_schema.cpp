@@ -33,7 +33,7 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"run.cuda_aware_mpi", "How GPU tensors reach MPI: `auto` (directly when Open MPI reports CUDA support, else staged through pinned host buffers), `on` (directly; an error if MPI lacks CUDA support), `off` (always staged).",
        [](Config& c) -> ConfigValueRef { return &c.run.cuda_aware_mpi; }, -kInf, kInf, false,
        {"auto", "on", "off"}},
-      {"run.threads_per_rank", "Intra-op torch threads per rank on CPU (keep ranks × threads ≤ cores).",
+      {"run.threads_per_rank", "Intra-op torch threads per rank, on the CPU and for the CPU work of GPU runs (keep ranks × threads ≤ cores).",
        [](Config& c) -> ConfigValueRef { return &c.run.threads_per_rank; }, 1, 1024},
       {"run.out_dir", "Folder for the run file and checkpoints.",
        [](Config& c) -> ConfigValueRef { return &c.run.out_dir; }},

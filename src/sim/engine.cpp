@@ -153,7 +153,9 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
         choice = select_device(config.run.device, node_local_rank(comm.local_rank()), comm.local_size(),
                                static_cast<int>(config.run.max_ranks_per_gpu));
         device = choice.device;
-        if (device.is_cpu()) torch::set_num_threads(static_cast<int>(config.run.threads_per_rank));
+        // On a GPU too: the attention stage and the staging of collectives run on the CPU, and
+        // LibTorch's default (every core, in every rank) oversubscribes a node with many ranks.
+        torch::set_num_threads(static_cast<int>(config.run.threads_per_rank));
         comm.set_cuda_aware(cuda_aware_wanted(config.run.cuda_aware_mpi));
         model = make_model(config.model, data.sample_shape(), data.num_classes, seed);
         model->to(device);
