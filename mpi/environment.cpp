@@ -1,6 +1,8 @@
 // fedsaf: no-torch
 #include "mpi/environment.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -80,6 +82,21 @@ void fatal(const std::string& message) {
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);  // MPI_Abort does not return; this keeps [[noreturn]] honest if it ever did
+}
+
+namespace {
+int64_t g_fail_point_round = 0;
+}  // namespace
+
+void set_fail_point_round(int64_t round) { g_fail_point_round = round; }
+
+void fail_point(const char* phase) {
+  const char* wanted = std::getenv("FEDSAF_FAIL_AT");
+  if (wanted == nullptr || !mpi_running()) return;
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (fmt::format("{}@{}:{}", phase, g_fail_point_round, rank) == wanted)
+    throw Error(fmt::format("injected failure at {} in round {} (FEDSAF_FAIL_AT={})", phase, g_fail_point_round, wanted));
 }
 
 bool any_rank_failed(bool local_failed, MPI_Comm comm) {

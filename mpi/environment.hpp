@@ -11,6 +11,7 @@
 // run_guarded() puts the two together around a rank's main body.
 #include <mpi.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -70,6 +71,13 @@ NodeLayout node_layout(MPI_Comm comm);
 // MPI_COMM_WORLD with status 1. Not collective: call it from the one rank that failed. Without a
 // running MPI it prints "fedsaf: fatal: <message>" and exits with status 1.
 [[noreturn]] void fatal(const std::string& message);
+
+// Test hook: with FEDSAF_FAIL_AT=PHASE@ROUND:RANK in the environment, fail_point(PHASE) throws
+// fedsaf::Error on world rank RANK during round ROUND (1-based, as people count; the engine says
+// which round runs through set_fail_point_round), so that tests can make one rank fail at any
+// phase of a round and check that the whole job ends. Does nothing without the variable.
+void set_fail_point_round(int64_t round);
+void fail_point(const char* phase);
 
 // Collective over comm (MPI_Allreduce, logical or): true on every rank when any rank passed true.
 // For errors that every rank checks at the same point.

@@ -183,6 +183,7 @@ void PairwiseExchange::stream(bool with_weights, Use&& use) {
     if (with_weights) recv_w[slot] = comm_.irecv(bufs_w[slot].narrow(0, 0, b.rows), b.origin, 1);
   };
   for (size_t idx = 0; idx < std::min<size_t>(2, foreign.size()); ++idx) post(idx);
+  fail_point("attention");  // test hook: a failure with sends and receives in flight
 
   // Own blocks first: the first two foreign blocks travel meanwhile.
   for (const Block& b : blocks)

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -82,7 +83,10 @@ class KeyError {
   std::string where_, key_;
 };
 
+constexpr uintmax_t kMaxConfigBytes = uintmax_t{1} << 20;  // 1 MiB: configs are a few KB
+
 void check_range(const ConfigKeySpec& spec, double v, const KeyError& err) {
+  if (std::isinf(v)) err.fail(fmt::format("value {} is not a finite number", v));
   const bool low = spec.min_exclusive ? !(v > spec.min) : !(v >= spec.min);
   if (low || !(v <= spec.max) || std::isnan(v)) {
     std::string lo = std::isinf(spec.min) ? "" : fmt::format("{} {}", spec.min_exclusive ? ">" : ">=", spec.min);
@@ -190,6 +194,8 @@ void apply_table(Config& config, const toml::table& table, const std::string& pr
 void apply_override(Config& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   const std::string loc = "--set " + assignment;
+  if (assignment.find_first_of("\r\n") != std::string::npos)
+    throw ConfigError(fmt::format("{}: a line break inside one --set; give each KEY=VALUE its own --set", loc));
   if (eq == std::string::npos || eq == 0)
     throw ConfigError(fmt::format("{}: expected KEY=VALUE, e.g. --set train.lr=0.01", loc));
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
@@ -296,6 +302,19 @@ Config parse_config_text(const std::string& text, const std::string& name,
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  // Only a regular file of sane size: a FIFO or /dev/zero would block or read without end, and a
+  // folder would read as an empty file (the default experiment).
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status))
+    throw ConfigError(fmt::format("{}: cannot open config file: {}", path, ec ? ec.message() : "no such file"));
+  if (std::filesystem::is_directory(status))
+    throw ConfigError(fmt::format("{}: is a folder, not a config file", path));
+  if (!std::filesystem::is_regular_file(status))
+    throw ConfigError(fmt::format("{}: not a regular file (a FIFO, device or socket); configs are read from files", path));
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxConfigBytes)
+    throw ConfigError(fmt::format("{}: {} bytes; a config file is at most {} bytes", path, size, kMaxConfigBytes));
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("{}: cannot open config file", path));
   std::stringstream buffer;

@@ -287,6 +287,7 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
   const bool root = comm.rank() == 0;
   agreed(
       [&] {
+        fail_point("checkpoint");
         if (!root) return;
         fs::create_directories(dir);
         if (fs::exists(tmp)) fs::remove_all(tmp);

@@ -242,154 +242,177 @@ RunResult run_experiment(const Config& config, const RunOptions& options, Commun
           std::fflush(stdout);
   }
   torch::Tensor& params = model->params();  // [P]
-  for (int64_t round = first_round; round < config.run.rounds; ++round) {
-    const auto round_start = Clock::now();
-    double attention_io_seconds = 0;  // attention and Fisher statistics writes
-    RoundRecord record;
-    record.round = round;
-    const auto [sent0, received0] = total_bytes(comm);
+  // An error on this rank alone (a diverging client, a bug) while the others wait in a collective:
+  // end the whole job here, before unwinding reaches the run file, whose close is collective.
+  // Errors every rank knows about (AgreedError) unwind on every rank alike.
+  const char* phase = "start";  // what this rank was doing, for that message
+  int64_t current_round = first_round;
+  try {
+    for (int64_t round = first_round; round < config.run.rounds; ++round) {
+      current_round = round;
+      set_fail_point_round(round + 1);
+      const auto round_start = Clock::now();
+      double attention_io_seconds = 0;  // attention and Fisher statistics writes
+      RoundRecord record;
+      record.round = round;
+      const auto [sent0, received0] = total_bytes(comm);
 
-    const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
-    record.cohort_size = static_cast<int64_t>(cohort.size());
-    record.protocol_bytes_up = record.cohort_size * algorithm->protocol_floats_up() * 4;
-    record.protocol_bytes_down = record.cohort_size * algorithm->protocol_floats_down() * 4;
-    result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
-    auto t = Clock::now();
-    algorithm->round_begin(round, cohort);
-    record.timing.comm_seconds += seconds_since(t);
+      const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
+      record.cohort_size = static_cast<int64_t>(cohort.size());
+      record.protocol_bytes_up = record.cohort_size * algorithm->protocol_floats_up() * 4;
+      record.protocol_bytes_down = record.cohort_size * algorithm->protocol_floats_down() * 4;
+      result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
+      auto t = Clock::now();
+      phase = "round start (attention)";
+      algorithm->round_begin(round, cohort);
+      record.timing.comm_seconds += seconds_since(t);
 
-    // Local training of this rank's cohort clients.
-    t = Clock::now();
-    torch::Tensor loss_sums = torch::zeros({2}, torch::kFloat64);  // [Σ n·loss, Σ n]
-    for (int64_t client : cohort) {
-      if (rank_of[static_cast<size_t>(client)] != rank) continue;
-      algorithm->client_begin(client, params);
-      const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
-        return algorithm->add_regularizer_grad(client, p, g);
-      };
-      const auto& train_indices = partition.clients[static_cast<size_t>(client)].train;
-      const TrainStats stats = train_client(*model, device_data, train_indices, config.train, seed, round, client, regularizer,
-                                            device, algorithm->trainable_numel(model->num_params()));
-      algorithm->client_trained(client, *model, device_data, train_indices, round);
-      algorithm->client_end(client, params);
-      const double n = static_cast<double>(train_sizes[static_cast<size_t>(client)]);
-      loss_sums[0] += stats.mean_loss() * n;
-      loss_sums[1] += n;
-      log("round {} client {}: {} batches, mean loss {:.5f}", round, client, stats.batches, stats.mean_loss());
-    }
-    record.timing.train_seconds = seconds_since(t);
+      // Local training of this rank's cohort clients.
+      t = Clock::now();
+      torch::Tensor loss_sums = torch::zeros({2}, torch::kFloat64);  // [Σ n·loss, Σ n]
+      phase = "training";
+      for (int64_t client : cohort) {
+        if (rank_of[static_cast<size_t>(client)] != rank) continue;
+        fail_point("training");
+        algorithm->client_begin(client, params);
+        const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
+          return algorithm->add_regularizer_grad(client, p, g);
+        };
+        const auto& train_indices = partition.clients[static_cast<size_t>(client)].train;
+        const TrainStats stats = train_client(*model, device_data, train_indices, config.train, seed, round, client, regularizer,
+                                              device, algorithm->trainable_numel(model->num_params()));
+        algorithm->client_trained(client, *model, device_data, train_indices, round);
+        algorithm->client_end(client, params);
+        const double n = static_cast<double>(train_sizes[static_cast<size_t>(client)]);
+        loss_sums[0] += stats.mean_loss() * n;
+        loss_sums[1] += n;
+        log("round {} client {}: {} batches, mean loss {:.5f}", round, client, stats.batches, stats.mean_loss());
+      }
+      record.timing.train_seconds = seconds_since(t);
 
-    t = Clock::now();
-    algorithm->server_step(round);
-    comm.allreduce_sum(loss_sums);
-    record.timing.comm_seconds += seconds_since(t);
-    record.train_loss = loss_sums[1].item<double>() > 0 ? (loss_sums[0] / loss_sums[1]).item<double>() : 0.0;
-    std::string attention_note;
-    if (const AttentionReport* report = algorithm->attention_report()) {
-      const bool fresh = report->round == round;
-      if (fresh && report->rows > 0)
-        attention_note = fmt::format("  ξ-guard {}/{}", report->guard_fired, report->rows);
-      if (run_file) {
+      t = Clock::now();
+      phase = "server step";
+      fail_point("server step");
+      algorithm->server_step(round);
+      comm.allreduce_sum(loss_sums);
+      record.timing.comm_seconds += seconds_since(t);
+      record.train_loss = loss_sums[1].item<double>() > 0 ? (loss_sums[0] / loss_sums[1]).item<double>() : 0.0;
+      std::string attention_note;
+      if (const AttentionReport* report = algorithm->attention_report()) {
+        const bool fresh = report->round == round;
+        if (fresh && report->rows > 0)
+          attention_note = fmt::format("  ξ-guard {}/{}", report->guard_fired, report->rows);
+        if (run_file) {
+          t = Clock::now();
+          std::vector<float> matrix;
+          if (fresh && report->rows > 0 && config.attention.every > 0 && (round + 1) % config.attention.every == 0)
+            matrix = gather_attention(*report, num_clients, comm);  // collective
+          record.timing.comm_seconds += seconds_since(t);
+          t = Clock::now();
+          run_file->append_attention_stats(fresh ? report->rows : 0, fresh ? report->guard_fired : 0,
+                                           fresh ? report->sigma : 0.0);
+          if (!matrix.empty()) run_file->append_attention_matrix(round, matrix);
+          attention_io_seconds = seconds_since(t);
+        }
+      }
+
+      if (const FisherReport* fisher = algorithm->fisher_report(); fisher && run_file) {
         t = Clock::now();
-        std::vector<float> matrix;
-        if (fresh && report->rows > 0 && config.attention.every > 0 && (round + 1) % config.attention.every == 0)
-          matrix = gather_attention(*report, num_clients, comm);  // collective
+        const FisherStats stats = reduce_fisher_report(*fisher, round, comm);  // collective
         record.timing.comm_seconds += seconds_since(t);
         t = Clock::now();
-        run_file->append_attention_stats(fresh ? report->rows : 0, fresh ? report->guard_fired : 0,
-                                         fresh ? report->sigma : 0.0);
-        if (!matrix.empty()) run_file->append_attention_matrix(round, matrix);
-        attention_io_seconds = seconds_since(t);
+        run_file->append_fisher_stats(context.shared_tensor_names, stats.mean, stats.max);
+        attention_io_seconds += seconds_since(t);
+      }
+
+      // Evaluation of every client on its own test split.
+      const bool evaluate = (round + 1) % config.run.eval_every == 0 || round + 1 == config.run.rounds;
+      if (evaluate) {
+        t = Clock::now();
+        torch::Tensor per_client = torch::zeros({3, num_clients}, torch::kFloat64);  // [correct; tested; loss_sum]
+        AucHistogram auc;
+        phase = "evaluation";
+        for (int64_t client : hosted) {
+          fail_point("evaluation");
+          algorithm->eval_params(client, params);
+          const ClientEval e = evaluate_client(*model, device_data, partition.clients[static_cast<size_t>(client)].test,
+                                               device, auc);
+          per_client[0][client] = static_cast<double>(e.correct);
+          per_client[1][client] = static_cast<double>(e.tested);
+          per_client[2][client] = e.loss_sum;
+        }
+        record.timing.eval_seconds = seconds_since(t);
+        t = Clock::now();
+        comm.allreduce_sum(per_client);  // each client's entries are non-zero on exactly one rank
+        comm.allreduce_sum(auc.counts());
+        record.timing.comm_seconds += seconds_since(t);
+        const auto column = [&](int64_t row) {
+          const torch::Tensor r = per_client[row].contiguous();
+          return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + num_clients);
+        };
+        result.evals.push_back(make_eval_record(round, column(0), column(1), column(2), auc.auc()));
+      }
+
+      const auto [sent1, received1] = total_bytes(comm);
+      record.timing.bytes_sent = sent1 - sent0;
+      record.timing.bytes_received = received1 - received0;
+      record.wall_seconds = seconds_since(round_start);
+      record.client_updates_per_second = static_cast<double>(record.cohort_size) / std::max(record.wall_seconds, 1e-9);
+      if (run_file) {
+        t = Clock::now();
+        phase = "run file";
+        fail_point("run file");
+        run_file->append_round(record);
+        const ClientMemory& memory = *context.memory;
+        run_file->set_client_state(memory.device_bytes(), memory.host_bytes(), memory.budget_bytes());
+        if (evaluate) run_file->append_eval(result.evals.back(), hosted);
+        run_file->file().flush();  // readable while the run goes on, and durable if it dies
+        record.timing.io_seconds = seconds_since(t) + attention_io_seconds;
+        run_file->set_io_seconds(round, record.timing.io_seconds);
+      }
+      result.rounds.push_back(record);
+
+      const double elapsed = seconds_since(run_start);
+      const double eta = elapsed / static_cast<double>(round + 1 - first_round) *
+                         static_cast<double>(config.run.rounds - round - 1);
+      if (evaluate) {
+        const EvalRecord& e = result.evals.back();
+        say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
+                        "{:.2f} s/round  ETA {}{}",
+                        round + 1, config.run.rounds, e.accuracy, e.accuracy_mean, e.accuracy_std, e.loss, e.auc,
+                        record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
+      } else {
+        say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}{}", round + 1, config.run.rounds,
+                        record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
+      }
+
+      // Checkpoint when due, after the last round, or when any rank got a stop signal (one
+      // collective flag, so every rank stops after the same round).
+      const bool stop = any_rank_failed(stop_requested(), comm.raw());
+      const int64_t every = config.run.checkpoint_every;
+      const bool last = round + 1 == config.run.rounds;
+      if (!options.checkpoint_dir.empty() && run_file && (stop || last || (every > 0 && (round + 1) % every == 0))) {
+        t = Clock::now();
+        phase = "checkpoint";
+        CheckpointMeta meta;
+        meta.rounds_done = round + 1;
+        meta.elapsed_seconds = earlier_seconds + seconds_since(run_start);
+        meta.config_toml = to_toml(config);
+        result.last_checkpoint =
+            write_checkpoint(options.checkpoint_dir, options.run_file, meta, *algorithm, config.run.checkpoint_keep, comm);
+        say(fmt::format("checkpoint {} ({:.2f} s)", result.last_checkpoint, seconds_since(t)));
+      }
+      if (stop && !last) {
+        result.stopped = true;
+        say(fmt::format("stopped by a signal after round {}{}", round + 1,
+                        result.last_checkpoint.empty() ? " (no checkpoint: no output folder)" : "; run the same command again to resume"));
+        break;
       }
     }
-
-    if (const FisherReport* fisher = algorithm->fisher_report(); fisher && run_file) {
-      t = Clock::now();
-      const FisherStats stats = reduce_fisher_report(*fisher, round, comm);  // collective
-      record.timing.comm_seconds += seconds_since(t);
-      t = Clock::now();
-      run_file->append_fisher_stats(context.shared_tensor_names, stats.mean, stats.max);
-      attention_io_seconds += seconds_since(t);
-    }
-
-    // Evaluation of every client on its own test split.
-    const bool evaluate = (round + 1) % config.run.eval_every == 0 || round + 1 == config.run.rounds;
-    if (evaluate) {
-      t = Clock::now();
-      torch::Tensor per_client = torch::zeros({3, num_clients}, torch::kFloat64);  // [correct; tested; loss_sum]
-      AucHistogram auc;
-      for (int64_t client : hosted) {
-        algorithm->eval_params(client, params);
-        const ClientEval e = evaluate_client(*model, device_data, partition.clients[static_cast<size_t>(client)].test,
-                                             device, auc);
-        per_client[0][client] = static_cast<double>(e.correct);
-        per_client[1][client] = static_cast<double>(e.tested);
-        per_client[2][client] = e.loss_sum;
-      }
-      record.timing.eval_seconds = seconds_since(t);
-      t = Clock::now();
-      comm.allreduce_sum(per_client);  // each client's entries are non-zero on exactly one rank
-      comm.allreduce_sum(auc.counts());
-      record.timing.comm_seconds += seconds_since(t);
-      const auto column = [&](int64_t row) {
-        const torch::Tensor r = per_client[row].contiguous();
-        return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + num_clients);
-      };
-      result.evals.push_back(make_eval_record(round, column(0), column(1), column(2), auc.auc()));
-    }
-
-    const auto [sent1, received1] = total_bytes(comm);
-    record.timing.bytes_sent = sent1 - sent0;
-    record.timing.bytes_received = received1 - received0;
-    record.wall_seconds = seconds_since(round_start);
-    record.client_updates_per_second = static_cast<double>(record.cohort_size) / std::max(record.wall_seconds, 1e-9);
-    if (run_file) {
-      t = Clock::now();
-      run_file->append_round(record);
-      const ClientMemory& memory = *context.memory;
-      run_file->set_client_state(memory.device_bytes(), memory.host_bytes(), memory.budget_bytes());
-      if (evaluate) run_file->append_eval(result.evals.back(), hosted);
-      run_file->file().flush();  // readable while the run goes on, and durable if it dies
-      record.timing.io_seconds = seconds_since(t) + attention_io_seconds;
-      run_file->set_io_seconds(round, record.timing.io_seconds);
-    }
-    result.rounds.push_back(record);
-
-    const double elapsed = seconds_since(run_start);
-    const double eta = elapsed / static_cast<double>(round + 1 - first_round) *
-                       static_cast<double>(config.run.rounds - round - 1);
-    if (evaluate) {
-      const EvalRecord& e = result.evals.back();
-      say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
-                      "{:.2f} s/round  ETA {}{}",
-                      round + 1, config.run.rounds, e.accuracy, e.accuracy_mean, e.accuracy_std, e.loss, e.auc,
-                      record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
-    } else {
-      say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}{}", round + 1, config.run.rounds,
-                      record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
-    }
-
-    // Checkpoint when due, after the last round, or when any rank got a stop signal (one
-    // collective flag, so every rank stops after the same round).
-    const bool stop = any_rank_failed(stop_requested(), comm.raw());
-    const int64_t every = config.run.checkpoint_every;
-    const bool last = round + 1 == config.run.rounds;
-    if (!options.checkpoint_dir.empty() && run_file && (stop || last || (every > 0 && (round + 1) % every == 0))) {
-      t = Clock::now();
-      CheckpointMeta meta;
-      meta.rounds_done = round + 1;
-      meta.elapsed_seconds = earlier_seconds + seconds_since(run_start);
-      meta.config_toml = to_toml(config);
-      result.last_checkpoint =
-          write_checkpoint(options.checkpoint_dir, options.run_file, meta, *algorithm, config.run.checkpoint_keep, comm);
-      say(fmt::format("checkpoint {} ({:.2f} s)", result.last_checkpoint, seconds_since(t)));
-    }
-    if (stop && !last) {
-      result.stopped = true;
-      say(fmt::format("stopped by a signal after round {}{}", round + 1,
-                      result.last_checkpoint.empty() ? " (no checkpoint: no output folder)" : "; run the same command again to resume"));
-      break;
-    }
+  } catch (const AgreedError&) {
+    throw;
+  } catch (const std::exception& e) {
+    fatal(fmt::format("round {}, {}: {}", current_round + 1, phase, e.what()));
   }
 
   result.summary = summarize(result.evals);

@@ -1,6 +1,9 @@
 // fedsaf: no-torch
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -115,5 +118,48 @@ TEST(Config, SigmaTakesAutoOrAPositiveNumber) {
             std::string::npos);
   EXPECT_NE(error_of("[attention]\nsigma = \"big\"\n").find("attention.sigma"), std::string::npos);
 }
+// Infinite values pass no range check: every numeric key must be a finite number.
+TEST(Config, InfinityIsOutOfRangeEverywhere) {
+  for (const char* key : {"train.lr", "fedprox.mu", "train.weight_decay", "attention.alpha_k", "attention.lambda",
+                          "attention.heur_scale", "data.synthetic.alpha"}) {
+    const std::string k = key;
+    const std::string table = k.substr(0, k.rfind('.')), leaf = k.substr(k.rfind('.') + 1);
+    const std::string e = error_of("[" + table + "]\n" + leaf + " = inf\n");
+    EXPECT_NE(e.find("'" + k + "': value inf is not a finite number"), std::string::npos) << k << ": " << e;
+    const std::string s = error_of("", {k + "=+inf"});
+    EXPECT_NE(s.find("is not a finite number"), std::string::npos) << k << ": " << s;
+  }
+}
+
+TEST(Config, OneKeyValuePerSet) {
+  const std::string e = error_of("", {"run.rounds=3\nrun.seed=5"});
+  EXPECT_NE(e.find("a line break inside one --set"), std::string::npos) << e;
+}
+
+// load_config reads regular files only: a folder, a FIFO or a device is refused by name (a FIFO
+// would block, /dev/zero would read without end, a folder would read as an empty file).
+TEST(Config, OnlyRegularFilesOfSaneSizeAreRead) {
+  const auto refused = [](const std::string& path) {
+    try {
+      load_config(path, {});
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  char dir_template[] = "/tmp/fedsaf-config-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  EXPECT_NE(refused(dir).find(dir + ": is a folder, not a config file"), std::string::npos) << refused(dir);
+  const std::string fifo = dir + "/fifo.toml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(refused(fifo).find("not a regular file"), std::string::npos) << refused(fifo);
+  EXPECT_NE(refused("/dev/zero").find("/dev/zero: not a regular file"), std::string::npos);
+  const std::string big = dir + "/big.toml";
+  std::ofstream(big) << std::string(2 << 20, '#');
+  EXPECT_NE(refused(big).find("a config file is at most 1048576 bytes"), std::string::npos) << refused(big);
+  EXPECT_NE(refused(dir + "/missing.toml").find("cannot open config file"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace fedsaf
