@@ -7,7 +7,7 @@
 #   bash bench/libtorch-cpu.sh [ROUNDS=3] [RANKS=1]
 #
 # Installs Debian's libtorch-dev (FEDSAF_TORCH=debian scripts/install-deps.sh) and builds
-# build-1.13 the first time (about 5 minutes), then about 3 minutes per round and LibTorch.
+# build-1.13 the first time (about 5 minutes), then about 40 s per round and LibTorch.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="${1:-3}"
