@@ -20,7 +20,8 @@ constexpr int64_t kFisherEpoch = int64_t{1} << 23;
 // batches of batch_size (0 = every batch of one pass over train_indices; M larger than one pass
 // continues with the next pass, epoch kFisherEpoch + 1, ...). The model's parameters are not
 // changed; its grads are left zeroed; it is left in eval mode (no dropout, batch-norm statistics
-// untouched) — the trainer switches it back to train mode. data lives on `device` (Dataset::on). Returns [S] float32 on the CPU.
+// untouched) — the trainer switches it back to train mode. data lives on `device` (Dataset::on).
+// Returns [S] float32 on the CPU.
 torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                               int64_t batch_size, int64_t fisher_batches, int64_t shared_numel, uint64_t seed,
                               int64_t round, int64_t client, const torch::Device& device);

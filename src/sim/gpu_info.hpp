@@ -14,11 +14,12 @@ struct GpuInfo {
   int compute_major = 0, compute_minor = 0;
 };
 
-// "LibTorch 2.15.0 (CUDA 13.2, cuDNN 9.26.0; driver 13.0)" or "LibTorch 1.13.0 (CPU only)".
+// "LibTorch 2.15.0 (CUDA 13.2, cuDNN 9.26.0; driver supports CUDA 13.0)" (or "; no CUDA driver"),
+// or "LibTorch 1.13.0 (CPU only)".
 std::string torch_build_text();
 // The GPUs CUDA reports to this process (empty without CUDA, a driver or a GPU).
 std::vector<GpuInfo> visible_gpus();
-// One line per GPU ("GPU 0: NVIDIA H200, 139.8 GiB, compute 9.0"), or "GPUs: none visible".
+// One line per GPU ("GPU 0: NVIDIA H200, 139.8 GiB, compute capability 9.0"), or "GPUs: none visible".
 std::string gpus_text();
 
 }  // namespace fedsaf
