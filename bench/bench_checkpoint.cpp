@@ -90,7 +90,10 @@ int main(int argc, char** argv) {
     algorithm->client_trained(c, *model, data, {}, 0);
     algorithm->client_end(c, torch::randn({p}));
   }
-  algorithm->server_step(0);
+  ServerStep step;
+  step.evaluates = true;
+  step.next_cohort = cohort;
+  algorithm->server_step(step);
 
   RunFileInfo info;
   info.config_toml = to_toml(config);

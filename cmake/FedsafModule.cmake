@@ -8,19 +8,25 @@ target_include_directories(hdf5_parallel SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS}
 target_link_libraries(hdf5_parallel INTERFACE ${HDF5_C_LIBRARIES})
 target_compile_definitions(hdf5_parallel INTERFACE ${HDF5_C_DEFINITIONS})
 
-# fedsaf_module(NAME DIRS dir... DEPS dep...)
-# One static library from every .cpp in the given folders. The pseudo-dependency TORCH links
-# LibTorch and reuses the shared precompiled header; files that do not include torch should say
-# so with `// fedsaf: no-torch` on their first line, which skips the PCH (faster, lighter).
+# fedsaf_module(NAME DIR dir DEPS dep...)
+# One static library from every .cpp in one folder. The pseudo-dependency TORCH links LibTorch and
+# reuses the shared precompiled header; files that do not include torch should say so with
+# `// fedsaf: no-torch` on their first line, which skips the PCH (faster, lighter).
+#
+# LAYERS. Headers are included as "FOLDER/name.hpp" (e.g. "algo/algorithm.hpp"). A library's
+# include path is a folder of its own under the build tree holding one link, FOLDER → its source
+# folder, and it passes that path on to the libraries that link it: a file can include only its own
+# folder's headers and those of the libraries its library declares in DEPS (and theirs). Including
+# from a layer above fails to compile, so the dependency graph in CMakeLists.txt is the real one.
 function(fedsaf_module name)
-  cmake_parse_arguments(M "" "" "DIRS;DEPS" ${ARGN})
-  set(sources)
-  foreach(dir ${M_DIRS})
-    file(GLOB found CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${dir}/*.cpp)
-    list(APPEND sources ${found})
-  endforeach()
+  cmake_parse_arguments(M "" "DIR" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${M_DIR}/*.cpp)
   add_library(${name} STATIC ${sources})
-  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/src)
+  get_filename_component(folder ${M_DIR} NAME)
+  set(root ${PROJECT_BINARY_DIR}/include/${name})
+  file(MAKE_DIRECTORY ${root})
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${M_DIR} ${root}/${folder} SYMBOLIC)
+  target_include_directories(${name} PUBLIC ${root})
   target_link_libraries(${name} PUBLIC fedsaf_warnings)
   set(deps ${M_DEPS})
   if("TORCH" IN_LIST deps)

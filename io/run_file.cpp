@@ -109,9 +109,6 @@ void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFil
   const auto rows_of = [&](const char* name) { return file_->exists(name) ? file_->open_dataset(name).shape()[0] : 0; };
   rounds_written_ = rows_of("metrics/rounds/round");
   evals_written_ = rows_of("metrics/eval/round");
-  attention_rounds_written_ = rows_of("attention/rows");
-  attention_matrices_written_ = rows_of("attention/xi_round");
-  fisher_rounds_written_ = rows_of("fisher/mean");
   for (const auto& c : kTimingColumns) {  // more ranks than before: more rank columns
     h5::Dataset d = file_->open_dataset(std::string("timing/") + c.name);
     const std::vector<int64_t> shape = d.shape();
@@ -226,46 +223,59 @@ void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hoste
   evals_written_ = row + 1;
 }
 
-void RunFile::append_attention_stats(int64_t rows, int64_t guard_fired, double sigma) {
-  if (!file_->exists("attention")) {
-    auto group = file_->create_group("attention");
-    group.create_dataset("rows", h5::DType::kI64, {0}, kChunkRows).attrs().set("unit", std::string("ξ rows computed in the round (all ranks)"));
-    group.create_dataset("guard_fired", h5::DType::kI64, {0}, kChunkRows).attrs().set("unit", std::string("ξ rows scaled by the guard in the round"));
-    group.create_dataset("sigma", h5::DType::kF64, {0}, kChunkRows).attrs().set("unit", std::string("σ of the fedamp kernel in the round (0: other kernels or none computed)"));
-    group.create_dataset("xi_round", h5::DType::kI64, {0}, kChunkRows).attrs().set("unit", std::string("round of each stored attention matrix"));
-    group.create_dataset("xi", h5::DType::kF32, {0, num_clients_, num_clients_}, 1)
-        .attrs()
-        .set("unit", std::string("attention weight ξ_ij (row i sums to 1; NaN row: not computed that round)"));
+void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
+  for (const ScalarDiagnostic& x : d.scalars) {
+    const h5::DType type = x.integer ? h5::DType::kI64 : h5::DType::kF64;
+    ensure_series(x.path, type, {0}, 0, x.unit);
+    const int64_t as_int = static_cast<int64_t>(x.value);
+    append_shared_value(x.path, next_row(x.path), type, x.integer ? static_cast<const void*>(&as_int) : &x.value);
   }
-  const int64_t row = attention_rounds_written_;
-  append_shared_value("attention/rows", row, h5::DType::kI64, &rows);
-  append_shared_value("attention/guard_fired", row, h5::DType::kI64, &guard_fired);
-  append_shared_value("attention/sigma", row, h5::DType::kF64, &sigma);
-  attention_rounds_written_ = row + 1;
+  for (const PartStatistics& p : d.parts) {
+    const auto t = static_cast<int64_t>(p.names.size());
+    const std::string names = p.group + "/" + p.names_path, mean = p.group + "/mean", max = p.group + "/max";
+    if (!file_->exists(names)) {
+      ensure_parent(names);
+      file_->write_strings(names, p.names);
+    }
+    ensure_series(mean, h5::DType::kF64, {0, t}, 0,
+                  fmt::format("mean of {} in the round (NaN: none computed)", p.of));
+    ensure_series(max, h5::DType::kF64, {0, t}, 0, fmt::format("largest value of {} in the round (NaN: none computed)", p.of));
+    append_shared_value(mean, next_row(mean), h5::DType::kF64, p.mean.data());
+    append_shared_value(max, next_row(max), h5::DType::kF64, p.max.data());
+  }
+  for (const ClientRows& c : d.client_rows) {
+    const std::string round_path = c.path + "_round";
+    std::vector<int64_t> shape{0, num_clients_};
+    if (c.width != 1) shape.push_back(c.width);
+    ensure_series(round_path, h5::DType::kI64, {0}, 0, fmt::format("round of each entry of {}", c.path));
+    ensure_series(c.path, h5::DType::kF32, shape, 1, c.unit);
+    if (!c.store) continue;
+    const int64_t row = next_row(round_path);
+    append_shared_value(round_path, row, h5::DType::kI64, &round);
+    const std::vector<float> values(c.values.begin(), c.values.end());  // as stored: float32
+    append_shared_value(c.path, row, h5::DType::kF32, values.data());
+  }
 }
 
-void RunFile::append_attention_matrix(int64_t round, const std::vector<float>& xi) {
-  const int64_t row = attention_matrices_written_;
-  append_shared_value("attention/xi_round", row, h5::DType::kI64, &round);
-  h5::Dataset d = file_->open_dataset("attention/xi");
-  d.resize_rows(row + 1);
-  d.write_rows(h5::DType::kF32, row, rank_ == 0 ? 1 : 0, xi.data());
-  attention_matrices_written_ = row + 1;
+void RunFile::ensure_parent(const std::string& path) {
+  for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    const std::string group = path.substr(0, slash);
+    if (!file_->exists(group)) file_->create_group(group);
+  }
 }
 
-void RunFile::append_fisher_stats(const std::vector<std::string>& tensors, const std::vector<double>& mean,
-                                  const std::vector<double>& max) {
-  const auto t = static_cast<int64_t>(tensors.size());
-  if (!file_->exists("fisher")) {
-    auto group = file_->create_group("fisher");
-    group.write_strings("tensors", tensors);
-    group.create_dataset("mean", h5::DType::kF64, {0, t}, kChunkRows).attrs().set("unit", std::string("mean of the empirical Fisher diagonal F over the round's trained clients and the tensor's elements (NaN: none computed)"));
-    group.create_dataset("max", h5::DType::kF64, {0, t}, kChunkRows).attrs().set("unit", std::string("largest F of the tensor over the round's trained clients (NaN: none computed)"));
-  }
-  const int64_t row = fisher_rounds_written_;
-  append_shared_value("fisher/mean", row, h5::DType::kF64, mean.data());
-  append_shared_value("fisher/max", row, h5::DType::kF64, max.data());
-  fisher_rounds_written_ = row + 1;
+void RunFile::ensure_series(const std::string& path, h5::DType type, const std::vector<int64_t>& shape,
+                            int64_t chunk_rows, const std::string& unit) {
+  if (file_->exists(path)) return;
+  ensure_parent(path);
+  file_->create_dataset(path, type, shape, chunk_rows > 0 ? chunk_rows : kChunkRows).attrs().set("unit", unit);
+}
+
+int64_t RunFile::next_row(const std::string& path) {
+  // A run file continued from a checkpoint already holds the rows written before it.
+  auto [it, fresh] = rows_written_by_path_.try_emplace(path, 0);
+  if (fresh) it->second = file_->open_dataset(path).shape()[0];
+  return it->second++;
 }
 
 void RunFile::finish(const RunSummary& s, double wall_seconds) {

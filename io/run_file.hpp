@@ -4,12 +4,14 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "io/h5.hpp"
-#include "sim/metrics.hpp"
+#include "core/diagnostics.hpp"
+#include "io/run_records.hpp"
 
 namespace fedsaf {
 
@@ -45,17 +47,9 @@ class RunFile {
   void set_io_seconds(int64_t round_row, double seconds);
   // Collective. Every rank writes the accuracy of the clients it hosts.
   void append_eval(const EvalRecord& record, const std::vector<int64_t>& hosted);
-  // Collective, every round of an attention algorithm (fedamp, fedsaf): ξ rows computed in the
-  // round, how many the guard scaled, and σ. Creates /attention on first use.
-  void append_attention_stats(int64_t rows, int64_t guard_fired, double sigma);
-  // Collective: the N×N attention matrix of `round` (row-major, NaN rows for clients without a row
-  // in that round); every rank passes the same matrix, rank 0 writes it.
-  void append_attention_matrix(int64_t round, const std::vector<float>& xi);
-  // Collective, every round of a run with a Fisher (fedsaf): per shared parameter tensor, the mean
-  // and max of the clients' Fisher diagonals in the round (NaN: none computed). Creates /fisher,
-  // with the tensor names, on first use. Every rank passes the same values.
-  void append_fisher_stats(const std::vector<std::string>& tensors, const std::vector<double>& mean,
-                           const std::vector<double>& max);
+  // Collective: round's diagnostics, combined over ranks (the same on every rank), each appended
+  // under its path; data sets are created on first use (SCHEMA.md, "Algorithm diagnostics").
+  void append_diagnostics(int64_t round, const Diagnostics& combined);
   // Collective: where this rank's client state lives now (bytes on its device, bytes spilled to
   // host memory, the device budget; -1 = no limit), into /ranks.
   void set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes);
@@ -66,12 +60,16 @@ class RunFile {
   void continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
   void write_ranks(const RunFileInfo& info);
   void append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value);
+  void ensure_parent(const std::string& path);  // creates the groups above path
+  // Creates an extendible data set (first dimension 0) with its unit unless it exists.
+  void ensure_series(const std::string& path, h5::DType type, const std::vector<int64_t>& shape, int64_t chunk_rows,
+                     const std::string& unit);
+  int64_t next_row(const std::string& path);  // the row the next append to path writes
   std::unique_ptr<h5::File> file_;
   int rank_ = 0, world_size_ = 1;
   int64_t num_clients_ = 0;
   int64_t rounds_written_ = 0, evals_written_ = 0;
-  int64_t attention_rounds_written_ = 0, attention_matrices_written_ = 0;
-  int64_t fisher_rounds_written_ = 0;
+  std::map<std::string, int64_t> rows_written_by_path_;  // diagnostics data sets → rows
 };
 
 }  // namespace fedsaf

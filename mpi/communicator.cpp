@@ -21,7 +21,7 @@ std::atomic<int64_t> g_max_per_call{INT_MAX};
 
 // Operation ids for the consistency check (values travel between ranks).
 enum Op : int {
-  kAllreduce = 1, kAllreduceFused, kBroadcast, kAllgather, kAllgatherv, kReduceScatter, kBarrier
+  kAllreduce = 1, kAllreduceFused, kBroadcast, kAllgather, kAllgatherv, kReduceScatter, kBarrier, kAllreduceMax
 };
 const char* op_name(int64_t op) {
   switch (op) {
@@ -32,6 +32,7 @@ const char* op_name(int64_t op) {
     case kAllgatherv: return "allgatherv";
     case kReduceScatter: return "reduce_scatter_sum";
     case kBarrier: return "barrier";
+    case kAllreduceMax: return "allreduce_max";
     default: return "?";
   }
 }
@@ -324,11 +325,11 @@ void Communicator::verify(const char* op, int op_id, int64_t dtype, int64_t nume
 
 // ---- collectives ---------------------------------------------------------------------------------
 
-void Communicator::reduce_in_place(const torch::Tensor& host, MPI_Datatype type, const char* op) {
+void Communicator::reduce_in_place(const torch::Tensor& host, MPI_Datatype type, MPI_Op reduction, const char* op) {
   char* base = bytes_of(host);
   const int64_t esize = host.element_size();
   for_chunks(host.numel(), [&](int64_t offset, int n) {
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, base + offset * esize, n, type, MPI_SUM, comm_), op, "MPI_Allreduce");
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, base + offset * esize, n, type, reduction, comm_), op, "MPI_Allreduce");
   });
 }
 
@@ -347,12 +348,15 @@ torch::Tensor Communicator::staged(const torch::Tensor& t) const {
   return buffer;
 }
 
-void Communicator::allreduce_sum(const torch::Tensor& tensor) {
-  const char* op = "allreduce_sum";
+void Communicator::allreduce_sum(const torch::Tensor& tensor) { allreduce(tensor, MPI_SUM, kAllreduce, "allreduce_sum"); }
+
+void Communicator::allreduce_max(const torch::Tensor& tensor) { allreduce(tensor, MPI_MAX, kAllreduceMax, "allreduce_max"); }
+
+void Communicator::allreduce(const torch::Tensor& tensor, MPI_Op reduction, int op_id, const char* op) {
   const MPI_Datatype type = checked(tensor, op);
-  verify(op, kAllreduce, static_cast<int64_t>(tensor.scalar_type()), tensor.numel(), 0);
+  verify(op, op_id, static_cast<int64_t>(tensor.scalar_type()), tensor.numel(), 0);
   const torch::Tensor host = staged(tensor);  // same shape as tensor
-  reduce_in_place(host, type, op);
+  reduce_in_place(host, type, reduction, op);
   copy_back(tensor, host);
   const int64_t bytes = tensor.numel() * tensor.element_size();
   count(CommKind::allreduce, bytes, bytes);
@@ -390,7 +394,7 @@ void Communicator::allreduce_sum_fused(const std::vector<torch::Tensor>& tensors
       buffer.narrow(0, offset, k).copy_(tensors[i].reshape({-1}));
       offset += k;
     }
-    reduce_in_place(buffer, mpi_type(dtypes[g], op), op);
+    reduce_in_place(buffer, mpi_type(dtypes[g], op), MPI_SUM, op);
     offset = 0;
     for (size_t i : groups[g]) {  // unpack into each tensor's own storage, whatever its strides
       const int64_t k = tensors[i].numel();

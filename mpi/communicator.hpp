@@ -1,7 +1,7 @@
 #pragma once
 // Typed, validated tensor collectives over a private MPI communicator (the c10d / Horovod idea).
 //
-// CONTRACT. Every rank of the communicator calls the collectives (allreduce_sum,
+// CONTRACT. Every rank of the communicator calls the collectives (allreduce_sum, allreduce_max,
 // allreduce_sum_fused, broadcast, allgather, allgatherv, reduce_scatter_sum, barrier, and the
 // constructor) in the same order, with tensors of the same dtype and, except for allgatherv, the
 // same number of elements (and the same root for broadcast, the same tensor count and dtypes for
@@ -28,7 +28,7 @@
 //
 // BYTE COUNTERS ("payload bytes" per rank, counted from the buffers handed to MPI; not wire bytes,
 // which depend on the algorithm MPI picks). For a message of B bytes on this rank:
-//   allreduce (incl. fused)  sent B, received B (the fused call counts all its tensors)
+//   allreduce (sum, max, fused)  sent B, received B (the fused call counts all its tensors)
 //   broadcast                root: sent B; every other rank: received B
 //   allgather, allgatherv    sent = own contribution; received = the whole result (own part too)
 //   reduce_scatter           sent = the whole input; received = this rank's block
@@ -117,6 +117,8 @@ class Communicator {
   // ---- collectives (see CONTRACT) ----
   // Element-wise sum over ranks, in place.
   void allreduce_sum(const torch::Tensor& tensor);
+  // Element-wise maximum over ranks, in place (exact: the result does not depend on rank order).
+  void allreduce_max(const torch::Tensor& tensor);
   // Sums every tensor over ranks in place with one MPI call per dtype present: the tensors are
   // packed into one buffer per dtype (in order of first appearance), reduced, and unpacked.
   void allreduce_sum_fused(const std::vector<torch::Tensor>& tensors);
@@ -162,7 +164,8 @@ class Communicator {
  private:
   void verify(const char* op, int op_id, int64_t dtype, int64_t numel, int64_t extra);
   void count(CommKind kind, int64_t sent, int64_t received);
-  void reduce_in_place(const torch::Tensor& host, MPI_Datatype type, const char* op);
+  void reduce_in_place(const torch::Tensor& host, MPI_Datatype type, MPI_Op reduction, const char* op);
+  void allreduce(const torch::Tensor& tensor, MPI_Op reduction, int op_id, const char* op);
   // The buffer MPI reads `t` from: t itself (CPU, or CUDA-aware MPI), else a pinned host copy.
   torch::Tensor staged(const torch::Tensor& t) const;
   // A buffer MPI may write `t`'s result into: t itself (CPU, CUDA-aware), else pinned host memory.

@@ -114,6 +114,11 @@ class PairwiseExchange {
   // own column when self is given). Returns u [k, S] float32.
   torch::Tensor mix(const torch::Tensor& queries, const torch::Tensor& xi, const SelfTerm* self = nullptr);
 
+  // Collective. Moves the blocks of a pass exactly as distances (with_weights = false) or mix
+  // (true) would, without computing anything; returns the seconds it took (the benchmark's
+  // communication bound).
+  double transfer_only(bool with_weights);
+
   PairwiseMode mode() const { return mode_; }
   int64_t block_rows() const { return block_rows_; }
   const PairwiseStats& stats() const { return stats_; }  // of the last pass
@@ -139,12 +144,6 @@ class PairwiseExchange {
   // moving the data by ring or allgather.
   template <class Use>
   void stream(bool with_weights, Use&& use);
-
- public:
-  // Collective. Moves the blocks of a pass exactly as distances (with_weights = false) or mix
-  // (true) would, without computing anything; returns the seconds it took (the benchmark's
-  // communication bound).
-  double transfer_only(bool with_weights);
 
   Communicator& comm_;
   PairwiseMode mode_;

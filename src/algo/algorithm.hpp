@@ -9,10 +9,12 @@
 //     [training; per batch: add_regularizer_grad(c, params, grads); only the first
 //      trainable_numel() parameters are updated]
 //     client_trained(c, model, data, train indices, round)  → e.g. a Fisher pass on the model
-//     client_end(c, params)                      → c's contribution (accumulated locally)
-//   server_step(t)                               all ranks (reduces contributions)
+//     client_end(c, params)                      → c's contribution (kept locally)
+//   [the engine's sample-weighted mean of params[0, averaged_numel()) over the cohort]
+//   server_step({t, evaluates, next cohort, mean})  all ranks (may communicate)
+//   diagnostics(t)                               all ranks (local; the engine combines them)
+//   [eval_params(c, params) for every client hosted by this rank, when evaluating]
 //   [save_state(writer) when a checkpoint is due]  all ranks
-// and for evaluation, eval_params(c, params) for every client hosted by this rank.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -24,6 +26,7 @@
 #include "algo/client_memory.hpp"
 #include "algo/state.hpp"
 #include "core/config.hpp"
+#include "core/diagnostics.hpp"
 
 namespace fedsaf {
 
@@ -63,26 +66,18 @@ struct AlgoContext {
   }
 };
 
-// What an attention-based algorithm computed during one round (for the run file and the log).
-// Rows are this rank's clients whose ξ row was computed in that round (fedamp: the cohort, in
-// round_begin; fedsaf: the next round's cohort, plus every hosted client on evaluation rounds, in
-// server_step); an N×N matrix is the allgatherv of every rank's rows.
-struct AttentionReport {
-  int64_t round = -1;         // the round these rows belong to; -1 = nothing computed yet
-  int64_t rows = 0;           // ξ rows computed in this round, summed over all ranks
-  int64_t guard_fired = 0;    // of those, rows the ξ guard scaled, summed over all ranks
-  double sigma = 0;           // σ used by the fedamp kernel (0 for other kernels)
-  torch::Tensor clients;      // [k] int64: this rank's rows' clients (k may be 0)
-  torch::Tensor xi;           // [k, N] float64: this rank's ξ rows, each summing to 1
-};
-
-// The Fisher diagonals computed during one round (fedsaf), per shared parameter tensor, over this
-// rank's clients that trained in that round; the engine reduces them over ranks for the run file.
-struct FisherReport {
-  int64_t round = -1;   // the round these sums belong to; -1 = nothing computed yet
-  torch::Tensor sum;    // [T] float64: Σ of F over the clients and the tensor's elements
-  torch::Tensor count;  // [T] float64: how many values entered sum
-  torch::Tensor max;    // [T] float64: the largest F (0 when count is 0; F ≥ 0)
+// What the engine tells the server step of round t. The engine decides cohorts and evaluations;
+// an algorithm that prepares for them (fedsaf mixes for the next cohort) reads them here.
+struct ServerStep {
+  int64_t round = 0;                 // t, whose cohort just trained
+  bool evaluates = false;            // every hosted client is evaluated right after this step
+  bool last = false;                 // t is the run's last round (run.rounds − 1): nothing trains next
+  // The cohort of round t + 1, also after the last round: the cohort a run continued with more
+  // rounds (run.rounds raised on resume) trains next.
+  std::vector<int64_t> next_cohort;
+  // [A] float32, A = averaged_numel(): the engine's sample-weighted mean Σ n_k·w_k[:A] / Σ n_k over
+  // the cohort's trained models w_k (every rank's clients); undefined when A = 0 or Σ n_k = 0.
+  torch::Tensor average;
 };
 
 class Algorithm {
@@ -108,19 +103,20 @@ class Algorithm {
   virtual void client_trained(int64_t /*client*/, FlatModel& /*model*/, const Dataset& /*data*/,
                               const std::vector<int64_t>& /*train_indices*/, int64_t /*round*/) {}
   // params: [P] after local training.
-  virtual void client_end(int64_t client, const torch::Tensor& params) = 0;
-  virtual void server_step(int64_t round) = 0;
+  virtual void client_end(int64_t /*client*/, const torch::Tensor& /*params*/) {}
+  // The engine reduces the sample-weighted mean of the first averaged_numel() parameters of the
+  // cohort's trained models (FedAvg: all, FedPer: θˢ) into ServerStep::average; 0: none.
+  virtual int64_t averaged_numel() const { return 0; }
+  virtual void server_step(const ServerStep& step) = 0;
   // params: [P] ← the model client is evaluated with.
   virtual void eval_params(int64_t client, torch::Tensor& params) = 0;
   // Floats the FL protocol itself would send per participating client and round (up, down).
   virtual int64_t protocol_floats_up() const = 0;
   virtual int64_t protocol_floats_down() const = 0;
-  // The attention computed during round t (fedamp, fedsaf), valid after server_step(t); nullptr
-  // for algorithms without attention. See AttentionReport.
-  virtual const AttentionReport* attention_report() const { return nullptr; }
-  // The Fisher statistics of round t (fedsaf with a Fisher), valid after server_step(t); nullptr
-  // for algorithms without a Fisher. Non-null on every rank alike. See FisherReport.
-  virtual const FisherReport* fisher_report() const { return nullptr; }
+  // Round t's diagnostics with this rank's values (fedamp, fedsaf: attention rows and σ; fedsaf:
+  // Fisher statistics), valid after server_step(t); the same names on every rank. Local: the
+  // engine combines them over ranks (core/diagnostics.hpp).
+  virtual Diagnostics diagnostics(int64_t /*round*/) const { return {}; }
   // Checkpoints (collective, between rounds: after server_step(t), before round_begin(t + 1)):
   // everything the algorithm needs to continue exactly; load_state is called after init().
   virtual void save_state(StateWriter& out) const = 0;

@@ -63,4 +63,29 @@ void add_to_report(AttentionReport& report, const Attention& att, const torch::T
   report.xi = att.xi;
 }
 
+void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, int64_t round, int64_t every,
+                               int64_t num_clients) {
+  const bool fresh = report.round == round;
+  const int64_t rows = fresh ? report.rows : 0;
+  out.scalars.push_back({"attention/rows", "ξ rows computed in the round (all ranks)", true, Across::same,
+                         static_cast<double>(rows)});
+  out.scalars.push_back({"attention/guard_fired", "ξ rows scaled by the guard in the round", true, Across::same,
+                         static_cast<double>(fresh ? report.guard_fired : 0)});
+  out.scalars.push_back({"attention/sigma", "σ of the fedamp kernel in the round (0: other kernels or none computed)",
+                         false, Across::same, fresh ? report.sigma : 0.0});
+  if (rows > 0) out.note = fmt::format("ξ-guard {}/{}", report.guard_fired, rows);
+  ClientRows xi;
+  xi.path = "attention/xi";
+  xi.unit = "attention weight ξ_ij (row i sums to 1; NaN row: not computed that round)";
+  xi.width = num_clients;
+  xi.store = rows > 0 && every > 0 && (round + 1) % every == 0;
+  if (fresh && report.clients.defined()) {
+    const torch::Tensor clients = report.clients.to(torch::kCPU, torch::kInt64).contiguous();  // [k]
+    const torch::Tensor values = report.xi.to(torch::kCPU, torch::kFloat64).contiguous();      // [k, N]
+    xi.clients.assign(clients.data_ptr<int64_t>(), clients.data_ptr<int64_t>() + clients.numel());
+    xi.values.assign(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
+  }
+  out.client_rows.push_back(std::move(xi));
+}
+
 }  // namespace fedsaf

@@ -14,6 +14,17 @@ namespace fedsaf {
 class Communicator;
 class PairwiseExchange;
 
+// What the attention of one round computed (fedamp: the cohort's rows, in round_begin; fedsaf:
+// the next round's cohort, plus every hosted client on evaluation rounds, in server_step).
+struct AttentionReport {
+  int64_t round = -1;         // the round these rows belong to; -1 = nothing computed yet
+  int64_t rows = 0;           // ξ rows computed in this round, summed over all ranks
+  int64_t guard_fired = 0;    // of those, rows the ξ guard scaled, summed over all ranks
+  double sigma = 0;           // σ used by the fedamp kernel (0 for other kernels)
+  torch::Tensor clients;      // [k] int64: this rank's rows' clients (k may be 0)
+  torch::Tensor xi;           // [k, N] float64: this rank's ξ rows, each summing to 1
+};
+
 // The attention step shared by fedamp and fedsaf. The uploads must
 // already be registered on `exchange` (set_held). Collective.
 //   queries [k, S] float32 (CPU): the rows' own parameters; self_cols [k] int64: the rows' clients;
@@ -36,5 +47,11 @@ torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, cons
 // over ranks, its σ, and this rank's rows (self_cols [k], att.xi [k, N]).
 void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
                    Communicator& comm);
+
+// Round `round`'s attention diagnostics into out: /attention/rows, guard_fired and sigma every
+// round (0 when report is of an earlier round), the ξ rows as /attention/xi every `every` rounds
+// (0 = never; width N = num_clients), and the progress note "ξ-guard fired/rows".
+void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, int64_t round, int64_t every,
+                               int64_t num_clients);
 
 }  // namespace fedsaf

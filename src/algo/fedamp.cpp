@@ -87,13 +87,17 @@ class FedAmp : public Algorithm {
     uploaded_.insert(client);
   }
 
-  void server_step(int64_t /*round*/) override {}  // uploads stay with their owners
+  void server_step(const ServerStep& /*step*/) override {}  // uploads stay with their owners
 
   void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
 
   int64_t protocol_floats_up() const override { return context_.initial_params.numel(); }
   int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
-  const AttentionReport* attention_report() const override { return &report_; }
+  Diagnostics diagnostics(int64_t round) const override {
+    Diagnostics out;
+    add_attention_diagnostics(out, report_, round, context_.config->attention.every, context_.num_clients);
+    return out;
+  }
   // u_ is recomputed in round_begin from these.
   void save_state(StateWriter& out) const override {
     out.per_client("personal", context_.initial_params.numel(), torch::kFloat32, personal_);

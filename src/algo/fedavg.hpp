@@ -12,8 +12,8 @@ class FedAvg : public Algorithm {
   void init(const AlgoContext& context) override;
   void client_begin(int64_t client, torch::Tensor& params) override;
   double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override;
-  void client_end(int64_t client, const torch::Tensor& params) override;
-  void server_step(int64_t round) override;
+  int64_t averaged_numel() const override { return global_.numel(); }
+  void server_step(const ServerStep& step) override;
   void eval_params(int64_t client, torch::Tensor& params) override;
   int64_t protocol_floats_up() const override { return global_.numel(); }
   int64_t protocol_floats_down() const override { return global_.numel(); }
@@ -23,9 +23,7 @@ class FedAvg : public Algorithm {
 
  private:
   double mu_;
-  AlgoContext context_;
   torch::Tensor global_;  // [P] float32, identical on every rank
-  torch::Tensor sum_;     // [P + 1] float64: this rank's Σ n_k·w_k, then Σ n_k
 };
 
 }  // namespace fedsaf

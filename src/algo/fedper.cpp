@@ -1,15 +1,12 @@
 // FedPer (Arivazhagan et al. 2019): the first n_head layers θˢ are shared and averaged by sample
-// weight over the cohort; the remaining layers θᴾ stay with each client and are never sent.
-// The average is algebraic like FedAvg's: every rank sums (Σ n_k·θˢ_k, Σ n_k) over its own
-// reporting clients, one all-reduce, one division.
+// weight over the cohort (the engine's ServerStep::average, as FedAvg's); the remaining layers θᴾ
+// stay with each client and are never sent.
 //
 // Evaluation: each client is scored on the personal model it would start the next round with,
 // i.e. the freshly averaged global θˢ plus its own latest θᴾ (θᴾ⁰ for a client never selected).
 #include "algo/algorithm.hpp"
 
 #include <map>
-
-#include "mpi/communicator.hpp"
 
 namespace fedsaf {
 namespace {
@@ -25,7 +22,6 @@ class FedPer : public Algorithm {
     s_ = context.shared_numel;
     shared_ = context.initial_params.narrow(0, 0, s_).clone();  // [S]
     for (int64_t c : context.hosted) private_[c] = context.keep(context.initial_params.narrow(0, s_, p - s_));  // [P − S]
-    sum_ = torch::zeros({s_ + 1}, torch::TensorOptions().dtype(torch::kFloat64));  // [S + 1]
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override {
@@ -35,16 +31,11 @@ class FedPer : public Algorithm {
 
   void client_end(int64_t client, const torch::Tensor& params) override {
     private_.at(client).copy_(params.narrow(0, s_, params.numel() - s_));
-    const double n = static_cast<double>(context_.train_sizes.at(static_cast<size_t>(client)));
-    sum_.narrow(0, 0, s_).add_(params.narrow(0, 0, s_).to(torch::kFloat64), n);  // Σ n_k·θˢ_k
-    sum_[s_] += n;                                                               // Σ n_k
   }
 
-  void server_step(int64_t /*round*/) override {
-    context_.comm->allreduce_sum(sum_);
-    const double total = sum_[s_].item<double>();
-    if (total > 0) shared_.copy_(sum_.narrow(0, 0, s_) / total);
-    sum_.zero_();
+  int64_t averaged_numel() const override { return s_; }
+  void server_step(const ServerStep& step) override {
+    if (step.average.defined()) shared_.copy_(step.average);  // undefined: nobody trained
   }
 
   void eval_params(int64_t client, torch::Tensor& params) override { client_begin(client, params); }
@@ -65,7 +56,6 @@ class FedPer : public Algorithm {
   int64_t s_ = 0;                              // |θˢ|
   torch::Tensor shared_;                       // [S] float32, identical on every rank
   std::map<int64_t, torch::Tensor> private_;   // hosted client → [P − S]
-  torch::Tensor sum_;                          // [S + 1] float64: Σ n_k·θˢ_k, then Σ n_k
 };
 
 }  // namespace

@@ -11,13 +11,13 @@
 //
 // WHEN THE MIX IS COMPUTED. The spec mixes at the start of round t for the cohort of t (none at
 // t = 0). Here the mix for round t + 1 is computed at the end of round t (server_step), for the
-// hosted clients of cohort t + 1 (sample_cohort gives it; round_begin checks it and recomputes if
-// the engine's cohort differs) and, on evaluation rounds, for every hosted client: a client is
-// evaluated on the personal model it would start the next round with, u_iˢ + θᴾ_i (with
-// init_from_cloud = false: its own θˢ_i + θᴾ_i), exactly FedPer's evaluation, so that
-// fedsaf(samples, fisher none) ≡ fedper and, with n_head = L, ≡ fedavg. σ = "auto" is the median
-// over the rows of cohort t + 1 only, so evaluating does not change training. Evaluation rounds
-// therefore cost one pairwise pass with N query rows instead of |cohort| rows.
+// hosted clients of cohort t + 1 (the engine passes it in ServerStep; round_begin recomputes if
+// the cohort it gets differs) and, on evaluation rounds (ServerStep::evaluates), for every hosted
+// client: a client is evaluated on the personal model it would start the next round with,
+// u_iˢ + θᴾ_i (with init_from_cloud = false: its own θˢ_i + θᴾ_i), exactly FedPer's evaluation, so
+// that fedsaf(samples, fisher none) ≡ fedper and, with n_head = L, ≡ fedavg. σ = "auto" is the
+// median over the rows of cohort t + 1 only, so evaluating does not change training. Evaluation
+// rounds therefore cost one pairwise pass with N query rows instead of |cohort| rows.
 //
 // STATE (all with the rank that owns the client): θ_i [P] (θˢ_i is also the held copy of its
 // latest upload: after training they are equal and θˢ_i only changes by training), the Fisher
@@ -42,7 +42,6 @@
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/pairwise.hpp"
-#include "sim/placement.hpp"
 
 namespace fedsaf {
 
@@ -50,6 +49,20 @@ namespace {
 
 const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
 const auto kF32 = torch::TensorOptions().dtype(torch::kFloat32);
+
+// The Fisher diagonals of one round, per shared parameter tensor, over this rank's clients that
+// trained in it (the run file's /fisher statistics, combined over ranks by the engine).
+struct FisherSums {
+  int64_t round = -1;   // the round these sums belong to; -1 = nothing computed yet
+  torch::Tensor sum;    // [T] float64: Σ of F over the clients and the tensor's elements
+  torch::Tensor count;  // [T] float64: how many values entered sum
+  torch::Tensor max;    // [T] float64: the largest F (0 when count is 0; F ≥ 0)
+};
+
+std::vector<double> to_vector(const torch::Tensor& t) {  // t: [n] float64
+  const torch::Tensor c = t.to(torch::kCPU).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
 
 class FedSaf : public Algorithm {
  public:
@@ -74,7 +87,7 @@ class FedSaf : public Algorithm {
                                                    context.num_clients);
     for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
     const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
-    fisher_report_ = FisherReport{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
+    fisher_sums_ = FisherSums{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
                                   torch::zeros({tensors}, torch::kFloat64)};
   }
 
@@ -82,10 +95,10 @@ class FedSaf : public Algorithm {
     round_ = round;
     report_ = AttentionReport{};
     report_.round = round;
-    fisher_report_.round = round;
-    fisher_report_.sum.zero_();
-    fisher_report_.count.zero_();
-    fisher_report_.max.zero_();
+    fisher_sums_.round = round;
+    fisher_sums_.sum.zero_();
+    fisher_sums_.count.zero_();
+    fisher_sums_.max.zero_();
     if (round == 0) return;  // no attention in round 0: every client starts from θ⁰
     if (planned_round_ == round && planned_cohort_ == cohort) return;  // mixed in server_step(round − 1)
     // The engine's cohort is not the one planned for: mix now (every rank sees the same cohort,
@@ -140,7 +153,7 @@ class FedSaf : public Algorithm {
             ? last_epoch_acc_->value()
             : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
                               config.run.seed, round, client, model.params().device());  // [S]
-    add_to_fisher_report(fisher);
+    add_to_fisher_sums(fisher);
     if (f.fisher_mode == "param")
       context_.store(weight_, client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]
     else
@@ -152,17 +165,10 @@ class FedSaf : public Algorithm {
     uploaded_.insert(client);
   }
 
-  void server_step(int64_t round) override {
-    const Config& config = *context_.config;
-    const int64_t next = round + 1;
-    const bool train_next = next < config.run.rounds;
-    // The engine's evaluation condition (src/sim/engine.cpp).
-    const bool evaluates = next % config.run.eval_every == 0 || next == config.run.rounds;
-    const bool eval_mix = evaluates && config.fedsaf.init_from_cloud;
-    if (!train_next && !eval_mix) return;
-    const std::vector<int64_t> cohort =
-        sample_cohort(config.run.seed, next, context_.num_clients, config.run.join_ratio);
-    const std::set<int64_t> in_cohort(cohort.begin(), cohort.end());
+  void server_step(const ServerStep& step) override {
+    const bool eval_mix = step.evaluates && context_.config->fedsaf.init_from_cloud;
+    if (step.last && !eval_mix) return;
+    const std::set<int64_t> in_cohort(step.next_cohort.begin(), step.next_cohort.end());
     std::vector<int64_t> rows;
     std::vector<bool> sigma_rows;
     for (const auto& [c, theta] : theta_) {
@@ -171,8 +177,8 @@ class FedSaf : public Algorithm {
       sigma_rows.push_back(in_cohort.count(c) > 0);
     }
     compute_mix(rows, sigma_rows);
-    planned_round_ = next;
-    planned_cohort_ = cohort;
+    planned_round_ = step.round + 1;
+    planned_cohort_ = step.next_cohort;
   }
 
   void eval_params(int64_t client, torch::Tensor& params) override {
@@ -186,7 +192,24 @@ class FedSaf : public Algorithm {
     return s_ + (mode == "param" ? s_ : mode == "scalar" ? 1 : 0);  // θˢ_i plus its Fisher
   }
   int64_t protocol_floats_down() const override { return s_; }
-  const AttentionReport* attention_report() const override { return &report_; }
+  Diagnostics diagnostics(int64_t round) const override {
+    Diagnostics out;
+    add_attention_diagnostics(out, report_, round, context_.config->attention.every, context_.num_clients);
+    if (context_.config->fedsaf.fisher_mode == "none") return out;
+    PartStatistics fisher;
+    fisher.group = "fisher";
+    fisher.names_path = "tensors";
+    fisher.of = "the empirical Fisher diagonal F over the round's trained clients and the tensor's elements";
+    fisher.names = context_.shared_tensor_names;
+    const bool fresh = fisher_sums_.round == round;
+    const auto t = static_cast<int64_t>(fisher.names.size());
+    const torch::Tensor none = torch::zeros({t}, torch::kFloat64);  // [T]
+    fisher.sum = to_vector(fresh ? fisher_sums_.sum : none);
+    fisher.count = to_vector(fresh ? fisher_sums_.count : none);
+    fisher.max = to_vector(fresh ? fisher_sums_.max : none);
+    out.parts.push_back(std::move(fisher));
+    return out;
+  }
   // The mix for the next round is saved (computed in server_step, it is not recomputed on resume:
   // σ = "auto" depends on which rows were mixed together).
   void save_state(StateWriter& out) const override {
@@ -211,9 +234,6 @@ class FedSaf : public Algorithm {
     const torch::Tensor plan = in.global("plan").to(torch::kInt64);  // [1 + |cohort|]
     planned_round_ = plan[0].item<int64_t>();
     planned_cohort_.assign(plan.data_ptr<int64_t>() + 1, plan.data_ptr<int64_t>() + plan.numel());
-  }
-  const FisherReport* fisher_report() const override {
-    return context_.config->fedsaf.fisher_mode == "none" ? nullptr : &fisher_report_;
   }
 
  private:
@@ -253,13 +273,13 @@ class FedSaf : public Algorithm {
   }
 
   // fisher: [S] one client's Fisher diagonal, summed into this round's per-tensor statistics.
-  void add_to_fisher_report(const torch::Tensor& fisher) {
+  void add_to_fisher_sums(const torch::Tensor& fisher) {
     const std::vector<torch::Tensor> parts = fisher.to(torch::kFloat64).split_with_sizes(context_.shared_tensor_sizes);
     for (size_t t = 0; t < parts.size(); ++t) {
       const auto i = static_cast<int64_t>(t);
-      fisher_report_.sum[i] += parts[t].sum();
-      fisher_report_.count[i] += parts[t].numel();
-      fisher_report_.max[i] = torch::maximum(fisher_report_.max[i], parts[t].max());
+      fisher_sums_.sum[i] += parts[t].sum();
+      fisher_sums_.count[i] += parts[t].numel();
+      fisher_sums_.max[i] = torch::maximum(fisher_sums_.max[i], parts[t].max());
     }
   }
 
@@ -288,7 +308,7 @@ class FedSaf : public Algorithm {
   std::optional<FisherAccumulator> last_epoch_acc_;
   int64_t batch_ = 0, first_fisher_batch_ = 0;
   AttentionReport report_;
-  FisherReport fisher_report_;
+  FisherSums fisher_sums_;
 };
 
 }  // namespace

@@ -17,7 +17,7 @@ class LocalOnly : public Algorithm {
   }
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
   void client_end(int64_t client, const torch::Tensor& params) override { personal_.at(client).copy_(params); }
-  void server_step(int64_t) override {}
+  void server_step(const ServerStep&) override {}
   void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
   void save_state(StateWriter& out) const override {
     out.per_client("personal", context_.initial_params.numel(), torch::kFloat32, personal_);

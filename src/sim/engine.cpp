@@ -1,19 +1,18 @@
+// The round loop. Each round runs named phases (algorithm.hpp has the hooks' order):
+//   start (cohort, round_begin) → train the cohort → server step → diagnostics → evaluate →
+//   record (run file, progress line) → checkpoint
+// each timed by one scoped PhaseTimer, which also names the phase in a fatal error's message.
 #include "sim/engine.hpp"
 
 #include <fmt/format.h>
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstring>
-#include <fstream>
-#include <limits>
 #include <memory>
 
 #include "algo/algorithm.hpp"
 #include "client/evaluate.hpp"
-#include "client/fisher.hpp"
+#include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
 #include "client/trainer.hpp"
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
@@ -23,10 +22,13 @@
 #include "model/model.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
+#include "sim/combine_diagnostics.hpp"
 #include "sim/device.hpp"
 #include "sim/gpu_info.hpp"
 #include "sim/placement.hpp"
+#include "sim/run_log.hpp"
 #include "sim/stop_signal.hpp"
+#include "sim/weighted_average.hpp"
 
 namespace fedsaf {
 
@@ -35,405 +37,411 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// Adds the seconds of its scope to `seconds`, and names the phase this rank is in (for the message
+// of an error on this rank alone).
+class PhaseTimer {
+ public:
+  PhaseTimer(const char*& current, const char* phase, double& seconds)
+      : current_(current), seconds_(seconds), start_(Clock::now()) {
+    current_ = phase;
+  }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+  ~PhaseTimer() { seconds_ += seconds_since(start_); }
+
+ private:
+  const char*& current_;
+  double& seconds_;
+  Clock::time_point start_;
+};
+
 // The Communicator's payload counters summed over every collective kind: (sent, received).
 std::pair<int64_t, int64_t> total_bytes(const Communicator& comm) {
   const CommStats s = comm.total_stats();
   return {s.bytes_sent, s.bytes_received};
 }
 
-std::string format_eta(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const auto s = static_cast<int64_t>(seconds + 0.5);
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
-}
-
-// Every rank's ξ rows gathered into the full N×N matrix (row-major; NaN rows where no row was
-// computed). Collective.
-std::vector<float> gather_attention(const AttentionReport& report, int64_t num_clients, Communicator& comm) {
-  const Gathered clients = comm.allgatherv(report.clients.to(torch::kCPU, torch::kInt64).contiguous());  // [K]
-  const Gathered rows = comm.allgatherv(
-      report.xi.to(torch::kCPU, torch::kFloat32).reshape({-1, num_clients}).contiguous());  // [K, N]
-  torch::Tensor matrix = torch::full({num_clients, num_clients}, std::numeric_limits<float>::quiet_NaN());  // [N, N]
-  if (clients.data.numel() > 0) matrix.index_copy_(0, clients.data, rows.data);
-  return std::vector<float>(matrix.data_ptr<float>(), matrix.data_ptr<float>() + matrix.numel());
-}
-
-// Per shared tensor, over every rank's clients that trained in the round: mean and max of F (NaN
-// where no client computed a Fisher in the round).
-struct FisherStats {
-  std::vector<double> mean, max;
+// What one round carries from phase to phase.
+struct Round {
+  int64_t index = 0;
+  std::vector<int64_t> cohort;
+  bool evaluates = false;
+  bool last = false;
+  RoundRecord record;
+  torch::Tensor loss_sums = torch::zeros({2}, torch::kFloat64);  // [Σ n·loss, Σ n] over this rank's cohort
+  Diagnostics diagnostics;
+  Clock::time_point start = Clock::now();
 };
-FisherStats reduce_fisher_report(const FisherReport& report, int64_t round, Communicator& comm) {
-  const int64_t tensors = report.sum.numel();
-  const bool fresh = report.round == round;
-  torch::Tensor sums = torch::zeros({2, tensors}, torch::kFloat64);  // [2, T]: Σ F, count
-  if (fresh) sums[0].copy_(report.sum), sums[1].copy_(report.count);
-  comm.allreduce_sum(sums);
-  // F ≥ 0, so the max over ranks is the max of the gathered per-rank maxima.
-  const torch::Tensor local_max = fresh ? report.max.to(torch::kFloat64) : torch::zeros({tensors}, torch::kFloat64);
-  const torch::Tensor maxima = comm.allgather(local_max).reshape({-1, tensors}).amax(0);  // [T]
-  FisherStats stats;
-  for (int64_t i = 0; i < tensors; ++i) {
-    const double count = sums[1][i].item<double>();
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    stats.mean.push_back(count > 0 ? sums[0][i].item<double>() / count : nan);
-    stats.max.push_back(count > 0 ? maxima[i].item<double>() : nan);
-  }
-  return stats;
-}
 
-// Every rank's text (at most 255 bytes each), rank 0 first. Collective.
-std::vector<std::string> allgather_text(const std::string& text, Communicator& comm) {
-  constexpr int64_t kWidth = 256;
-  torch::Tensor mine = torch::zeros({kWidth}, torch::kUInt8);  // [256] NUL-padded
-  std::memcpy(mine.data_ptr<uint8_t>(), text.data(), std::min<size_t>(text.size(), kWidth - 1));
-  const torch::Tensor all = comm.allgather(mine).contiguous();  // [R, 256]
-  std::vector<std::string> texts;
-  for (int64_t r = 0; r < all.size(0); ++r) texts.emplace_back(reinterpret_cast<const char*>(all[r].data_ptr<uint8_t>()));
-  return texts;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  return gethostname(name, sizeof(name) - 1) == 0 ? std::string(name) : std::string("unknown");
-}
-
-class RankLog {
+class Experiment {
  public:
-  RankLog(const std::string& dir, int rank) {
-    if (!dir.empty()) {
-      const std::string path = fmt::format("{}/rank-{}.log", dir, rank);
-      out_ = std::make_unique<std::ofstream>(path);
-      if (!*out_) throw IoError(fmt::format("{}: cannot open the per-rank log for writing", path));
+  Experiment(const Config& config, const RunOptions& options, Communicator& comm)
+      : config_(config), options_(options), comm_(comm), rank_(comm.rank()), log_(options.log_dir, comm.rank()) {}
+
+  RunResult run() {
+    set_up();
+    open_run_file();
+    // An error on this rank alone (a diverging client, a bug) while the others wait in a
+    // collective: end the whole job here, before unwinding reaches the run file, whose close is
+    // collective. Errors every rank knows about (AgreedError) unwind on every rank alike.
+    int64_t round = first_round_;
+    try {
+      for (; round < config_.run.rounds; ++round)
+        if (!run_round(round)) break;
+    } catch (const AgreedError&) {
+      throw;
+    } catch (const std::exception& e) {
+      fatal(fmt::format("round {}, {}: {}", round + 1, phase_, e.what()));
     }
-  }
-  template <typename... Args>
-  void operator()(fmt::format_string<Args...> f, Args&&... args) {
-    if (out_) *out_ << fmt::format(f, std::forward<Args>(args)...) << std::endl;
+    finish();
+    return std::move(result_);
   }
 
  private:
-  std::unique_ptr<std::ofstream> out_;
+  // ---- set-up -----------------------------------------------------------------------------
+  // Every rank loads the data once and derives the same partition, placement and θ⁰. Errors here
+  // (a bad data file, an impossible partition) happen on every rank alike: agreed() ends the run
+  // cleanly with one message.
+  void set_up() {
+    agreed([&] { build(); }, comm_.raw());
+    num_clients_ = context_.num_clients;
+    device_data_ = data_.on(device_);  // once; uint8 images stay uint8, every batch is gathered there
+    average_ = std::make_unique<WeightedAverage>(algorithm_->averaged_numel(), device_);
+    if (rank_ == 0 && !choice_.warning.empty()) fmt::print(stderr, "fedsaf: warning: {}\n", choice_.warning);
+    first_round_ = options_.resume ? options_.resume->rounds_done : 0;
+    earlier_seconds_ = options_.resume ? options_.resume->elapsed_seconds : 0.0;
+    if (options_.resume) {
+      // Every rank reads the state of the clients it hosts now; rank 0 puts the run file back as
+      // it was at the checkpoint (the rows of any later rounds are recomputed identically).
+      agreed(
+          [&] {
+            if (rank_ == 0 && !options_.run_file.empty()) restore_run_file(options_.resume->path, options_.run_file);
+            load_checkpoint_state(options_.resume->path, *algorithm_);
+          },
+          comm_.raw());
+    }
+    say(fmt::format("fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), "
+                    "device {}",
+                    algorithm_->name(), data_.name, data_.size(), data_.num_classes, num_clients_, comm_.size(),
+                    config_.model.name, model_->num_params(), device_.str()));
+    log_("rank {} hosts {} clients on {}", rank_, hosted_.size(), device_.str());
+  }
+
+  void build() {
+    const uint64_t seed = config_.run.seed;
+    data_ = load_dataset(config_);
+    partition_ = make_partition(config_.partition, seed, config_.run.clients, data_.labels(), data_.groups(),
+                                data_.num_classes);
+    std::vector<int64_t> train_sizes;
+    for (const auto& c : partition_.clients) train_sizes.push_back(static_cast<int64_t>(c.train.size()));
+    rank_of_ = place_clients(train_sizes, comm_.size());
+    hosted_ = hosted_clients(rank_of_, rank_);
+    choice_ = select_device(config_.run.device, node_local_rank(comm_.local_rank()), comm_.local_size(),
+                            static_cast<int>(config_.run.max_ranks_per_gpu));
+    device_ = choice_.device;
+    // On a GPU too: the attention stage and the staging of collectives run on the CPU, and
+    // LibTorch's default (every core, in every rank) oversubscribes a node with many ranks.
+    torch::set_num_threads(static_cast<int>(config_.run.threads_per_rank));
+    comm_.set_cuda_aware(cuda_aware_wanted(config_.run.cuda_aware_mpi));
+    model_ = make_model(config_.model, data_.sample_shape(), data_.num_classes, seed);
+    model_->to(device_);
+    context_.config = &config_;
+    context_.comm = &comm_;
+    context_.num_clients = static_cast<int64_t>(partition_.clients.size());
+    context_.train_sizes = train_sizes;
+    context_.hosted = hosted_;
+    context_.initial_params = model_->params().clone();  // [P]
+    context_.shared_numel = model_->shared_numel(config_.model.n_head);
+    context_.shared_tensor_names = shared_tensor_names(*model_, config_.model.n_head);
+    context_.shared_tensor_sizes = shared_tensor_sizes(*model_, config_.model.n_head);
+    int64_t gpu_bytes = 0;
+    for (const GpuInfo& g : visible_gpus())
+      if (device_.is_cuda() && g.index == device_.index()) gpu_bytes = g.total_bytes;
+    context_.memory = std::make_shared<ClientMemory>(
+        device_, client_state_budget(config_.run.device_state_mb, device_, gpu_bytes, choice_.ranks_sharing));
+    algorithm_ = make_algorithm(config_);
+    algorithm_->init(context_);
+  }
+
+  void open_run_file() {
+    const std::vector<std::string> hostnames = allgather_text(host_name(), comm_);  // collective
+    const std::vector<std::string> devices = allgather_text(device_.str(), comm_);   // collective
+    result_.first_round = first_round_;
+    if (options_.resume) {
+      for (int64_t round = 0; round < first_round_; ++round) {
+        const std::vector<int64_t> cohort = cohort_of(round);
+        result_.cohort_history.insert(result_.cohort_history.end(), cohort.begin(), cohort.end());
+      }
+      if (rank_ == 0)  // even with --quiet: where a run continues from belongs in every job log
+        fmt::print("fedsaf: resuming from {} after round {} of {}\n", options_.resume->path, first_round_,
+                   config_.run.rounds),
+            std::fflush(stdout);
+    }
+    if (options_.run_file.empty()) return;
+    RunFileInfo info;
+    info.config_toml = to_toml(config_);
+    info.algorithm = algorithm_->name();
+    info.device = device_.str();
+    info.dataset = data_.name;
+    info.model = config_.model.name;
+    info.seed = config_.run.seed;
+    info.world_size = comm_.size();
+    info.num_clients = num_clients_;
+    info.num_classes = data_.num_classes;
+    info.num_params = model_->num_params();
+    info.shared_params = context_.shared_numel;
+    info.rounds = config_.run.rounds;
+    info.rank_hostnames = hostnames;
+    info.rank_devices = devices;
+    if (options_.resume) {
+      run_file_ = std::make_unique<RunFile>(options_.run_file, comm_.raw(), info, RunFile::Open::kContinue);
+      result_.evals = run_file_->read_evals();
+    } else {
+      run_file_ = std::make_unique<RunFile>(options_.run_file, comm_.raw(), info);
+      h5::Group group = run_file_->file().create_group("partition");
+      write_partition_h5(partition_, group);
+      group.write("placement", std::vector<int64_t>(rank_of_.begin(), rank_of_.end()));
+    }
+  }
+
+  // ---- the engine's schedule: the algorithm is told, never re-derives it -------------------
+  std::vector<int64_t> cohort_of(int64_t round) const {
+    return sample_cohort(config_.run.seed, round, num_clients_, config_.run.join_ratio);
+  }
+  bool evaluates(int64_t round) const {
+    return (round + 1) % config_.run.eval_every == 0 || round + 1 == config_.run.rounds;
+  }
+
+  // ---- one round: false when a stop signal ends the run after it ---------------------------
+  bool run_round(int64_t index) {
+    set_fail_point_round(index + 1);
+    Round round;
+    round.index = index;
+    round.cohort = cohort_of(index);
+    round.evaluates = evaluates(index);
+    round.last = index + 1 == config_.run.rounds;
+    const auto [sent0, received0] = total_bytes(comm_);
+    start(round);
+    train_cohort(round);
+    server_step(round);
+    diagnostics(round);
+    if (round.evaluates) evaluate(round);
+    const auto [sent1, received1] = total_bytes(comm_);
+    round.record.timing.bytes_sent = sent1 - sent0;
+    round.record.timing.bytes_received = received1 - received0;
+    record(round);
+    return checkpoint(round);
+  }
+
+  void start(Round& round) {
+    RoundRecord& r = round.record;
+    r.round = round.index;
+    r.cohort_size = static_cast<int64_t>(round.cohort.size());
+    r.protocol_bytes_up = r.cohort_size * algorithm_->protocol_floats_up() * 4;
+    r.protocol_bytes_down = r.cohort_size * algorithm_->protocol_floats_down() * 4;
+    result_.cohort_history.insert(result_.cohort_history.end(), round.cohort.begin(), round.cohort.end());
+    PhaseTimer timer(phase_, "round start (attention)", r.timing.comm_seconds);
+    algorithm_->round_begin(round.index, round.cohort);
+  }
+
+  // Local training of this rank's cohort clients.
+  void train_cohort(Round& round) {
+    PhaseTimer timer(phase_, "training", round.record.timing.train_seconds);
+    torch::Tensor& params = model_->params();  // [P]
+    for (int64_t client : round.cohort) {
+      if (rank_of_[static_cast<size_t>(client)] != rank_) continue;
+      fail_point("training");
+      algorithm_->client_begin(client, params);
+      const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
+        return algorithm_->add_regularizer_grad(client, p, g);
+      };
+      const auto& train_indices = partition_.clients[static_cast<size_t>(client)].train;
+      const TrainStats stats = train_client(*model_, device_data_, train_indices, config_.train, config_.run.seed,
+                                            round.index, client, regularizer, device_,
+                                            algorithm_->trainable_numel(model_->num_params()));
+      algorithm_->client_trained(client, *model_, device_data_, train_indices, round.index);
+      algorithm_->client_end(client, params);
+      const double n = static_cast<double>(context_.train_sizes[static_cast<size_t>(client)]);
+      average_->add(params, n);
+      round.loss_sums[0] += stats.mean_loss() * n;
+      round.loss_sums[1] += n;
+      log_("round {} client {}: {} batches, mean loss {:.5f}", round.index, client, stats.batches, stats.mean_loss());
+    }
+  }
+
+  void server_step(Round& round) {
+    PhaseTimer timer(phase_, "server step", round.record.timing.comm_seconds);
+    fail_point("server step");  // test hook (FEDSAF_FAIL_AT), as the others in this file
+    ServerStep step;
+    step.round = round.index;
+    step.evaluates = round.evaluates;
+    step.last = round.last;
+    step.next_cohort = cohort_of(round.index + 1);
+    step.average = average_->reduce(comm_);  // collective unless the algorithm averages nothing
+    algorithm_->server_step(step);
+    comm_.allreduce_sum(round.loss_sums);
+    const torch::Tensor& sums = round.loss_sums;
+    round.record.train_loss = sums[1].item<double>() > 0 ? (sums[0] / sums[1]).item<double>() : 0.0;
+  }
+
+  // The algorithm's diagnostics, combined over ranks and written when there is a run file.
+  void diagnostics(Round& round) {
+    round.diagnostics = algorithm_->diagnostics(round.index);
+    if (!run_file_ || round.diagnostics.empty()) return;
+    {
+      PhaseTimer timer(phase_, "diagnostics", round.record.timing.comm_seconds);
+      combine_diagnostics(round.diagnostics, num_clients_, comm_);  // collective
+    }
+    PhaseTimer timer(phase_, "run file", round.record.timing.io_seconds);
+    run_file_->append_diagnostics(round.index, round.diagnostics);
+  }
+
+  // Every hosted client on its own test split.
+  void evaluate(Round& round) {
+    torch::Tensor per_client = torch::zeros({3, num_clients_}, torch::kFloat64);  // [correct; tested; loss_sum]
+    AucHistogram auc;
+    {
+      PhaseTimer timer(phase_, "evaluation", round.record.timing.eval_seconds);
+      torch::Tensor& params = model_->params();  // [P]
+      for (int64_t client : hosted_) {
+        fail_point("evaluation");
+        algorithm_->eval_params(client, params);
+        const ClientEval e = evaluate_client(*model_, device_data_, partition_.clients[static_cast<size_t>(client)].test,
+                                             device_, auc);
+        per_client[0][client] = static_cast<double>(e.correct);
+        per_client[1][client] = static_cast<double>(e.tested);
+        per_client[2][client] = e.loss_sum;
+      }
+    }
+    {
+      PhaseTimer timer(phase_, "evaluation", round.record.timing.comm_seconds);
+      comm_.allreduce_sum(per_client);  // each client's entries are non-zero on exactly one rank
+      comm_.allreduce_sum(auc.counts());
+    }
+    const auto column = [&](int64_t row) {
+      const torch::Tensor r = per_client[row].contiguous();
+      return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + num_clients_);
+    };
+    result_.evals.push_back(make_eval_record(round.index, column(0), column(1), column(2), auc.auc()));
+  }
+
+  // The round's row in the run file and rank 0's progress line.
+  void record(Round& round) {
+    RoundRecord& r = round.record;
+    r.wall_seconds = seconds_since(round.start);
+    r.client_updates_per_second = static_cast<double>(r.cohort_size) / std::max(r.wall_seconds, 1e-9);
+    if (run_file_) {
+      {
+        PhaseTimer timer(phase_, "run file", r.timing.io_seconds);
+        fail_point("run file");
+        run_file_->append_round(r);
+        const ClientMemory& memory = *context_.memory;
+        run_file_->set_client_state(memory.device_bytes(), memory.host_bytes(), memory.budget_bytes());
+        if (round.evaluates) run_file_->append_eval(result_.evals.back(), hosted_);
+        run_file_->file().flush();  // readable while the run goes on, and durable if it dies
+      }
+      run_file_->set_io_seconds(round.index, r.timing.io_seconds);
+    }
+    result_.rounds.push_back(r);
+
+    const double eta = seconds_since(run_start_) / static_cast<double>(round.index + 1 - first_round_) *
+                       static_cast<double>(config_.run.rounds - round.index - 1);
+    const std::string note = round.diagnostics.note.empty() ? "" : "  " + round.diagnostics.note;
+    if (round.evaluates) {
+      const EvalRecord& e = result_.evals.back();
+      say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
+                      "{:.2f} s/round  ETA {}{}",
+                      round.index + 1, config_.run.rounds, e.accuracy, e.accuracy_mean, e.accuracy_std, e.loss, e.auc,
+                      r.train_loss, r.wall_seconds, format_eta(eta), note));
+    } else {
+      say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}{}", round.index + 1, config_.run.rounds,
+                      r.train_loss, r.wall_seconds, format_eta(eta), note));
+    }
+  }
+
+  // A checkpoint when due, after the last round, or when any rank got a stop signal (one
+  // collective flag, so every rank stops after the same round). False: stop after this round.
+  bool checkpoint(Round& round) {
+    const bool stop = any_rank_failed(stop_requested(), comm_.raw());
+    const int64_t every = config_.run.checkpoint_every;
+    const bool due = stop || round.last || (every > 0 && (round.index + 1) % every == 0);
+    if (!options_.checkpoint_dir.empty() && run_file_ && due) {
+      double seconds = 0;
+      {
+        PhaseTimer timer(phase_, "checkpoint", seconds);
+        CheckpointMeta meta;
+        meta.rounds_done = round.index + 1;
+        meta.elapsed_seconds = earlier_seconds_ + seconds_since(run_start_);
+        meta.config_toml = to_toml(config_);
+        result_.last_checkpoint = write_checkpoint(options_.checkpoint_dir, options_.run_file, meta, *algorithm_,
+                                                   config_.run.checkpoint_keep, comm_);
+      }
+      say(fmt::format("checkpoint {} ({:.2f} s)", result_.last_checkpoint, seconds));
+    }
+    if (!stop || round.last) return true;
+    result_.stopped = true;
+    say(fmt::format("stopped by a signal after round {}{}", round.index + 1,
+                    result_.last_checkpoint.empty() ? " (no checkpoint: no output folder)"
+                                                    : "; run the same command again to resume"));
+    return false;
+  }
+
+  // ---- the end ------------------------------------------------------------------------------
+  void finish() {
+    result_.summary = summarize(result_.evals);
+    result_.wall_seconds = earlier_seconds_ + seconds_since(run_start_);
+    if (result_.stopped) return;  // the run file stays `running`; the checkpoint continues it
+    if (run_file_) run_file_->finish(result_.summary, result_.wall_seconds);
+    if (!hosted_.empty() || num_clients_ > 0) {
+      // The evaluation model of client 0 (on whichever rank hosts it), broadcast for callers/tests.
+      torch::Tensor& params = model_->params();                                                    // [P]
+      torch::Tensor final_params = torch::zeros_like(params, torch::kFloat32).to(torch::kCPU);  // [P]
+      if (rank_of_[0] == rank_) {
+        algorithm_->eval_params(0, params);
+        final_params.copy_(params);
+      }
+      comm_.broadcast(final_params, rank_of_[0]);
+      result_.final_params.assign(final_params.data_ptr<float>(), final_params.data_ptr<float>() + final_params.numel());
+    }
+    say(fmt::format("done: best {:.4f} (round {}), last {:.4f}, mean of last 10 evaluations {:.4f}; {:.1f} s{}",
+                    result_.summary.best_accuracy, result_.summary.best_round + 1, result_.summary.last_accuracy,
+                    result_.summary.mean_last10, result_.wall_seconds,
+                    options_.run_file.empty() ? "" : "; run file " + options_.run_file));
+  }
+
+  void say(const std::string& line) const {
+    if (rank_ == 0 && !options_.quiet) fmt::print("{}\n", line), std::fflush(stdout);
+  }
+
+  const Config& config_;
+  const RunOptions& options_;
+  Communicator& comm_;
+  const int rank_;
+  const Clock::time_point run_start_ = Clock::now();
+  RankLog log_;
+  const char* phase_ = "start";  // what this rank is doing, for a fatal error's message
+
+  Dataset data_, device_data_;
+  Partition partition_;
+  std::vector<int> rank_of_;     // client → the rank hosting it
+  std::vector<int64_t> hosted_;  // this rank's clients, ascending
+  int64_t num_clients_ = 0;
+  DeviceChoice choice_;
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<FlatModel> model_;
+  AlgoContext context_;
+  std::unique_ptr<Algorithm> algorithm_;
+  std::unique_ptr<WeightedAverage> average_;
+  std::unique_ptr<RunFile> run_file_;
+  int64_t first_round_ = 0;
+  double earlier_seconds_ = 0;  // wall time of the segments before a resume
+  RunResult result_;
 };
 
 }  // namespace
 
 RunResult run_experiment(const Config& config, const RunOptions& options, Communicator& comm) {
-  const auto run_start = Clock::now();
-  const int rank = comm.rank(), world = comm.size();
-  const uint64_t seed = config.run.seed;
-  RankLog log(options.log_dir, rank);
-  const auto say = [&](const std::string& line) {
-    if (rank == 0 && !options.quiet) fmt::print("{}\n", line), std::fflush(stdout);
-  };
-
-  // Every rank loads the data once and derives the same partition, placement and θ⁰. Errors here
-  // (a bad data file, an impossible partition) happen on every rank alike: agreed() ends the run
-  // cleanly with one message.
-  Dataset data;
-  Partition partition;
-  std::vector<int64_t> train_sizes;
-  std::vector<int> rank_of;
-  std::vector<int64_t> hosted;
-  DeviceChoice choice;
-  torch::Device device(torch::kCPU);
-  std::unique_ptr<FlatModel> model;
-  std::unique_ptr<Algorithm> algorithm;
-  AlgoContext context;
-  agreed(
-      [&] {
-        data = load_dataset(config);
-        partition = make_partition(config.partition, seed, config.run.clients, data.labels(), data.groups(),
-                                   data.num_classes);
-        for (const auto& c : partition.clients) train_sizes.push_back(static_cast<int64_t>(c.train.size()));
-        rank_of = place_clients(train_sizes, world);
-        hosted = hosted_clients(rank_of, rank);
-        choice = select_device(config.run.device, node_local_rank(comm.local_rank()), comm.local_size(),
-                               static_cast<int>(config.run.max_ranks_per_gpu));
-        device = choice.device;
-        // On a GPU too: the attention stage and the staging of collectives run on the CPU, and
-        // LibTorch's default (every core, in every rank) oversubscribes a node with many ranks.
-        torch::set_num_threads(static_cast<int>(config.run.threads_per_rank));
-        comm.set_cuda_aware(cuda_aware_wanted(config.run.cuda_aware_mpi));
-        model = make_model(config.model, data.sample_shape(), data.num_classes, seed);
-        model->to(device);
-        context.config = &config;
-        context.comm = &comm;
-        context.num_clients = static_cast<int64_t>(partition.clients.size());
-        context.train_sizes = train_sizes;
-        context.hosted = hosted;
-        context.initial_params = model->params().clone();  // [P]
-        context.shared_numel = model->shared_numel(config.model.n_head);
-        context.shared_tensor_names = shared_tensor_names(*model, config.model.n_head);
-        context.shared_tensor_sizes = shared_tensor_sizes(*model, config.model.n_head);
-        int64_t gpu_bytes = 0;
-        for (const GpuInfo& g : visible_gpus())
-          if (device.is_cuda() && g.index == device.index()) gpu_bytes = g.total_bytes;
-        context.memory = std::make_shared<ClientMemory>(
-            device, client_state_budget(config.run.device_state_mb, device, gpu_bytes, choice.ranks_sharing));
-        algorithm = make_algorithm(config);
-        algorithm->init(context);
-      },
-      comm.raw());
-  const int64_t num_clients = context.num_clients;
-  // The data set on this rank's device, once (uint8 images stay uint8); every batch is gathered there.
-  const Dataset device_data = data.on(device);
-  if (rank == 0 && !choice.warning.empty()) fmt::print(stderr, "fedsaf: warning: {}\n", choice.warning);
-  const int64_t first_round = options.resume ? options.resume->rounds_done : 0;
-  const double earlier_seconds = options.resume ? options.resume->elapsed_seconds : 0.0;
-  if (options.resume) {
-    // Every rank reads the state of the clients it hosts now; rank 0 puts the run file back as it
-    // was at the checkpoint (the rows of any later rounds are recomputed identically).
-    agreed(
-        [&] {
-          if (rank == 0 && !options.run_file.empty()) restore_run_file(options.resume->path, options.run_file);
-          load_checkpoint_state(options.resume->path, *algorithm);
-        },
-        comm.raw());
-  }
-
-  say(fmt::format("fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), "
-                  "device {}",
-                  algorithm->name(), data.name, data.size(), data.num_classes, num_clients, world, config.model.name,
-                  model->num_params(), device.str()));
-  log("rank {} hosts {} clients on {}", rank, hosted.size(), device.str());
-  const std::vector<std::string> hostnames = allgather_text(host_name(), comm);  // collective
-  const std::vector<std::string> devices = allgather_text(device.str(), comm);   // collective
-
-  std::unique_ptr<RunFile> run_file;
-  if (!options.run_file.empty()) {
-    RunFileInfo info;
-    info.config_toml = to_toml(config);
-    info.algorithm = algorithm->name();
-    info.device = device.str();
-    info.dataset = data.name;
-    info.model = config.model.name;
-    info.seed = seed;
-    info.world_size = world;
-    info.num_clients = num_clients;
-    info.num_classes = data.num_classes;
-    info.num_params = model->num_params();
-    info.shared_params = context.shared_numel;
-    info.rounds = config.run.rounds;
-    info.rank_hostnames = hostnames;
-    info.rank_devices = devices;
-    if (options.resume) {
-      run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info, RunFile::Open::kContinue);
-    } else {
-      run_file = std::make_unique<RunFile>(options.run_file, comm.raw(), info);
-      h5::Group group = run_file->file().create_group("partition");
-      write_partition_h5(partition, group);
-      group.write("placement", std::vector<int64_t>(rank_of.begin(), rank_of.end()));
-    }
-  }
-
-  RunResult result;
-  result.first_round = first_round;
-  if (options.resume) {
-    if (run_file) result.evals = run_file->read_evals();
-    for (int64_t round = 0; round < first_round; ++round) {
-      const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
-      result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
-    }
-    if (rank == 0)  // even with --quiet: where a run continues from belongs in every job log
-      fmt::print("fedsaf: resuming from {} after round {} of {}\n", options.resume->path, first_round, config.run.rounds),
-          std::fflush(stdout);
-  }
-  torch::Tensor& params = model->params();  // [P]
-  // An error on this rank alone (a diverging client, a bug) while the others wait in a collective:
-  // end the whole job here, before unwinding reaches the run file, whose close is collective.
-  // Errors every rank knows about (AgreedError) unwind on every rank alike.
-  const char* phase = "start";  // what this rank was doing, for that message
-  int64_t current_round = first_round;
-  try {
-    for (int64_t round = first_round; round < config.run.rounds; ++round) {
-      current_round = round;
-      set_fail_point_round(round + 1);
-      const auto round_start = Clock::now();
-      double attention_io_seconds = 0;  // attention and Fisher statistics writes
-      RoundRecord record;
-      record.round = round;
-      const auto [sent0, received0] = total_bytes(comm);
-
-      const std::vector<int64_t> cohort = sample_cohort(seed, round, num_clients, config.run.join_ratio);
-      record.cohort_size = static_cast<int64_t>(cohort.size());
-      record.protocol_bytes_up = record.cohort_size * algorithm->protocol_floats_up() * 4;
-      record.protocol_bytes_down = record.cohort_size * algorithm->protocol_floats_down() * 4;
-      result.cohort_history.insert(result.cohort_history.end(), cohort.begin(), cohort.end());
-      auto t = Clock::now();
-      phase = "round start (attention)";
-      algorithm->round_begin(round, cohort);
-      record.timing.comm_seconds += seconds_since(t);
-
-      // Local training of this rank's cohort clients.
-      t = Clock::now();
-      torch::Tensor loss_sums = torch::zeros({2}, torch::kFloat64);  // [Σ n·loss, Σ n]
-      phase = "training";
-      for (int64_t client : cohort) {
-        if (rank_of[static_cast<size_t>(client)] != rank) continue;
-        fail_point("training");
-        algorithm->client_begin(client, params);
-        const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
-          return algorithm->add_regularizer_grad(client, p, g);
-        };
-        const auto& train_indices = partition.clients[static_cast<size_t>(client)].train;
-        const TrainStats stats = train_client(*model, device_data, train_indices, config.train, seed, round, client, regularizer,
-                                              device, algorithm->trainable_numel(model->num_params()));
-        algorithm->client_trained(client, *model, device_data, train_indices, round);
-        algorithm->client_end(client, params);
-        const double n = static_cast<double>(train_sizes[static_cast<size_t>(client)]);
-        loss_sums[0] += stats.mean_loss() * n;
-        loss_sums[1] += n;
-        log("round {} client {}: {} batches, mean loss {:.5f}", round, client, stats.batches, stats.mean_loss());
-      }
-      record.timing.train_seconds = seconds_since(t);
-
-      t = Clock::now();
-      phase = "server step";
-      fail_point("server step");
-      algorithm->server_step(round);
-      comm.allreduce_sum(loss_sums);
-      record.timing.comm_seconds += seconds_since(t);
-      record.train_loss = loss_sums[1].item<double>() > 0 ? (loss_sums[0] / loss_sums[1]).item<double>() : 0.0;
-      std::string attention_note;
-      if (const AttentionReport* report = algorithm->attention_report()) {
-        const bool fresh = report->round == round;
-        if (fresh && report->rows > 0)
-          attention_note = fmt::format("  ξ-guard {}/{}", report->guard_fired, report->rows);
-        if (run_file) {
-          t = Clock::now();
-          std::vector<float> matrix;
-          if (fresh && report->rows > 0 && config.attention.every > 0 && (round + 1) % config.attention.every == 0)
-            matrix = gather_attention(*report, num_clients, comm);  // collective
-          record.timing.comm_seconds += seconds_since(t);
-          t = Clock::now();
-          run_file->append_attention_stats(fresh ? report->rows : 0, fresh ? report->guard_fired : 0,
-                                           fresh ? report->sigma : 0.0);
-          if (!matrix.empty()) run_file->append_attention_matrix(round, matrix);
-          attention_io_seconds = seconds_since(t);
-        }
-      }
-
-      if (const FisherReport* fisher = algorithm->fisher_report(); fisher && run_file) {
-        t = Clock::now();
-        const FisherStats stats = reduce_fisher_report(*fisher, round, comm);  // collective
-        record.timing.comm_seconds += seconds_since(t);
-        t = Clock::now();
-        run_file->append_fisher_stats(context.shared_tensor_names, stats.mean, stats.max);
-        attention_io_seconds += seconds_since(t);
-      }
-
-      // Evaluation of every client on its own test split.
-      const bool evaluate = (round + 1) % config.run.eval_every == 0 || round + 1 == config.run.rounds;
-      if (evaluate) {
-        t = Clock::now();
-        torch::Tensor per_client = torch::zeros({3, num_clients}, torch::kFloat64);  // [correct; tested; loss_sum]
-        AucHistogram auc;
-        phase = "evaluation";
-        for (int64_t client : hosted) {
-          fail_point("evaluation");
-          algorithm->eval_params(client, params);
-          const ClientEval e = evaluate_client(*model, device_data, partition.clients[static_cast<size_t>(client)].test,
-                                               device, auc);
-          per_client[0][client] = static_cast<double>(e.correct);
-          per_client[1][client] = static_cast<double>(e.tested);
-          per_client[2][client] = e.loss_sum;
-        }
-        record.timing.eval_seconds = seconds_since(t);
-        t = Clock::now();
-        comm.allreduce_sum(per_client);  // each client's entries are non-zero on exactly one rank
-        comm.allreduce_sum(auc.counts());
-        record.timing.comm_seconds += seconds_since(t);
-        const auto column = [&](int64_t row) {
-          const torch::Tensor r = per_client[row].contiguous();
-          return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + num_clients);
-        };
-        result.evals.push_back(make_eval_record(round, column(0), column(1), column(2), auc.auc()));
-      }
-
-      const auto [sent1, received1] = total_bytes(comm);
-      record.timing.bytes_sent = sent1 - sent0;
-      record.timing.bytes_received = received1 - received0;
-      record.wall_seconds = seconds_since(round_start);
-      record.client_updates_per_second = static_cast<double>(record.cohort_size) / std::max(record.wall_seconds, 1e-9);
-      if (run_file) {
-        t = Clock::now();
-        phase = "run file";
-        fail_point("run file");
-        run_file->append_round(record);
-        const ClientMemory& memory = *context.memory;
-        run_file->set_client_state(memory.device_bytes(), memory.host_bytes(), memory.budget_bytes());
-        if (evaluate) run_file->append_eval(result.evals.back(), hosted);
-        run_file->file().flush();  // readable while the run goes on, and durable if it dies
-        record.timing.io_seconds = seconds_since(t) + attention_io_seconds;
-        run_file->set_io_seconds(round, record.timing.io_seconds);
-      }
-      result.rounds.push_back(record);
-
-      const double elapsed = seconds_since(run_start);
-      const double eta = elapsed / static_cast<double>(round + 1 - first_round) *
-                         static_cast<double>(config.run.rounds - round - 1);
-      if (evaluate) {
-        const EvalRecord& e = result.evals.back();
-        say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
-                        "{:.2f} s/round  ETA {}{}",
-                        round + 1, config.run.rounds, e.accuracy, e.accuracy_mean, e.accuracy_std, e.loss, e.auc,
-                        record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
-      } else {
-        say(fmt::format("round {}/{}  train-loss {:.4f}  {:.2f} s/round  ETA {}{}", round + 1, config.run.rounds,
-                        record.train_loss, record.wall_seconds, format_eta(eta), attention_note));
-      }
-
-      // Checkpoint when due, after the last round, or when any rank got a stop signal (one
-      // collective flag, so every rank stops after the same round).
-      const bool stop = any_rank_failed(stop_requested(), comm.raw());
-      const int64_t every = config.run.checkpoint_every;
-      const bool last = round + 1 == config.run.rounds;
-      if (!options.checkpoint_dir.empty() && run_file && (stop || last || (every > 0 && (round + 1) % every == 0))) {
-        t = Clock::now();
-        phase = "checkpoint";
-        CheckpointMeta meta;
-        meta.rounds_done = round + 1;
-        meta.elapsed_seconds = earlier_seconds + seconds_since(run_start);
-        meta.config_toml = to_toml(config);
-        result.last_checkpoint =
-            write_checkpoint(options.checkpoint_dir, options.run_file, meta, *algorithm, config.run.checkpoint_keep, comm);
-        say(fmt::format("checkpoint {} ({:.2f} s)", result.last_checkpoint, seconds_since(t)));
-      }
-      if (stop && !last) {
-        result.stopped = true;
-        say(fmt::format("stopped by a signal after round {}{}", round + 1,
-                        result.last_checkpoint.empty() ? " (no checkpoint: no output folder)" : "; run the same command again to resume"));
-        break;
-      }
-    }
-  } catch (const AgreedError&) {
-    throw;
-  } catch (const std::exception& e) {
-    fatal(fmt::format("round {}, {}: {}", current_round + 1, phase, e.what()));
-  }
-
-  result.summary = summarize(result.evals);
-  result.wall_seconds = earlier_seconds + seconds_since(run_start);
-  if (result.stopped) return result;  // the run file stays `running`; the checkpoint continues it
-  if (run_file) run_file->finish(result.summary, result.wall_seconds);
-  if (!hosted.empty() || num_clients > 0) {
-    // The evaluation model of client 0 (on whichever rank hosts it), broadcast for callers/tests.
-    torch::Tensor final_params = torch::zeros_like(params, torch::kFloat32).to(torch::kCPU);  // [P]
-    if (rank_of[0] == rank) {
-      algorithm->eval_params(0, params);
-      final_params.copy_(params);
-    }
-    comm.broadcast(final_params, rank_of[0]);
-    result.final_params.assign(final_params.data_ptr<float>(), final_params.data_ptr<float>() + final_params.numel());
-  }
-  say(fmt::format("done: best {:.4f} (round {}), last {:.4f}, mean of last 10 evaluations {:.4f}; {:.1f} s{}",
-                  result.summary.best_accuracy, result.summary.best_round + 1, result.summary.last_accuracy,
-                  result.summary.mean_last10, result.wall_seconds,
-                  options.run_file.empty() ? "" : "; run file " + options.run_file));
-  return result;
+  return Experiment(config, options, comm).run();
 }
 
 }  // namespace fedsaf

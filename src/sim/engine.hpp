@@ -7,7 +7,7 @@
 
 #include "core/config.hpp"
 #include "sim/checkpoint.hpp"
-#include "sim/metrics.hpp"
+#include "io/run_records.hpp"
 
 namespace fedsaf {
 

@@ -232,28 +232,36 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
     fedsaf->client_trained(c, *model, data, {}, 0);
     fedsaf->client_end(c, torch::cat({theta[c], torch::tensor({10.f + static_cast<float>(c)})}));
   }
-  fedsaf->server_step(0);
+  ServerStep step;
+  step.round = 0;
+  step.evaluates = true;
+  step.next_cohort = cohort;
+  fedsaf->server_step(step);
 
-  const FisherReport* fr = fedsaf->fisher_report();
+  const Diagnostics diagnostics = fedsaf->diagnostics(0);
+  const PartStatistics* fr = diagnostics.part("fisher");
   ASSERT_NE(fr, nullptr);
-  EXPECT_EQ(fr->round, 0);
-  EXPECT_NEAR(fr->sum[0].item<double>(), 12.0, 1e-5);  // 1 + 3 + 2 + 2 + 4 + 0
-  EXPECT_EQ(fr->count[0].item<double>(), 6.0);
-  EXPECT_NEAR(fr->max[0].item<double>(), 4.0, 1e-5);
+  ASSERT_NE(fedsaf->diagnostics(1).part("fisher"), nullptr);
+  EXPECT_EQ(fedsaf->diagnostics(1).part("fisher")->count, std::vector<double>{0.0}) << "round 0's sums are round 0's";
+  EXPECT_EQ(fr->names, std::vector<std::string>{"w"});
+  EXPECT_NEAR(fr->sum[0], 12.0, 1e-5);  // 1 + 3 + 2 + 2 + 4 + 0
+  EXPECT_EQ(fr->count[0], 6.0);
+  EXPECT_NEAR(fr->max[0], 4.0, 1e-5);
 
   const double xi[3][3] = {{0.6290670285, 0.3032653299, 0.0676676416},
                            {0.3032653299, 0.6556921708, 0.0410424993},
                            {0.0676676416, 0.0410424993, 0.8912898591}};
   const double u[3][2] = {{0.4025392621, 0.0001084534}, {0.7371300694, 0.0000738447}, {0.0221062758, 0.0124183539}};
-  const AttentionReport* ar = fedsaf->attention_report();
+  ASSERT_NE(diagnostics.scalar("attention/rows"), nullptr);
+  EXPECT_EQ(diagnostics.scalar("attention/rows")->value, 3);
+  EXPECT_EQ(diagnostics.scalar("attention/guard_fired")->value, 0);
+  const ClientRows* ar = diagnostics.rows("attention/xi");
   ASSERT_NE(ar, nullptr);
-  EXPECT_EQ(ar->rows, 3);
-  EXPECT_EQ(ar->guard_fired, 0);
-  ASSERT_EQ(ar->xi.sizes(), (std::vector<int64_t>{3, 3}));
-  for (int64_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(ar->clients[i].item<int64_t>(), i);
-    for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(ar->xi[i][j].item<double>(), xi[i][j], 1e-7) << i << "," << j;
-  }
+  ASSERT_EQ(ar->width, 3);
+  ASSERT_EQ(ar->clients, (std::vector<int64_t>{0, 1, 2}));
+  ASSERT_EQ(ar->values.size(), 9u);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(ar->values[static_cast<size_t>(i * 3 + j)], xi[i][j], 1e-7) << i << "," << j;
   fedsaf->round_begin(1, cohort);
   for (int64_t c : cohort) {
     torch::Tensor evaluated = torch::empty({3}, kF32), started = torch::empty({3}, kF32);  // [P]

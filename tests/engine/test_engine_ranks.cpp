@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/engine.hpp"
+#include "sim/weighted_average.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
@@ -90,12 +91,15 @@ TEST(FedAvgServer, HandComputedThreeClientWeightedAverage) {
   context.initial_params = torch::zeros({2});
   FedAvg fedavg;
   fedavg.init(context);
-  // Client c (hosted by rank c mod R) reports w_c = (c + 1, 10·(c + 1)).
+  // The engine's reduction: client c (hosted by rank c mod R) reports w_c = (c + 1, 10·(c + 1)).
+  WeightedAverage average(fedavg.averaged_numel(), torch::kCPU);
   for (int64_t c = 0; c < 3; ++c) {
     if (c % world.size() != world.rank()) continue;
-    fedavg.client_end(c, torch::tensor({1.0f * (c + 1), 10.0f * (c + 1)}));
+    average.add(torch::tensor({1.0f * (c + 1), 10.0f * (c + 1)}), static_cast<double>(context.train_sizes[c]));
   }
-  fedavg.server_step(0);
+  ServerStep step;
+  step.average = average.reduce(world);
+  fedavg.server_step(step);
   // (1·1 + 2·2 + 3·3) / 6 = 14/6.
   EXPECT_FLOAT_EQ(fedavg.global_model()[0].item<float>(), 14.0f / 6.0f);
   EXPECT_FLOAT_EQ(fedavg.global_model()[1].item<float>(), 140.0f / 6.0f);

@@ -171,8 +171,28 @@ void hand_round0(HandRun& h, Communicator& world, const std::vector<std::string>
     h.algo->client_begin(c, p);
     h.algo->client_end(c, torch::tensor(uploads[static_cast<size_t>(c)]));
   }
-  h.algo->server_step(0);
+  ServerStep step;
+  step.round = 0;
+  step.next_cohort = all;
+  h.algo->server_step(step);
   h.algo->round_begin(1, all);
+}
+
+// This rank's ξ rows of round 1 from the algorithm's diagnostics, with the round's counts.
+struct Round1Attention {
+  int64_t rows = 0, guard_fired = 0;
+  torch::Tensor clients;  // [k] int64
+  torch::Tensor xi;       // [k, N] float64
+};
+Round1Attention round1_attention(const Algorithm& algo) {
+  const Diagnostics d = algo.diagnostics(1);
+  EXPECT_EQ(algo.diagnostics(0).scalar("attention/rows")->value, 0) << "the rows belong to round 1";
+  const ClientRows* xi = d.rows("attention/xi");
+  EXPECT_NE(xi, nullptr);
+  const auto k = static_cast<int64_t>(xi->clients.size());
+  return {static_cast<int64_t>(d.scalar("attention/rows")->value),
+          static_cast<int64_t>(d.scalar("attention/guard_fired")->value), torch::tensor(xi->clients).reshape({k}),
+          torch::tensor(xi->values, torch::kFloat64).reshape({k, xi->width})};
 }
 
 TEST(FedAmpGuard, FiresOnEveryRowWhenModelsAreEqualAndNeverWhenFarApart) {
@@ -181,9 +201,8 @@ TEST(FedAmpGuard, FiresOnEveryRowWhenModelsAreEqualAndNeverWhenFarApart) {
     // Equal models: d = 0, σ auto falls back to 1, ξ_ij = α_K = 1 for 3 others → capped at 0.9.
     HandRun h;
     hand_round0(h, world, {}, {{1, 2, 3}, {1, 2, 3}, {1, 2, 3}, {1, 2, 3}});
-    const AttentionReport* r = h.algo->attention_report();
-    ASSERT_NE(r, nullptr);
-    EXPECT_EQ(r->round, 1);
+    const Round1Attention a = round1_attention(*h.algo);
+    const Round1Attention* r = &a;
     EXPECT_EQ(r->rows, 4);
     EXPECT_EQ(r->guard_fired, 4);
     for (int64_t i = 0; i < r->xi.size(0); ++i) {
@@ -195,7 +214,8 @@ TEST(FedAmpGuard, FiresOnEveryRowWhenModelsAreEqualAndNeverWhenFarApart) {
     // Far apart with σ = 1: exp(−d) ≈ 0, no row reaches the cap.
     HandRun h;
     hand_round0(h, world, {"attention.sigma=1"}, {{0, 0, 0}, {10, 0, 0}, {0, 10, 0}, {0, 0, 10}});
-    const AttentionReport* r = h.algo->attention_report();
+    const Round1Attention a = round1_attention(*h.algo);
+    const Round1Attention* r = &a;
     EXPECT_EQ(r->rows, 4);
     EXPECT_EQ(r->guard_fired, 0);
   }
@@ -205,7 +225,8 @@ TEST(FedAmpGuard, FiresOnEveryRowWhenModelsAreEqualAndNeverWhenFarApart) {
     HandRun h;
     hand_round0(h, world, {"attention.sigma=1", "attention.alpha_k=0.2", "attention.lambda=0.4"},
                 {{0, 0, 0}, {0.1f, 0, 0}, {0, 0.1f, 0}, {0, 0, 0.1f}});
-    const AttentionReport* r = h.algo->attention_report();
+    const Round1Attention a = round1_attention(*h.algo);
+    const Round1Attention* r = &a;
     EXPECT_EQ(r->guard_fired, 0);
     for (int64_t i = 0; i < r->xi.size(0); ++i) {
       const int64_t c = r->clients[i].item<int64_t>();

@@ -58,6 +58,21 @@ TEST(Communicator, AllreduceSumEveryDtype) {
   }
 }
 
+TEST(Communicator, AllreduceMaxEveryDtypeTakesTheLargestPerElement) {
+  Communicator comm;
+  const int64_t R = comm.size(), r = comm.rank();
+  for (torch::ScalarType dtype : kDtypes) {
+    // Element 0 peaks on the last rank, element 1 on rank 0, element 2 is the same everywhere.
+    torch::Tensor t = torch::tensor({r + 1, R - r, int64_t{7}}).to(dtype);  // [3]
+    comm.allreduce_max(t);
+    EXPECT_TRUE(t.equal(torch::tensor({R, R, int64_t{7}}).to(dtype))) << c10::toString(dtype);
+  }
+  torch::Tensor negative = torch::tensor({-3.5 - static_cast<double>(r)});  // [1] float64
+  comm.allreduce_max(negative);
+  EXPECT_EQ(negative[0].item<double>(), -3.5);
+  EXPECT_EQ(comm.stats(CommKind::allreduce).bytes_sent, comm.stats(CommKind::allreduce).bytes_received);
+}
+
 TEST(Communicator, AllreduceOnAContiguousView) {
   Communicator comm;
   torch::Tensor base = torch::zeros({10}, torch::kFloat64);  // [10]

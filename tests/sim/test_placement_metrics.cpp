@@ -5,7 +5,7 @@
 #include <set>
 
 #include "client/evaluate.hpp"
-#include "sim/metrics.hpp"
+#include "io/run_records.hpp"
 #include "sim/placement.hpp"
 
 namespace fedsaf {

@@ -1,5 +1,5 @@
 // fedsaf: no-torch
-#include "sim/metrics.hpp"
+#include "io/run_records.hpp"
 
 #include <algorithm>
 #include <cmath>
