@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 #include "core/config.hpp"
 #include "data/dataset.hpp"
 #include "io/run_file.hpp"

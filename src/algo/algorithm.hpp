@@ -123,8 +123,4 @@ class Algorithm {
   virtual void load_state(StateReader& in) = 0;
 };
 
-// Builds the algorithm config.run.algorithm names (see src/algo/registry.cpp).
-std::unique_ptr<Algorithm> make_algorithm(const Config& config);
-std::vector<std::string> algorithm_names();
-
 }  // namespace fedsaf

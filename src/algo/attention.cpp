@@ -140,10 +140,9 @@ torch::Tensor normalize_fisher_per_tensor(const torch::Tensor& fisher, const std
 }
 
 torch::Tensor fisher_param_weight(const torch::Tensor& fisher, const std::vector<int64_t>& tensor_sizes,
-                                  const std::string& fisher_norm, double delta) {
-  if (fisher_norm == "per_tensor") return normalize_fisher_per_tensor(fisher, tensor_sizes) + delta;
-  if (fisher_norm == "none") return fisher.to(torch::kFloat32) + delta;
-  throw ConfigError(fmt::format("fedsaf.fisher_norm = '{}': expected per_tensor or none", fisher_norm));
+                                  FisherNorm fisher_norm, double delta) {
+  if (fisher_norm == FisherNorm::per_tensor) return normalize_fisher_per_tensor(fisher, tensor_sizes) + delta;
+  return fisher.to(torch::kFloat32) + delta;
 }
 
 double fisher_scalar_weight(const torch::Tensor& fisher) {

@@ -55,10 +55,14 @@ int64_t finish_rows(torch::Tensor& xi, const torch::Tensor& self_cols, double xi
 // F̂[p] = F[p] / (mean of F over p's tensor + 1e-12). fisher: [S]; tensor_sizes: the numel of each
 // parameter tensor of the shared part, in flat order (summing to S). Returns [S] float32.
 torch::Tensor normalize_fisher_per_tensor(const torch::Tensor& fisher, const std::vector<int64_t>& tensor_sizes);
+enum class FisherNorm {
+  per_tensor,  // divide by the tensor's mean
+  none,
+};
 // The per-parameter mix weight of one client for fisher_mode = param: F̂ + δ (fisher_norm
 // per_tensor) or F + δ (none). [S] float32.
 torch::Tensor fisher_param_weight(const torch::Tensor& fisher, const std::vector<int64_t>& tensor_sizes,
-                                  const std::string& fisher_norm, double delta);
+                                  FisherNorm fisher_norm, double delta);
 // fisher_mode = scalar: one weight per client, mean(F) (the raw Fisher; the mix divides by
 // Σ_j ξ_ij·mean(F_j), so its scale cancels), floored at 1e-12 so a zero Fisher cannot zero a row.
 double fisher_scalar_weight(const torch::Tensor& fisher);

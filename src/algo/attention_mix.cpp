@@ -2,23 +2,66 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <optional>
 
+#include "core/config_schema.hpp"
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/pairwise.hpp"
 
 namespace fedsaf {
 
-torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionConfig& config,
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The [attention] keys (config.section<AttentionOptions>()), between fedper's and fedamp's sections.
+const bool registered = register_config_section({
+    45, "", "",
+    {enum_key<AttentionKernel>(
+         "attention.kernel",
+         "Attention kernel: `fedamp` (ξ_ij = α_K·exp(−d_ij/σ)/σ), `heur` ((1 − ξ_self)·softmax(heur_scale·cos)), `samples` (ξ_ij = n_j/Σn: the without-AMP ablation).",
+         {"fedamp", "heur", "samples"}, [](Config& c) -> auto& { return c.section<AttentionOptions>().kernel; }),
+     {"attention.alpha_k", "α_K of the fedamp kernel (and of the proximal weight λ/(2α_K)).",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().alpha_k; }, 0, kInf, true},
+     {"attention.sigma", "σ of the fedamp kernel: `\"auto\"` (median of the round's squared distances) or a number > 0.",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().sigma; }, -kInf, kInf, false, {}, true},
+     {"attention.lambda", "λ: weight of the proximal term (λ/(2α_K))·‖w − u_i‖² (fedamp; fedsaf with init_from_cloud = false uses fedsaf.prox_lambda).",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().lambda; }, 0, kInf},
+     {"attention.xi_min", "Guard: when the off-diagonal ξ of a row sum above 1 − xi_min they are scaled to sum to 1 − xi_min.",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().xi_min; }, 0, 1},
+     {"attention.heur_scale", "heur kernel: σ multiplying the cosine similarity inside the softmax.",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().heur_scale; }, 0, kInf},
+     {"attention.xi_self", "heur kernel: ξ_ii, the weight a client keeps on itself.",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().xi_self; }, 0, 1},
+     enum_key<PairwiseMode>(
+         "attention.exchange",
+         "How uploads travel between ranks: `ring` (blocks passed around, O(2 blocks) memory) or `allgather` (every rank holds all uploads; small runs).",
+         {"ring", "allgather"}, [](Config& c) -> auto& { return c.section<AttentionOptions>().exchange; }),
+     {"attention.every", "Write the attention matrix ξ (N×N) to the run file every this many rounds (0 = never).",
+      [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().every; }, 0, kInf}},
+    [](const Config& c) -> std::string {
+      try {
+        parse_sigma(c.section<AttentionOptions>().sigma);
+        return "";
+      } catch (const ConfigError& e) {
+        return e.what();
+      }
+    },
+});
+
+}  // namespace
+
+torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionOptions& config,
                             const std::vector<int64_t>& sizes, const torch::Tensor& queries,
                             const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
                             const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
                             double& sigma) {
-  const std::string& kernel = config.kernel;
-  const PairwiseDistances pd = exchange.distances(queries, kernel == "heur");  // sq_dist [k, N]
+  const AttentionKernel kernel = config.kernel;
+  const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur);  // sq_dist [k, N]
   sigma = 0;
-  if (kernel == "fedamp") {
+  if (kernel == AttentionKernel::fedamp) {
     const std::optional<double> fixed = parse_sigma(config.sigma);
     if (fixed) {
       sigma = *fixed;
@@ -27,12 +70,10 @@ torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, cons
       sigma = auto_sigma_global(pd.sq_dist.index_select(0, pick), self_cols.index_select(0, pick), comm);
     }
     att = xi_fedamp(pd.sq_dist, self_cols, config.alpha_k, sigma, config.xi_min);
-  } else if (kernel == "heur") {
+  } else if (kernel == AttentionKernel::heur) {
     att = xi_heur(pd.cosine, pd.present, self_cols, config.xi_self, config.heur_scale, config.xi_min);
-  } else if (kernel == "samples") {
-    att = xi_samples(pd.present, self_cols, sizes);
   } else {
-    throw ConfigError(fmt::format("attention.kernel = '{}': expected fedamp, heur or samples", kernel));
+    att = xi_samples(pd.present, self_cols, sizes);
   }
   const int64_t k = queries.size(0);
   const torch::Tensor cols = self_cols.reshape({k, 1});  // [k, 1]

@@ -7,6 +7,7 @@
 
 #include "algo/algorithm.hpp"
 #include "algo/attention.hpp"
+#include "algo/attention_options.hpp"
 #include "core/config.hpp"
 
 namespace fedsaf {
@@ -32,7 +33,7 @@ struct AttentionReport {
 //   self_weights [k, S] / self_scalar [k]: the rows' own Fisher weights, or undefined (= 1).
 // Returns u [k, S] float32 with u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j; fills
 // att (ξ [k, N], this rank's guard count) and sigma (0 unless the fedamp kernel).
-torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionConfig& config,
+torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionOptions& options,
                             const std::vector<int64_t>& sizes, const torch::Tensor& queries,
                             const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
                             const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,

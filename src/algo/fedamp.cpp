@@ -16,7 +16,7 @@
 #include <memory>
 #include <set>
 
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
 #include "core/errors.hpp"
@@ -29,6 +29,11 @@ namespace {
 
 const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
 
+// The [fedamp] section: config.section<FedAmpOptions>() (the kernel's keys are [attention]'s).
+struct FedAmpOptions {
+  bool pfllib_compat = false;  // proximal term without gradient (PFLlib); trains like `local`
+};
+
 class FedAmp : public Algorithm {
  public:
   std::string name() const override { return "fedamp"; }
@@ -37,11 +42,10 @@ class FedAmp : public Algorithm {
   void init(const AlgoContext& context) override {
     context_ = context;
     const Config& config = *context.config;
-    compat_ = config.fedamp.pfllib_compat;
-    coef_ = config.attention.lambda / config.attention.alpha_k;  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
-    parse_sigma(config.attention.sigma);                         // fail early on a bad σ
-    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
-                                                   context.num_clients);
+    const AttentionOptions& attention = config.section<AttentionOptions>();
+    compat_ = config.section<FedAmpOptions>().pfllib_compat;
+    coef_ = attention.lambda / attention.alpha_k;  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
+    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, attention.exchange, context.num_clients);
     for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
 
@@ -63,7 +67,7 @@ class FedAmp : public Algorithm {
     const torch::Tensor self_cols = torch::tensor(rows, kI64);     // [k]
     Attention att;
     double sigma = 0;
-    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->attention,
+    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->section<AttentionOptions>(),
                                           context_.train_sizes, queries, self_cols,
                                           torch::ones({k}, torch::kBool), torch::Tensor(), torch::Tensor(), att,
                                           sigma);  // [k, P]
@@ -95,7 +99,8 @@ class FedAmp : public Algorithm {
   int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
   Diagnostics diagnostics(int64_t round) const override {
     Diagnostics out;
-    add_attention_diagnostics(out, report_, round, context_.config->attention.every, context_.num_clients);
+    add_attention_diagnostics(out, report_, round, context_.config->section<AttentionOptions>().every,
+                              context_.num_clients);
     return out;
   }
   // u_ is recomputed in round_begin from these.
@@ -119,8 +124,12 @@ class FedAmp : public Algorithm {
   AttentionReport report_;
 };
 
-}  // namespace
+const bool registered = register_algorithm(
+    {50, "fedamp", "(FedAMP: attentive message passing between personal models, [attention] keys)",
+     {{"fedamp.pfllib_compat", "Reproduce PFLlib's FedAMP, whose proximal term carries no gradient (it then trains exactly like `local`). Only for comparison.",
+       [](Config& c) -> ConfigValueRef { return &c.section<FedAmpOptions>().pfllib_compat; }}},
+     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedAmp>(); }});
 
-std::unique_ptr<Algorithm> make_fedamp() { return std::make_unique<FedAmp>(); }
+}  // namespace
 
 }  // namespace fedsaf

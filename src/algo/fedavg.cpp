@@ -2,8 +2,29 @@
 // takes the engine's sample-weighted mean of the cohort's models (ServerStep::average).
 #include "algo/fedavg.hpp"
 
+#include <limits>
+
+#include "algo/registry.hpp"
+
 
 namespace fedsaf {
+
+namespace {
+
+const bool fedavg_registered = register_algorithm(
+    {20, "fedavg", "(FedAvg: one global model, the sample-weighted mean of the cohort's)", {},
+     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedAvg>(0.0); }});
+
+const bool fedprox_registered = register_algorithm(
+    {30, "fedprox", "(FedProx: FedAvg with the proximal term fedprox.mu)",
+     {{"fedprox.mu", "fedprox: weight of the proximal term (mu/2)·‖w − w_global‖²; 0 trains exactly like fedavg.",
+       [](Config& c) -> ConfigValueRef { return &c.section<FedProxOptions>().mu; }, 0,
+       std::numeric_limits<double>::infinity()}},
+     [](const Config& c) -> std::unique_ptr<Algorithm> {
+       return std::make_unique<FedAvg>(c.section<FedProxOptions>().mu);
+     }});
+
+}  // namespace
 
 FedAvg::FedAvg(double mu) : mu_(mu) {}
 

@@ -3,6 +3,11 @@
 
 namespace fedsaf {
 
+// The [fedprox] section: config.section<FedProxOptions>().
+struct FedProxOptions {
+  double mu = 0.01;  // proximal weight; 0 = FedAvg exactly
+};
+
 // fedavg (mu = 0) and fedprox (mu > 0: the client adds (mu/2)·‖w − w_global‖² to its loss).
 class FedAvg : public Algorithm {
  public:

@@ -4,7 +4,7 @@
 //
 // Evaluation: each client is scored on the personal model it would start the next round with,
 // i.e. the freshly averaged global θˢ plus its own latest θᴾ (θᴾ⁰ for a client never selected).
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 
 #include <map>
 
@@ -58,8 +58,10 @@ class FedPer : public Algorithm {
   std::map<int64_t, torch::Tensor> private_;   // hosted client → [P − S]
 };
 
-}  // namespace
+const bool registered = register_algorithm(
+    {40, "fedper", "(FedPer: the first model.n_head layers averaged, the rest personal)", {},
+     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedPer>(); }});
 
-std::unique_ptr<Algorithm> make_fedper() { return std::make_unique<FedPer>(); }
+}  // namespace
 
 }  // namespace fedsaf

@@ -30,12 +30,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
 #include "client/fisher.hpp"
@@ -49,6 +50,21 @@ namespace {
 
 const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
 const auto kF32 = torch::TensorOptions().dtype(torch::kFloat32);
+
+// The [fedsaf] section: config.section<FedSafOptions>() (the kernel's keys are [attention]'s).
+enum class FisherMode { param, scalar, none };
+enum class FisherSource { extra_pass, last_epoch };
+enum class DeepMode { train, frozen };
+struct FedSafOptions {
+  FisherMode fisher_mode = FisherMode::param;  // per parameter, one weight per client, or no Fisher
+  FisherNorm fisher_norm = FisherNorm::per_tensor;
+  double delta = 1e-3;                         // δ added to the normalised Fisher
+  int64_t fisher_batches = 0;                  // batches of the Fisher pass; 0 = one full pass
+  FisherSource fisher_source = FisherSource::extra_pass;
+  bool init_from_cloud = true;                 // θˢ_i ← u_iˢ; false: proximal pull instead
+  double prox_lambda = 1.0;                    // λ_p of the pull (init_from_cloud = false)
+  DeepMode deep_mode = DeepMode::train;        // private layers trained or frozen
+};
 
 // The Fisher diagonals of one round, per shared parameter tensor, over this rank's clients that
 // trained in it (the run file's /fisher statistics, combined over ranks by the engine).
@@ -71,20 +87,10 @@ class FedSaf : public Algorithm {
 
   void init(const AlgoContext& context) override {
     context_ = context;
-    const Config& config = *context.config;
-    const FedSafConfig& f = config.fedsaf;
-    if (f.fisher_mode != "param" && f.fisher_mode != "scalar" && f.fisher_mode != "none")
-      throw ConfigError(fmt::format("fedsaf.fisher_mode = '{}': expected param, scalar or none", f.fisher_mode));
-    if (f.fisher_norm != "per_tensor" && f.fisher_norm != "none")
-      throw ConfigError(fmt::format("fedsaf.fisher_norm = '{}': expected per_tensor or none", f.fisher_norm));
-    if (f.fisher_source != "extra_pass" && f.fisher_source != "last_epoch")
-      throw ConfigError(fmt::format("fedsaf.fisher_source = '{}': expected extra_pass or last_epoch", f.fisher_source));
-    if (f.deep_mode != "train" && f.deep_mode != "frozen")
-      throw ConfigError(fmt::format("fedsaf.deep_mode = '{}': expected train or frozen", f.deep_mode));
-    parse_sigma(config.attention.sigma);  // fail early on a bad σ
+    options_ = context.config->section<FedSafOptions>();
+    attention_ = context.config->section<AttentionOptions>();
     s_ = context.shared_numel;
-    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, parse_pairwise_mode(config.attention.exchange),
-                                                   context.num_clients);
+    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, attention_.exchange, context.num_clients);
     for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
     const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
     fisher_sums_ = FisherSums{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
@@ -114,12 +120,11 @@ class FedSaf : public Algorithm {
   void client_begin(int64_t client, torch::Tensor& params) override {
     params.copy_(theta_.at(client));
     const bool mixed = round_ > 0 && mix_.count(client);
-    if (mixed && context_.config->fedsaf.init_from_cloud) params.narrow(0, 0, s_).copy_(mix_.at(client));
-    pull_ = mixed && !context_.config->fedsaf.init_from_cloud ? mix_.at(client).to(params.device()) : torch::Tensor();
+    if (mixed && options_.init_from_cloud) params.narrow(0, 0, s_).copy_(mix_.at(client));
+    pull_ = mixed && !options_.init_from_cloud ? mix_.at(client).to(params.device()) : torch::Tensor();
     // last_epoch Fisher: count this client's batches to recognise the last epoch's.
-    const FedSafConfig& f = context_.config->fedsaf;
     last_epoch_acc_.reset();
-    if (f.fisher_mode != "none" && f.fisher_source == "last_epoch") {
+    if (options_.fisher_mode != FisherMode::none && options_.fisher_source == FisherSource::last_epoch) {
       const TrainConfig& t = context_.config->train;
       const int64_t n = context_.train_sizes.at(static_cast<size_t>(client));
       const int64_t per_epoch = n / t.batch_size > 0 ? n / t.batch_size : (n > 0 ? 1 : 0);  // as epoch_batches
@@ -133,28 +138,28 @@ class FedSaf : public Algorithm {
     // Here grads is still the plain CE gradient: accumulate it before adding anything.
     if (last_epoch_acc_ && batch_++ >= first_fisher_batch_) last_epoch_acc_->add(grads);
     if (!pull_.defined()) return 0.0;
-    const double lambda = context_.config->fedsaf.prox_lambda;
+    const double lambda = options_.prox_lambda;
     const torch::Tensor diff = params.narrow(0, 0, s_) - pull_;  // [S]
     grads.narrow(0, 0, s_).add_(diff, lambda);                   // ∇ (λ_p/2)‖θˢ − u_iˢ‖²
     return 0.5 * lambda * diff.square().sum().item<double>();
   }
 
   int64_t trainable_numel(int64_t num_params) const override {
-    return context_.config->fedsaf.deep_mode == "frozen" ? std::min(s_, num_params) : num_params;
+    return options_.deep_mode == DeepMode::frozen ? std::min(s_, num_params) : num_params;
   }
 
   void client_trained(int64_t client, FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                       int64_t round) override {
     const Config& config = *context_.config;
-    const FedSafConfig& f = config.fedsaf;
-    if (f.fisher_mode == "none") return;
+    const FedSafOptions& f = options_;
+    if (f.fisher_mode == FisherMode::none) return;
     const torch::Tensor fisher =
-        f.fisher_source == "last_epoch"
+        f.fisher_source == FisherSource::last_epoch
             ? last_epoch_acc_->value()
             : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
                               config.run.seed, round, client, model.params().device());  // [S]
     add_to_fisher_sums(fisher);
-    if (f.fisher_mode == "param")
+    if (f.fisher_mode == FisherMode::param)
       context_.store(weight_, client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]
     else
       scalar_[client] = fisher_scalar_weight(fisher);
@@ -166,7 +171,7 @@ class FedSaf : public Algorithm {
   }
 
   void server_step(const ServerStep& step) override {
-    const bool eval_mix = step.evaluates && context_.config->fedsaf.init_from_cloud;
+    const bool eval_mix = step.evaluates && options_.init_from_cloud;
     if (step.last && !eval_mix) return;
     const std::set<int64_t> in_cohort(step.next_cohort.begin(), step.next_cohort.end());
     std::vector<int64_t> rows;
@@ -183,19 +188,19 @@ class FedSaf : public Algorithm {
 
   void eval_params(int64_t client, torch::Tensor& params) override {
     params.copy_(theta_.at(client));
-    if (context_.config->fedsaf.init_from_cloud && mix_.count(client))
+    if (options_.init_from_cloud && mix_.count(client))
       params.narrow(0, 0, s_).copy_(mix_.at(client));
   }
 
   int64_t protocol_floats_up() const override {
-    const std::string& mode = context_.config->fedsaf.fisher_mode;
-    return s_ + (mode == "param" ? s_ : mode == "scalar" ? 1 : 0);  // θˢ_i plus its Fisher
+    const FisherMode mode = options_.fisher_mode;
+    return s_ + (mode == FisherMode::param ? s_ : mode == FisherMode::scalar ? 1 : 0);  // θˢ_i plus its Fisher
   }
   int64_t protocol_floats_down() const override { return s_; }
   Diagnostics diagnostics(int64_t round) const override {
     Diagnostics out;
-    add_attention_diagnostics(out, report_, round, context_.config->attention.every, context_.num_clients);
-    if (context_.config->fedsaf.fisher_mode == "none") return out;
+    add_attention_diagnostics(out, report_, round, attention_.every, context_.num_clients);
+    if (options_.fisher_mode == FisherMode::none) return out;
     PartStatistics fisher;
     fisher.group = "fisher";
     fisher.names_path = "tensors";
@@ -240,19 +245,19 @@ class FedSaf : public Algorithm {
   // Collective: the mix u_iˢ for the hosted clients `rows` (ascending) from every rank's latest
   // uploads; sigma_rows marks the rows that define σ = "auto".
   void compute_mix(const std::vector<int64_t>& rows, const std::vector<bool>& sigma_rows) {
-    const std::string& mode = context_.config->fedsaf.fisher_mode;
+    const FisherMode mode = options_.fisher_mode;
     std::vector<int64_t> held_ids(uploaded_.begin(), uploaded_.end());
     const int64_t m = static_cast<int64_t>(held_ids.size()), k = static_cast<int64_t>(rows.size());
     HeldUploads held;
     held.ids = torch::tensor(held_ids, kI64);  // [m]
     held.params = stack_rows(theta_, held_ids, s_);  // [m, S]
     torch::Tensor self_weights, self_scalar;
-    if (mode == "param") {
+    if (mode == FisherMode::param) {
       held.weights = torch::empty({m, s_}, kF32);  // [m, S]
       for (int64_t r = 0; r < m; ++r) held.weights[r].copy_(weight_or_neutral(held_ids[static_cast<size_t>(r)]));
       self_weights = torch::empty({k, s_}, kF32);  // [k, S]
       for (int64_t r = 0; r < k; ++r) self_weights[r].copy_(weight_or_neutral(rows[static_cast<size_t>(r)]));
-    } else if (mode == "scalar") {
+    } else if (mode == FisherMode::scalar) {
       held.scalar = torch::empty({m}, kF32);  // [m]
       for (int64_t r = 0; r < m; ++r) held.scalar[r] = scalar_or_neutral(held_ids[static_cast<size_t>(r)]);
       self_scalar = torch::empty({k}, kF32);  // [k]
@@ -265,7 +270,7 @@ class FedSaf : public Algorithm {
     for (int64_t r = 0; r < k; ++r) sigma_mask[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
     Attention att;
     double sigma = 0;
-    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->attention,
+    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, attention_,
                                           context_.train_sizes, queries, self_cols, sigma_mask, self_weights,
                                           self_scalar, att, sigma);  // [k, S]
     for (int64_t r = 0; r < k; ++r) context_.store(mix_, rows[static_cast<size_t>(r)], u[r]);  // [S]
@@ -286,7 +291,7 @@ class FedSaf : public Algorithm {
   // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
   torch::Tensor weight_or_neutral(int64_t client) const {
     const auto it = weight_.find(client);
-    return it != weight_.end() ? it->second : torch::full({s_}, 1.0 + context_.config->fedsaf.delta, kF32);  // [S]
+    return it != weight_.end() ? it->second : torch::full({s_}, 1.0 + options_.delta, kF32);  // [S]
   }
   double scalar_or_neutral(int64_t client) const {
     const auto it = scalar_.find(client);
@@ -294,6 +299,8 @@ class FedSaf : public Algorithm {
   }
 
   AlgoContext context_;
+  FedSafOptions options_;
+  AttentionOptions attention_;
   int64_t s_ = 0;  // |θˢ|
   int64_t round_ = 0;
   std::unique_ptr<PairwiseExchange> exchange_;
@@ -311,8 +318,32 @@ class FedSaf : public Algorithm {
   FisherSums fisher_sums_;
 };
 
-}  // namespace
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::unique_ptr<Algorithm> make_fedsaf() { return std::make_unique<FedSaf>(); }
+const bool registered = register_algorithm(
+    {60, "fedsaf", "(FedSAF: attention + Fisher-weighted mix of the shared layers, [attention] and [fedsaf] keys)",
+     {enum_key<FisherMode>("fedsaf.fisher_mode",
+                           "Fisher weighting of the mix: `param` (per parameter), `scalar` (one weight per client), `none` (the without-FIM ablation).",
+                           {"param", "scalar", "none"}, [](Config& c) -> auto& { return c.section<FedSafOptions>().fisher_mode; }),
+      enum_key<FisherNorm>("fedsaf.fisher_norm",
+                           "Fisher normalisation before weighting: `per_tensor` (divide by the tensor's mean) or `none`.",
+                           {"per_tensor", "none"}, [](Config& c) -> auto& { return c.section<FedSafOptions>().fisher_norm; }),
+      {"fedsaf.delta", "δ added to the normalised Fisher so that no weight is zero.",
+       [](Config& c) -> ConfigValueRef { return &c.section<FedSafOptions>().delta; }, 0, kInf},
+      {"fedsaf.fisher_batches", "Batches of the empirical Fisher pass after training; 0 = one full pass over the training split.",
+       [](Config& c) -> ConfigValueRef { return &c.section<FedSafOptions>().fisher_batches; }, 0, kInf},
+      enum_key<FisherSource>("fedsaf.fisher_source",
+                             "`extra_pass` (a pass after training) or `last_epoch` (accumulated during the last training epoch, no extra pass).",
+                             {"extra_pass", "last_epoch"}, [](Config& c) -> auto& { return c.section<FedSafOptions>().fisher_source; }),
+      {"fedsaf.init_from_cloud", "true: the client starts from θˢ_i ← u_iˢ; false: keeps θˢ_i and adds the pull (prox_lambda/2)·‖θˢ − u_iˢ‖².",
+       [](Config& c) -> ConfigValueRef { return &c.section<FedSafOptions>().init_from_cloud; }},
+      {"fedsaf.prox_lambda", "λ_p of the proximal pull when init_from_cloud = false.",
+       [](Config& c) -> ConfigValueRef { return &c.section<FedSafOptions>().prox_lambda; }, 0, kInf},
+      enum_key<DeepMode>("fedsaf.deep_mode",
+                         "Private (deep) layers: `train` (trained locally, never uploaded) or `frozen` (requires_grad = false).",
+                         {"train", "frozen"}, [](Config& c) -> auto& { return c.section<FedSafOptions>().deep_mode; })},
+     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedSaf>(); }});
+
+}  // namespace
 
 }  // namespace fedsaf

@@ -1,6 +1,6 @@
 // `local`: every client trains only on its own data and never communicates; the lower bound
 // that any personalised FL method must beat.
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 
 #include <map>
 
@@ -33,8 +33,10 @@ class LocalOnly : public Algorithm {
   std::map<int64_t, torch::Tensor> personal_;  // hosted client → [P]
 };
 
-}  // namespace
+const bool registered = register_algorithm(
+    {10, "local", "(every client trains alone: the lower bound)", {},
+     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<LocalOnly>(); }});
 
-std::unique_ptr<Algorithm> make_local() { return std::make_unique<LocalOnly>(); }
+}  // namespace
 
 }  // namespace fedsaf

@@ -1,30 +1,53 @@
-// The algorithms by name. Adding one is one file plus one line here.
+// The registered algorithms (see registry.hpp). The library is linked whole (CMakeLists.txt), so
+// every algorithm file's registration runs in every program that links it.
+#include "algo/registry.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join ({fmt} ≥ 11 moved it here)
 
-#include "algo/algorithm.hpp"
-#include "algo/fedavg.hpp"
+#include <map>
+
 #include "core/errors.hpp"
 
 namespace fedsaf {
 
-std::unique_ptr<Algorithm> make_local();
-std::unique_ptr<Algorithm> make_fedper();
-std::unique_ptr<Algorithm> make_fedamp();
-std::unique_ptr<Algorithm> make_fedsaf();
+namespace {
+
+using Factory = std::function<std::unique_ptr<Algorithm>(const Config&)>;
+
+std::map<std::string, Factory>& factories() {
+  static std::map<std::string, Factory> all;
+  return all;
+}
+
+}  // namespace
+
+bool register_algorithm(AlgorithmInfo info) {
+  if (!factories().emplace(info.name, info.make).second)
+    throw Error(fmt::format("algorithm '{}' is registered twice", info.name));
+  ConfigSectionSpec section;
+  section.order = info.order;
+  section.algorithm = info.name;
+  section.algorithm_doc = info.summary;
+  section.keys = std::move(info.keys);
+  section.problem = std::move(info.problem);
+  return register_config_section(std::move(section));
+}
+
+std::vector<std::string> algorithm_names() {
+  std::vector<std::string> names;
+  for (const ConfigSectionSpec& section : config_sections())
+    if (!section.algorithm.empty()) names.push_back(section.algorithm);
+  return names;
+}
 
 std::unique_ptr<Algorithm> make_algorithm(const Config& config) {
   const std::string& name = config.run.algorithm;
-  if (name == "fedavg") return std::make_unique<FedAvg>(0.0);
-  if (name == "fedprox") return std::make_unique<FedAvg>(config.fedprox.mu);
-  if (name == "local") return make_local();
-  if (name == "fedper") return make_fedper();
-  if (name == "fedamp") return make_fedamp();
-  if (name == "fedsaf") return make_fedsaf();
-  throw ConfigError(fmt::format("{}: run.algorithm = '{}' is not available in this build (have: {})",
-                                config.source, name, fmt::join(algorithm_names(), ", ")));
+  const auto it = factories().find(name);
+  if (it == factories().end())
+    throw ConfigError(fmt::format("{}: run.algorithm = '{}' is not available in this build (have: {})", config.source,
+                                  name, fmt::join(algorithm_names(), ", ")));
+  return it->second(config);
 }
-
-std::vector<std::string> algorithm_names() { return {"local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf"}; }
 
 }  // namespace fedsaf

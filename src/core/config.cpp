@@ -131,9 +131,13 @@ const toml::array& as_array(const toml::node& node, const KeyError& err) {
 // Stores one TOML value into the config field the spec points at, with type and range checks.
 void assign(Config& config, const ConfigKeySpec& spec, const toml::node& node, const KeyError& err) {
   std::visit(
-      [&](auto* field) {
+      [&](auto field) {
         using T = std::remove_pointer_t<decltype(field)>;
-        if constexpr (std::is_same_v<T, int64_t>) {
+        if constexpr (std::is_same_v<T, ConfigEnumRef>) {
+          const std::string v = as_string(node, err);
+          check_choice(spec, v, err);
+          field.set(static_cast<int>(std::find(spec.choices.begin(), spec.choices.end(), v) - spec.choices.begin()));
+        } else if constexpr (std::is_same_v<T, int64_t>) {
           const int64_t v = as_int(node, err);
           check_range(spec, static_cast<double>(v), err);
           *field = v;
@@ -224,11 +228,10 @@ void validate(const Config& c) {
                      c.data.synthetic.max_samples, c.data.synthetic.min_samples));
   if (c.run.clients == 0 && c.partition.method != "natural" && c.partition.method != "auto")
     fail("run.clients = 0 (take the count from the data) needs partition.method = natural");
-  if (c.attention.sigma != "auto") {
-    char* end = nullptr;
-    const double sigma = std::strtod(c.attention.sigma.c_str(), &end);
-    if (end == c.attention.sigma.c_str() || *end != '\0' || !(sigma > 0))
-      fail(fmt::format("attention.sigma = '{}': expected \"auto\" or a number > 0", c.attention.sigma));
+  for (const ConfigSectionSpec& section : config_sections()) {
+    if (!section.problem) continue;
+    const std::string problem = section.problem(c);
+    if (!problem.empty()) fail(problem);
   }
   if (c.run.clients == 0 && c.data.dataset == "synthetic")
     fail("run.clients must be >= 1 for the synthetic data set");
@@ -254,9 +257,10 @@ std::string quote(const std::string& s) {
 
 std::string format_value(Config& config, const ConfigKeySpec& spec) {
   return std::visit(
-      [](auto* field) -> std::string {
+      [&](auto field) -> std::string {
         using T = std::remove_pointer_t<decltype(field)>;
-        if constexpr (std::is_same_v<T, double>) return format_double(*field);
+        if constexpr (std::is_same_v<T, ConfigEnumRef>) return quote(spec.choices.at(static_cast<size_t>(field.get())));
+        else if constexpr (std::is_same_v<T, double>) return format_double(*field);
         else if constexpr (std::is_same_v<T, bool>) return *field ? "true" : "false";
         else if constexpr (std::is_same_v<T, std::string>) return quote(*field);
         else if constexpr (std::is_same_v<T, std::vector<int64_t>>) return fmt::format("[{}]", fmt::join(*field, ", "));
@@ -271,9 +275,10 @@ std::string format_value(Config& config, const ConfigKeySpec& spec) {
 
 std::string type_name(Config& config, const ConfigKeySpec& spec) {
   return std::visit(
-      [](auto* field) -> std::string {
+      [](auto field) -> std::string {
         using T = std::remove_pointer_t<decltype(field)>;
-        if constexpr (std::is_same_v<T, double>) return "float";
+        if constexpr (std::is_same_v<T, ConfigEnumRef>) return "string";
+        else if constexpr (std::is_same_v<T, double>) return "float";
         else if constexpr (std::is_same_v<T, bool>) return "bool";
         else if constexpr (std::is_same_v<T, std::string>) return "string";
         else if constexpr (std::is_same_v<T, std::vector<int64_t>>) return "integer array";

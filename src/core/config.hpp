@@ -1,10 +1,13 @@
 #pragma once
 // An experiment's configuration: typed structs filled from one TOML file plus `--set key=value`
-// overrides. Every key is declared once in config_schema.cpp (type, default, range, doc); the
-// parser, the resolved-TOML writer and docs/config.md all come from that one table.
+// overrides. Every key is declared once (type, default, range, doc): the general ones in
+// config_schema.cpp, each algorithm's in its own file (register_config_section); the parser, the
+// resolved-TOML writer and docs/config.md all come from that one table.
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/config_sections.hpp"
 
 namespace fedsaf {
 
@@ -67,49 +70,21 @@ struct TrainConfig {
   double weight_decay = 0.0;
 };
 
-struct FedProxConfig {
-  double mu = 0.01;  // proximal weight; 0 = FedAvg exactly
-};
-
-// Attention-based message passing, shared by fedamp and fedsaf (FEDSAF-SPEC.md).
-struct AttentionConfig {
-  std::string kernel = "fedamp";  // fedamp | heur | samples (plain sample weights: the −AMP ablation)
-  double alpha_k = 1.0;           // α_K: step of the attention update
-  std::string sigma = "auto";     // σ of exp(−d/σ): "auto" (median of the round's d_ij) or a number > 0
-  double lambda = 1.0;            // λ: proximal weight, the term is (λ / (2 α_K))·‖w − u_i‖²
-  double xi_min = 0.1;            // guard: off-diagonal ξ sum at most 1 − xi_min
-  double heur_scale = 10.0;       // heur kernel: softmax temperature σ on cosine similarity
-  double xi_self = 0.5;           // heur kernel: ξ_ii
-  std::string exchange = "ring";  // ring | allgather: how uploads travel between ranks
-  int64_t every = 10;             // write the attention matrix every this many rounds (0 = never)
-};
-
-struct FedAmpConfig {
-  bool pfllib_compat = false;  // proximal term without gradient (PFLlib); trains like `local`
-};
-
-struct FedSafConfig {
-  std::string fisher_mode = "param";         // param | scalar | none
-  std::string fisher_norm = "per_tensor";    // per_tensor | none
-  double delta = 1e-3;                       // δ added to the normalised Fisher
-  int64_t fisher_batches = 0;                // batches of the Fisher pass; 0 = one full pass
-  std::string fisher_source = "extra_pass";  // extra_pass | last_epoch
-  bool init_from_cloud = true;               // θˢ_i ← u_iˢ; false: proximal pull instead
-  double prox_lambda = 1.0;                  // λ_p of the pull (init_from_cloud = false)
-  std::string deep_mode = "train";           // train | frozen (private layers)
-};
-
 struct Config {
   RunConfig run;
   DataConfig data;
   PartitionConfig partition;
   ModelConfig model;
   TrainConfig train;
-  FedProxConfig fedprox;
-  AttentionConfig attention;
-  FedAmpConfig fedamp;
-  FedSafConfig fedsaf;
+  // The sections of the algorithms and of the attention stage, declared by them (src/algo).
+  ConfigSections sections;
   std::string source;  // where it came from: the file name, or "<built-in default>"
+
+  // E.g. config.section<FedSafOptions>(): that section's typed values.
+  template <class T>
+  T& section() { return sections.get<T>(); }
+  template <class T>
+  const T& section() const { return sections.get<T>(); }
 };
 
 // Parses a TOML file, then applies `key=value` overrides in order. Throws ConfigError naming the

@@ -1,13 +1,27 @@
 // fedsaf: no-torch
 #include "core/config_schema.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 namespace fedsaf {
 
 namespace {
-constexpr double kInf = std::numeric_limits<double>::infinity();
-}  // namespace
 
-const std::vector<ConfigKeySpec>& config_schema() {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Registrations only add (before main); the schema is rebuilt after each one.
+std::vector<ConfigSectionSpec>& sections() {
+  static std::vector<ConfigSectionSpec> registered;
+  return registered;
+}
+std::vector<ConfigKeySpec>& schema_cache() {
+  static std::vector<ConfigKeySpec> cache;
+  return cache;
+}
+
+const std::vector<ConfigKeySpec>& general_keys() {
   static const std::vector<ConfigKeySpec> schema = {
       // ---- [run]
       {"run.seed", "Seed of every random stream (partition, cohorts, initial model, shuffling).",
@@ -16,9 +30,8 @@ const std::vector<ConfigKeySpec>& config_schema() {
        [](Config& c) -> ConfigValueRef { return &c.run.rounds; }, 1, kInf},
       {"run.clients", "Number of simulated clients N (for `natural` partitions: must equal the number of groups, or 0 to take it from the data).",
        [](Config& c) -> ConfigValueRef { return &c.run.clients; }, 0, kInf},
-      {"run.algorithm", "Federated algorithm.",
-       [](Config& c) -> ConfigValueRef { return &c.run.algorithm; }, -kInf, kInf, false,
-       {"local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf"}},
+      {"run.algorithm", "Federated algorithm (the choices are the registered ones).",
+       [](Config& c) -> ConfigValueRef { return &c.run.algorithm; }},
       {"run.join_ratio", "Fraction of clients selected per round (cohort = floor(N * join_ratio), at least 1).",
        [](Config& c) -> ConfigValueRef { return &c.run.join_ratio; }, 0, 1, true},
       {"run.eval_every", "Evaluate every this many rounds (and always after the last round).",
@@ -102,50 +115,46 @@ const std::vector<ConfigKeySpec>& config_schema() {
        [](Config& c) -> ConfigValueRef { return &c.train.momentum; }, 0, 1},
       {"train.weight_decay", "Local SGD weight decay (L2).",
        [](Config& c) -> ConfigValueRef { return &c.train.weight_decay; }, 0, kInf},
-      // ---- [fedprox]
-      {"fedprox.mu", "fedprox: weight of the proximal term (mu/2)·‖w − w_global‖²; 0 trains exactly like fedavg.",
-       [](Config& c) -> ConfigValueRef { return &c.fedprox.mu; }, 0, kInf},
-      // ---- [attention] (fedamp, fedsaf)
-      {"attention.kernel", "Attention kernel: `fedamp` (ξ_ij = α_K·exp(−d_ij/σ)/σ), `heur` ((1 − ξ_self)·softmax(heur_scale·cos)), `samples` (ξ_ij = n_j/Σn: the without-AMP ablation).",
-       [](Config& c) -> ConfigValueRef { return &c.attention.kernel; }, -kInf, kInf, false, {"fedamp", "heur", "samples"}},
-      {"attention.alpha_k", "α_K of the fedamp kernel (and of the proximal weight λ/(2α_K)).",
-       [](Config& c) -> ConfigValueRef { return &c.attention.alpha_k; }, 0, kInf, true},
-      {"attention.sigma", "σ of the fedamp kernel: `\"auto\"` (median of the round's squared distances) or a number > 0.",
-       [](Config& c) -> ConfigValueRef { return &c.attention.sigma; }, -kInf, kInf, false, {}, true},
-      {"attention.lambda", "λ: weight of the proximal term (λ/(2α_K))·‖w − u_i‖² (fedamp; fedsaf with init_from_cloud = false uses fedsaf.prox_lambda).",
-       [](Config& c) -> ConfigValueRef { return &c.attention.lambda; }, 0, kInf},
-      {"attention.xi_min", "Guard: when the off-diagonal ξ of a row sum above 1 − xi_min they are scaled to sum to 1 − xi_min.",
-       [](Config& c) -> ConfigValueRef { return &c.attention.xi_min; }, 0, 1},
-      {"attention.heur_scale", "heur kernel: σ multiplying the cosine similarity inside the softmax.",
-       [](Config& c) -> ConfigValueRef { return &c.attention.heur_scale; }, 0, kInf},
-      {"attention.xi_self", "heur kernel: ξ_ii, the weight a client keeps on itself.",
-       [](Config& c) -> ConfigValueRef { return &c.attention.xi_self; }, 0, 1},
-      {"attention.exchange", "How uploads travel between ranks: `ring` (blocks passed around, O(2 blocks) memory) or `allgather` (every rank holds all uploads; small runs).",
-       [](Config& c) -> ConfigValueRef { return &c.attention.exchange; }, -kInf, kInf, false, {"ring", "allgather"}},
-      {"attention.every", "Write the attention matrix ξ (N×N) to the run file every this many rounds (0 = never).",
-       [](Config& c) -> ConfigValueRef { return &c.attention.every; }, 0, kInf},
-      // ---- [fedamp]
-      {"fedamp.pfllib_compat", "Reproduce PFLlib's FedAMP, whose proximal term carries no gradient (it then trains exactly like `local`). Only for comparison.",
-       [](Config& c) -> ConfigValueRef { return &c.fedamp.pfllib_compat; }},
-      // ---- [fedsaf]
-      {"fedsaf.fisher_mode", "Fisher weighting of the mix: `param` (per parameter), `scalar` (one weight per client), `none` (the without-FIM ablation).",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.fisher_mode; }, -kInf, kInf, false, {"param", "scalar", "none"}},
-      {"fedsaf.fisher_norm", "Fisher normalisation before weighting: `per_tensor` (divide by the tensor's mean) or `none`.",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.fisher_norm; }, -kInf, kInf, false, {"per_tensor", "none"}},
-      {"fedsaf.delta", "δ added to the normalised Fisher so that no weight is zero.",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.delta; }, 0, kInf},
-      {"fedsaf.fisher_batches", "Batches of the empirical Fisher pass after training; 0 = one full pass over the training split.",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.fisher_batches; }, 0, kInf},
-      {"fedsaf.fisher_source", "`extra_pass` (a pass after training) or `last_epoch` (accumulated during the last training epoch, no extra pass).",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.fisher_source; }, -kInf, kInf, false, {"extra_pass", "last_epoch"}},
-      {"fedsaf.init_from_cloud", "true: the client starts from θˢ_i ← u_iˢ; false: keeps θˢ_i and adds the pull (prox_lambda/2)·‖θˢ − u_iˢ‖².",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.init_from_cloud; }},
-      {"fedsaf.prox_lambda", "λ_p of the proximal pull when init_from_cloud = false.",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.prox_lambda; }, 0, kInf},
-      {"fedsaf.deep_mode", "Private (deep) layers: `train` (trained locally, never uploaded) or `frozen` (requires_grad = false).",
-       [](Config& c) -> ConfigValueRef { return &c.fedsaf.deep_mode; }, -kInf, kInf, false, {"train", "frozen"}},
   };
   return schema;
+}
+
+// The general keys with run.algorithm's choices and doc from the registered algorithms, then
+// every registered section's keys.
+std::vector<ConfigKeySpec> build_schema() {
+  std::vector<ConfigKeySpec> schema = general_keys();
+  for (ConfigKeySpec& spec : schema) {
+    if (spec.key != "run.algorithm") continue;
+    std::string doc = "Federated algorithm:";
+    for (const ConfigSectionSpec& section : sections()) {
+      if (section.algorithm.empty()) continue;
+      spec.choices.push_back(section.algorithm);
+      doc += fmt::format(" `{}` {};", section.algorithm, section.algorithm_doc);
+    }
+    doc.back() = '.';
+    spec.doc = doc;
+  }
+  for (const ConfigSectionSpec& section : sections())
+    schema.insert(schema.end(), section.keys.begin(), section.keys.end());
+  return schema;
+}
+
+}  // namespace
+
+bool register_config_section(ConfigSectionSpec section) {
+  std::vector<ConfigSectionSpec>& all = sections();
+  const auto at = std::upper_bound(all.begin(), all.end(), section.order,
+                                   [](int order, const ConfigSectionSpec& s) { return order < s.order; });
+  all.insert(at, std::move(section));
+  schema_cache() = build_schema();
+  return true;
+}
+
+const std::vector<ConfigSectionSpec>& config_sections() { return sections(); }
+
+const std::vector<ConfigKeySpec>& config_schema() {
+  if (schema_cache().empty()) schema_cache() = build_schema();
+  return schema_cache();
 }
 
 }  // namespace fedsaf

@@ -11,8 +11,15 @@
 
 namespace fedsaf {
 
+// An enum-valued key: read and written as one of the spec's `choices`, stored as the enum whose
+// value k is choices[k].
+struct ConfigEnumRef {
+  std::function<int()> get;
+  std::function<void(int)> set;
+};
+
 using ConfigValueRef = std::variant<int64_t*, uint64_t*, double*, bool*, std::string*,
-                                    std::vector<int64_t>*, std::vector<std::string>*>;
+                                    std::vector<int64_t>*, std::vector<std::string>*, ConfigEnumRef>;
 
 struct ConfigKeySpec {
   std::string key;  // dotted path, e.g. "train.lr"
@@ -27,6 +34,34 @@ struct ConfigKeySpec {
   bool accepts_number = false;
 };
 
+// An enum key of a section: E's value k is names[k]; get(config) returns the field.
+template <class E, class Get>
+ConfigKeySpec enum_key(std::string key, std::string doc, std::vector<std::string> names, Get get) {
+  ConfigKeySpec spec{std::move(key), std::move(doc), [get](Config& c) -> ConfigValueRef {
+                       E* field = &get(c);
+                       return ConfigEnumRef{[field] { return static_cast<int>(*field); },
+                                            [field](int v) { *field = static_cast<E>(v); }};
+                     }};
+  spec.choices = std::move(names);
+  return spec;
+}
+
+// Keys declared above core: one section per algorithm (its [name] keys; possibly none) or a
+// stage shared by several (attention). Registered before main() by a static registration in the
+// declaring file; the schema, resolved TOML and docs/config.md list sections by `order`.
+struct ConfigSectionSpec {
+  int order = 0;
+  std::string algorithm;      // the run.algorithm value this section adds; "" = none
+  std::string algorithm_doc;  // one line for run.algorithm's documentation
+  std::vector<ConfigKeySpec> keys;
+  // Checks that involve several keys: returns the problem, or "" when the config is fine.
+  std::function<std::string(const Config&)> problem;
+};
+// Returns true (for `static const bool registered = register_config_section(...)`).
+bool register_config_section(ConfigSectionSpec section);
+const std::vector<ConfigSectionSpec>& config_sections();  // registered, by order
+
+// Every key: the general ones, then the registered sections' by order.
 const std::vector<ConfigKeySpec>& config_schema();
 
 }  // namespace fedsaf

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <memory>
 
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 #include "client/evaluate.hpp"
 #include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
 #include "client/trainer.hpp"

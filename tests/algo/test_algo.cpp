@@ -6,7 +6,7 @@
 #include <cmath>
 #include <memory>
 
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 #include "algo/attention.hpp"
 #include "client/fisher.hpp"
 #include "client/trainer.hpp"
@@ -134,9 +134,9 @@ TEST(Fisher, PerTensorNormalisation) {
   const torch::Tensor f = torch::tensor({1.f, 3.f, 2.f, 2.f, 8.f});
   const torch::Tensor fh = normalize_fisher_per_tensor(f, {2, 3});
   EXPECT_TRUE(torch::allclose(fh, torch::tensor({0.5f, 1.5f, 0.5f, 0.5f, 2.f}), 1e-6, 0));
-  EXPECT_TRUE(torch::allclose(fisher_param_weight(f, {2, 3}, "per_tensor", 1e-3), fh + 1e-3));
+  EXPECT_TRUE(torch::allclose(fisher_param_weight(f, {2, 3}, FisherNorm::per_tensor, 1e-3), fh + 1e-3));
   EXPECT_THROW(normalize_fisher_per_tensor(f, {2, 2}), Error);
-  EXPECT_THROW(fisher_param_weight(f, {2, 3}, "bogus", 1e-3), ConfigError);
+  EXPECT_TRUE(torch::allclose(fisher_param_weight(f, {2, 3}, FisherNorm::none, 1e-3), f + 1e-3));
   EXPECT_NEAR(fisher_scalar_weight(f), 3.2, 1e-6);
 }
 
@@ -152,7 +152,7 @@ TEST(Mix, FisherWeightedHandComputed) {
   const torch::Tensor theta = example_params();  // [3, 2]
   const torch::Tensor fisher = torch::tensor({1.f, 3.f, 2.f, 2.f, 4.f, 0.f}).reshape({3, 2});
   torch::Tensor weights = torch::empty({3, 2}, kF32);  // [3, 2]
-  for (int j = 0; j < 3; ++j) weights[j].copy_(fisher_param_weight(fisher[j], {2}, "per_tensor", 1e-3));
+  for (int j = 0; j < 3; ++j) weights[j].copy_(fisher_param_weight(fisher[j], {2}, FisherNorm::per_tensor, 1e-3));
   const torch::Tensor q = theta.narrow(0, 0, 1).contiguous();  // [1, 2] client 0
   const torch::Tensor self = torch::tensor({int64_t{0}}, kI64);
   for (PairwiseMode mode : {PairwiseMode::ring, PairwiseMode::allgather}) {

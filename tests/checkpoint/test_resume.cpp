@@ -59,7 +59,7 @@ TEST_P(SameRanks, ResumeIsBitIdenticalToAnUninterruptedRun) {
   if (world.rank() == 0) test::expect_same_results(dir / "whole/run.h5", dir / "resumed/run.h5", 0.0);
 }
 INSTANTIATE_TEST_SUITE_P(Algorithms, SameRanks,
-                         ::testing::Values("local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf"));
+                         ::testing::Values("local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf", "fedavgm"));
 
 // A checkpoint written by all ranks continues on rank 0 alone (and one written by rank 0 alone
 // on all ranks): clients are re-placed, results agree within 1e-5.

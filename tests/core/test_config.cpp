@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "algo/attention_options.hpp"
+#include "algo/registry.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
 
@@ -111,9 +113,10 @@ TEST(Config, ShippedConfigsParse) {
 namespace fedsaf {
 namespace {
 TEST(Config, SigmaTakesAutoOrAPositiveNumber) {
-  EXPECT_EQ(parse_config_text("[attention]\nsigma = 250\n", "exp.toml").attention.sigma, "250");
-  EXPECT_EQ(parse_config_text("", "exp.toml", {"attention.sigma=0.5"}).attention.sigma, "0.5");
-  EXPECT_EQ(parse_config_text("", "exp.toml").attention.sigma, "auto");
+  const auto sigma = [](const Config& c) { return c.section<AttentionOptions>().sigma; };
+  EXPECT_EQ(sigma(parse_config_text("[attention]\nsigma = 250\n", "exp.toml")), "250");
+  EXPECT_EQ(sigma(parse_config_text("", "exp.toml", {"attention.sigma=0.5"})), "0.5");
+  EXPECT_EQ(sigma(parse_config_text("", "exp.toml")), "auto");
   EXPECT_NE(error_of("[attention]\nsigma = -1\n").find("attention.sigma = '-1': expected \"auto\" or a number > 0"),
             std::string::npos);
   EXPECT_NE(error_of("[attention]\nsigma = \"big\"\n").find("attention.sigma"), std::string::npos);
@@ -161,5 +164,36 @@ TEST(Config, OnlyRegularFilesOfSaneSizeAreRead) {
   std::filesystem::remove_all(dir);
 }
 
+}  // namespace
+}  // namespace fedsaf
+
+namespace fedsaf {
+namespace {
+// The algorithms' own sections: registered from their files, typed after parsing, and listed in
+// the schema, the resolved TOML and run.algorithm's choices in registration order.
+TEST(Config, AlgorithmSectionsAreTypedAndComeFromTheRegistry) {
+  EXPECT_EQ(algorithm_names(),
+            (std::vector<std::string>{"local", "fedavg", "fedprox", "fedper", "fedamp", "fedsaf", "fedavgm"}));
+  const Config c = parse_config_text("[attention]\nkernel = \"heur\"\nexchange = \"allgather\"\n", "exp.toml");
+  EXPECT_EQ(c.section<AttentionOptions>().kernel, AttentionKernel::heur);
+  EXPECT_EQ(c.section<AttentionOptions>().exchange, PairwiseMode::allgather);
+  EXPECT_EQ(default_config().section<AttentionOptions>().kernel, AttentionKernel::fedamp);
+  const std::string toml = to_toml(c);
+  EXPECT_NE(toml.find("[attention]\nkernel = 'heur'\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("exchange = 'allgather'"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("[fedsaf]\nfisher_mode = 'param'\nfisher_norm = 'per_tensor'"), std::string::npos) << toml;
+  // A copy owns its sections.
+  Config copy = c;
+  copy.section<AttentionOptions>().kernel = AttentionKernel::samples;
+  EXPECT_EQ(c.section<AttentionOptions>().kernel, AttentionKernel::heur);
+  EXPECT_EQ(config_diff(c, copy), (std::vector<std::string>{"attention.kernel: 'heur' → 'samples'"}));
+  // Enum keys take only their names and round-trip through the resolved TOML.
+  const std::string bad = error_of("[fedsaf]\nfisher_norm = \"bogus\"\n");
+  EXPECT_NE(bad.find("key 'fedsaf.fisher_norm': 'bogus' is not one of: per_tensor, none"), std::string::npos) << bad;
+  EXPECT_NE(error_of("[fedsaf]\ndeep_mode = 1\n").find("expected a string"), std::string::npos);
+  const Config again = parse_config_text(to_toml(c), "resolved.toml");
+  EXPECT_TRUE(config_diff(c, again).empty());
+  EXPECT_EQ(make_algorithm(parse_config_text("", "exp.toml", {"run.algorithm=fedprox"}))->name(), "fedprox");
+}
 }  // namespace
 }  // namespace fedsaf

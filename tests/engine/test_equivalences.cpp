@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "algo/algorithm.hpp"
+#include "algo/registry.hpp"
 #include "core/config.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/engine.hpp"
