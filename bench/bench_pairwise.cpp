@@ -1,4 +1,4 @@
-// The pairwise stage of fedamp / fedsaf alone (mpi/pairwise.hpp): pass 1 (distances + cosines) and
+// The pairwise stage of fedamp / fedsaf alone (src/algo/pairwise.hpp): pass 1 (distances + cosines) and
 // pass 2 (Fisher-weighted mix) for a cohort of queries against N uploads of S floats (with
 // per-parameter weights), ring vs allgather, plus the bare transfers the ring makes (same blocks,
 // no compute) as the communication bound. Run under mpirun; rank 0 prints.
@@ -14,7 +14,7 @@
 
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
-#include "mpi/pairwise.hpp"
+#include "algo/pairwise.hpp"
 
 using namespace fedsaf;
 using Clock = std::chrono::steady_clock;

@@ -37,6 +37,8 @@ struct Dataset;
 // What an algorithm knows of the run; the same on every rank except `hosted`.
 struct AlgoContext {
   const Config* config = nullptr;
+  // The run's communicator: only for building a PairwiseExchange (src/algo/pairwise.hpp), the
+  // attention algorithms' one way to other ranks. The engine does every other reduction.
   Communicator* comm = nullptr;
   int64_t num_clients = 0;
   std::vector<int64_t> train_sizes;  // n_i for every client i

@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "core/errors.hpp"
-#include "mpi/communicator.hpp"
+#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 namespace {
@@ -47,9 +47,9 @@ double median_sigma(const torch::Tensor& values) {
   return med > 0 && std::isfinite(med) ? med : 1.0;
 }
 
-double auto_sigma_global(const torch::Tensor& d, const torch::Tensor& self_cols, Communicator& comm) {
+double auto_sigma_global(const torch::Tensor& d, const torch::Tensor& self_cols, PairwiseExchange& exchange) {
   // Every rank gets the same multiset of values, so the same median (sorting is order-free).
-  return median_sigma(comm.allgatherv(finite_offdiag(d, self_cols).contiguous()).data);
+  return median_sigma(exchange.gather_rows(finite_offdiag(d, self_cols)));
 }
 
 std::optional<double> parse_sigma(const std::string& text) {

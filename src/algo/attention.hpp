@@ -19,7 +19,7 @@
 
 namespace fedsaf {
 
-class Communicator;
+class PairwiseExchange;
 
 struct Attention {
   torch::Tensor xi;          // [k, N] float64, rows sum to 1
@@ -33,7 +33,7 @@ torch::Tensor finite_offdiag(const torch::Tensor& d, const torch::Tensor& self_c
 // when the median is not > 0 (then every distance is 0 or none exists, and σ does not matter).
 double median_sigma(const torch::Tensor& values);
 // Collective over comm: the median of the finite off-diagonal d of every rank's rows.
-double auto_sigma_global(const torch::Tensor& d, const torch::Tensor& self_cols, Communicator& comm);
+double auto_sigma_global(const torch::Tensor& d, const torch::Tensor& self_cols, PairwiseExchange& exchange);
 // attention.sigma: "auto" → nullopt; a number > 0 → it; otherwise ConfigError naming the key.
 std::optional<double> parse_sigma(const std::string& text);
 

@@ -7,8 +7,7 @@
 
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
-#include "mpi/communicator.hpp"
-#include "mpi/pairwise.hpp"
+#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 
@@ -53,7 +52,7 @@ const bool registered = register_config_section({
 
 }  // namespace
 
-torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionOptions& config,
+torch::Tensor attention_mix(PairwiseExchange& exchange, const AttentionOptions& config,
                             const std::vector<int64_t>& sizes, const torch::Tensor& queries,
                             const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
                             const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
@@ -67,7 +66,7 @@ torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, cons
       sigma = *fixed;
     } else {
       const torch::Tensor pick = sigma_rows.nonzero().flatten();  // [k'] rows that define σ
-      sigma = auto_sigma_global(pd.sq_dist.index_select(0, pick), self_cols.index_select(0, pick), comm);
+      sigma = auto_sigma_global(pd.sq_dist.index_select(0, pick), self_cols.index_select(0, pick), exchange);
     }
     att = xi_fedamp(pd.sq_dist, self_cols, config.alpha_k, sigma, config.xi_min);
   } else if (kernel == AttentionKernel::heur) {
@@ -94,9 +93,9 @@ torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, cons
 }
 
 void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
-                   Communicator& comm) {
+                   PairwiseExchange& exchange) {
   torch::Tensor counts = torch::tensor({self_cols.numel(), att.guard_fired}, torch::kInt64);  // [2] rows, guard fired
-  comm.allreduce_sum(counts);
+  exchange.sum(counts);
   report.rows += counts[0].item<int64_t>();
   report.guard_fired += counts[1].item<int64_t>();
   report.sigma = sigma;

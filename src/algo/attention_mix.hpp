@@ -12,7 +12,6 @@
 
 namespace fedsaf {
 
-class Communicator;
 class PairwiseExchange;
 
 // What the attention of one round computed (fedamp: the cohort's rows, in round_begin; fedsaf:
@@ -33,7 +32,7 @@ struct AttentionReport {
 //   self_weights [k, S] / self_scalar [k]: the rows' own Fisher weights, or undefined (= 1).
 // Returns u [k, S] float32 with u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j; fills
 // att (ξ [k, N], this rank's guard count) and sigma (0 unless the fedamp kernel).
-torch::Tensor attention_mix(PairwiseExchange& exchange, Communicator& comm, const AttentionOptions& options,
+torch::Tensor attention_mix(PairwiseExchange& exchange, const AttentionOptions& options,
                             const std::vector<int64_t>& sizes, const torch::Tensor& queries,
                             const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
                             const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
@@ -47,7 +46,7 @@ torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, cons
 // Collective: adds one attention_mix call to the round's report: its rows and guard count summed
 // over ranks, its σ, and this rank's rows (self_cols [k], att.xi [k, N]).
 void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
-                   Communicator& comm);
+                   PairwiseExchange& exchange);
 
 // Round `round`'s attention diagnostics into out: /attention/rows, guard_fired and sigma every
 // round (0 when report is of an earlier round), the ξ rows as /attention/xi every `every` rounds

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "mpi/pairwise.hpp"
+#include "mpi/block_ring.hpp"  // PairwiseMode
 
 namespace fedsaf {
 

@@ -20,8 +20,7 @@
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
 #include "core/errors.hpp"
-#include "mpi/communicator.hpp"
-#include "mpi/pairwise.hpp"
+#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 
@@ -67,13 +66,13 @@ class FedAmp : public Algorithm {
     const torch::Tensor self_cols = torch::tensor(rows, kI64);     // [k]
     Attention att;
     double sigma = 0;
-    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, context_.config->section<AttentionOptions>(),
+    const torch::Tensor u = attention_mix(*exchange_, context_.config->section<AttentionOptions>(),
                                           context_.train_sizes, queries, self_cols,
                                           torch::ones({k}, torch::kBool), torch::Tensor(), torch::Tensor(), att,
                                           sigma);  // [k, P]
     for (int64_t i = 0; i < k; ++i)
       u_[rows[static_cast<size_t>(i)]] = u[i].to(context_.initial_params.device());  // [P]
-    add_to_report(report_, att, self_cols, sigma, *context_.comm);
+    add_to_report(report_, att, self_cols, sigma, *exchange_);
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }

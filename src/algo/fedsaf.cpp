@@ -41,8 +41,7 @@
 #include "algo/attention_mix.hpp"
 #include "client/fisher.hpp"
 #include "core/errors.hpp"
-#include "mpi/communicator.hpp"
-#include "mpi/pairwise.hpp"
+#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 
@@ -270,11 +269,11 @@ class FedSaf : public Algorithm {
     for (int64_t r = 0; r < k; ++r) sigma_mask[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
     Attention att;
     double sigma = 0;
-    const torch::Tensor u = attention_mix(*exchange_, *context_.comm, attention_,
+    const torch::Tensor u = attention_mix(*exchange_, attention_,
                                           context_.train_sizes, queries, self_cols, sigma_mask, self_weights,
                                           self_scalar, att, sigma);  // [k, S]
     for (int64_t r = 0; r < k; ++r) context_.store(mix_, rows[static_cast<size_t>(r)], u[r]);  // [S]
-    add_to_report(report_, att, self_cols, sigma, *context_.comm);
+    add_to_report(report_, att, self_cols, sigma, *exchange_);
   }
 
   // fisher: [S] one client's Fisher diagonal, summed into this round's per-tensor statistics.

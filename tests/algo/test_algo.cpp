@@ -14,7 +14,7 @@
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
-#include "mpi/pairwise.hpp"
+#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 namespace {
@@ -122,7 +122,8 @@ TEST(Attention, AutoSigmaIsTheOffDiagonalMedian) {
   EXPECT_EQ(median_sigma(torch::tensor({4.0, 1.0, 2.0, 3.0}, kF64)), 2.5);
   EXPECT_EQ(median_sigma(torch::zeros({0}, kF64)), 1.0);
   Communicator comm;
-  EXPECT_EQ(auto_sigma_global(d, self, comm), 2.0);
+  PairwiseExchange exchange(comm, PairwiseMode::ring, 3);
+  EXPECT_EQ(auto_sigma_global(d, self, exchange), 2.0);
   EXPECT_FALSE(parse_sigma("auto").has_value());
   EXPECT_EQ(*parse_sigma("0.5"), 0.5);
   EXPECT_THROW(parse_sigma("-1"), ConfigError);

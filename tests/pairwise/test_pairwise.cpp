@@ -10,7 +10,7 @@
 
 #include "algo/attention.hpp"
 #include "mpi/communicator.hpp"
-#include "mpi/pairwise.hpp"
+#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 namespace {
@@ -226,7 +226,8 @@ TEST(PairwiseSigma, AutoSigmaIsGlobal) {
   const Result r = run_pass(comm, st, PairwiseMode::ring, 0, false);
   std::vector<int64_t> rows = st.rows_of(comm.rank(), comm.size()), clients;
   for (int64_t row : rows) clients.push_back(st.selected[row]);
-  const double sigma = auto_sigma_global(r.d.sq_dist, torch::tensor(clients, kI64), comm);
+  PairwiseExchange exchange(comm, PairwiseMode::ring, st.n);
+  const double sigma = auto_sigma_global(r.d.sq_dist, torch::tensor(clients, kI64), exchange);
   const torch::Tensor all = comm.allgather(torch::tensor({sigma}, kF64));  // [R, 1]
   EXPECT_TRUE(torch::equal(all, torch::full_like(all, sigma)));
   std::vector<int64_t> every(st.selected.size());
