@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
 #include "core/config.hpp"
 #include "data/dataset.hpp"
@@ -65,8 +66,8 @@ int main(int argc, char** argv) {
                                         "fedsaf.fisher_source=last_epoch", "attention.kernel=samples"});
   AlgoContext context;
   context.config = &config;
-  context.comm = &comm;
   context.num_clients = clients;
+  context.make_exchange = exchanges_on(comm, clients);
   context.train_sizes.assign(static_cast<size_t>(clients), 100);
   for (int64_t c = 0; c < clients; ++c) context.hosted.push_back(c);
   context.initial_params = torch::zeros({p});  // [P]

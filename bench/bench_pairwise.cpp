@@ -12,9 +12,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "algo/pairwise.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
-#include "algo/pairwise.hpp"
 
 using namespace fedsaf;
 using Clock = std::chrono::steady_clock;

@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,16 +31,18 @@
 
 namespace fedsaf {
 
-class Communicator;
+class PairwiseExchange;
+enum class PairwiseMode;
+using ExchangeFactory = std::function<std::unique_ptr<PairwiseExchange>(PairwiseMode mode)>;
 class FlatModel;
 struct Dataset;
 
 // What an algorithm knows of the run; the same on every rank except `hosted`.
 struct AlgoContext {
   const Config* config = nullptr;
-  // The run's communicator: only for building a PairwiseExchange (src/algo/pairwise.hpp), the
-  // attention algorithms' one way to other ranks. The engine does every other reduction.
-  Communicator* comm = nullptr;
+  // The attention algorithms' one way to other ranks (the engine does every other reduction):
+  // a PairwiseExchange over the run's ranks for N = num_clients (src/algo/pairwise.hpp).
+  ExchangeFactory make_exchange;
   int64_t num_clients = 0;
   std::vector<int64_t> train_sizes;  // n_i for every client i
   std::vector<int64_t> hosted;       // clients this rank owns, ascending

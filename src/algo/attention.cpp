@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <limits>
 
-#include "core/errors.hpp"
 #include "algo/pairwise.hpp"
+#include "core/errors.hpp"
 
 namespace fedsaf {
 namespace {

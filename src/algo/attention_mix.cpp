@@ -5,9 +5,9 @@
 #include <limits>
 #include <optional>
 
+#include "algo/pairwise.hpp"
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
-#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 

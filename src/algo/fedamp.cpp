@@ -16,11 +16,11 @@
 #include <memory>
 #include <set>
 
-#include "algo/registry.hpp"
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
-#include "core/errors.hpp"
 #include "algo/pairwise.hpp"
+#include "algo/registry.hpp"
+#include "core/errors.hpp"
 
 namespace fedsaf {
 
@@ -44,7 +44,7 @@ class FedAmp : public Algorithm {
     const AttentionOptions& attention = config.section<AttentionOptions>();
     compat_ = config.section<FedAmpOptions>().pfllib_compat;
     coef_ = attention.lambda / attention.alpha_k;  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
-    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, attention.exchange, context.num_clients);
+    exchange_ = context.make_exchange(attention.exchange);
     for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
 

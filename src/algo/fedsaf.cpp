@@ -36,12 +36,12 @@
 #include <optional>
 #include <set>
 
-#include "algo/registry.hpp"
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
+#include "algo/pairwise.hpp"
+#include "algo/registry.hpp"
 #include "client/fisher.hpp"
 #include "core/errors.hpp"
-#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 
@@ -89,11 +89,11 @@ class FedSaf : public Algorithm {
     options_ = context.config->section<FedSafOptions>();
     attention_ = context.config->section<AttentionOptions>();
     s_ = context.shared_numel;
-    exchange_ = std::make_unique<PairwiseExchange>(*context.comm, attention_.exchange, context.num_clients);
+    exchange_ = context.make_exchange(attention_.exchange);
     for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
     const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
     fisher_sums_ = FisherSums{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
-                                  torch::zeros({tensors}, torch::kFloat64)};
+                              torch::zeros({tensors}, torch::kFloat64)};
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 
+#include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
 #include "client/evaluate.hpp"
 #include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
@@ -146,8 +147,8 @@ class Experiment {
     model_ = make_model(config_.model, data_.sample_shape(), data_.num_classes, seed);
     model_->to(device_);
     context_.config = &config_;
-    context_.comm = &comm_;
     context_.num_clients = static_cast<int64_t>(partition_.clients.size());
+    context_.make_exchange = exchanges_on(comm_, context_.num_clients);
     context_.train_sizes = train_sizes;
     context_.hosted = hosted_;
     context_.initial_params = model_->params().clone();  // [P]

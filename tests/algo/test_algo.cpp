@@ -6,15 +6,15 @@
 #include <cmath>
 #include <memory>
 
-#include "algo/registry.hpp"
 #include "algo/attention.hpp"
+#include "algo/pairwise.hpp"
+#include "algo/registry.hpp"
 #include "client/fisher.hpp"
 #include "client/trainer.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
-#include "algo/pairwise.hpp"
 
 namespace fedsaf {
 namespace {
@@ -205,8 +205,8 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
   Communicator comm;
   AlgoContext context;
   context.config = &config;
-  context.comm = &comm;
   context.num_clients = 3;
+  context.make_exchange = exchanges_on(comm, context.num_clients);
   context.train_sizes = {10, 10, 10};
   context.hosted = {0, 1, 2};
   context.initial_params = torch::zeros({3}, kF32);  // [P]

@@ -85,7 +85,6 @@ TEST(FedAvgServer, HandComputedThreeClientWeightedAverage) {
   Config config = default_config();
   AlgoContext context;
   context.config = &config;
-  context.comm = &world;
   context.num_clients = 3;
   context.train_sizes = {1, 2, 3};
   context.initial_params = torch::zeros({2});

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
 #include "core/config.hpp"
 #include "mpi/communicator.hpp"
@@ -154,8 +155,8 @@ void hand_round0(HandRun& h, Communicator& world, const std::vector<std::string>
                  const std::vector<std::vector<float>>& uploads) {
   h.config = default_config(overrides + std::vector<std::string>{"run.algorithm=fedamp"});
   h.context.config = &h.config;
-  h.context.comm = &world;
   h.context.num_clients = static_cast<int64_t>(uploads.size());
+  h.context.make_exchange = exchanges_on(world, h.context.num_clients);
   h.context.train_sizes.assign(uploads.size(), 10);
   for (int64_t c = 0; c < h.context.num_clients; ++c)
     if (c % world.size() == world.rank()) h.context.hosted.push_back(c);

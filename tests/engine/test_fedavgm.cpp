@@ -17,7 +17,6 @@ TEST(FedAvgM, ServerStepMatchesHandComputedMomentum) {
   const Config config = default_config({"run.algorithm=fedavgm", "fedavgm.momentum=0.5", "fedavgm.server_lr=2"});
   AlgoContext context;
   context.config = &config;
-  context.comm = &world;
   context.num_clients = 1;
   context.train_sizes = {1};
   context.initial_params = torch::zeros({2});  // [P]

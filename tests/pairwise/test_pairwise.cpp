@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "algo/attention.hpp"
-#include "mpi/communicator.hpp"
 #include "algo/pairwise.hpp"
+#include "mpi/communicator.hpp"
 
 namespace fedsaf {
 namespace {

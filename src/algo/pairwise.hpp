@@ -1,0 +1,147 @@
+#pragma once
+// The distributed pairwise stage of fedamp / fedsaf (the maths; the blocks travel between ranks
+// through mpi/block_ring.hpp): every selected client needs its squared
+// distances to (pass 1), and an attention-weighted mix of (pass 2), the latest uploads of all
+// clients, while each upload lives only on the rank that hosts its client.
+//
+// WHAT A RANK HOLDS (HeldUploads): the latest uploads of its own clients: ids [m], params [m, S],
+// optional per-parameter weights [m, S] (for fedsaf: normalised Fisher + δ, computed by the owner)
+// and an optional per-client scalar [m]. m may differ per rank (0 included).
+//
+// PASS 1 (distances): for the query rows Q [k, S] (this rank's selected clients' shared
+// parameters), d [k, N] with d_ij = ‖q_i − θ_j‖² for every held upload j on every rank, +inf where
+// client j has no upload, plus cos(q_i, θ_j) [k, N] for the `heur` kernel.
+//   HOW: d = ‖q‖² + ‖θ‖² − 2 q·θ, all in float64: the dot products are one GEMM per block (an
+//   order of magnitude faster than the direct form, which would be k·N·S element-wise
+//   subtractions), and float64 removes the cancellation that makes the expansion useless in
+//   float32 exactly when models are close (d ≪ ‖q‖², which is when the kernel matters): the float32
+//   inputs multiply exactly in float64, so the absolute error of d is about 1e-16·√S·‖q‖², i.e. d
+//   keeps ~12 significant digits while ‖q − θ‖/‖q‖ > 1e-5. A pair closer than that (relative
+//   d < 1e-9 of ‖q‖² + ‖θ‖²) is recomputed directly as Σ (q − θ)², so identical models give
+//   exactly 0. Norms ‖θ_j‖² are computed once by the owner (float64) and shared with the ids.
+//
+// PASS 2 (mix): given ξ [k, N] (0 where absent), u [k, S] = Σ_j w_ij ⊙ θ_j / Σ_j w_ij with
+// w_ij[p] = ξ_ij · scalar_j · weights_j[p] (weights undefined: 1, scalar undefined: 1). The
+// numerator and denominator are accumulated in float64 with two GEMMs per block
+// ((ξ·scalar)[k, b] @ (weights ⊙ θ)[b, S] and (ξ·scalar) @ weights). An optional SelfTerm adds
+// each query's own contribution from the caller's local copy (a client that never uploaded has no
+// held upload, but its own model still weighs ξ_ii in the mix). A row whose total weight is 0
+// returns the query row unchanged.
+//
+// MODES (mpi/block_ring.hpp): `ring` passes blocks of uploads around the ranks, `allgather`
+// gathers them all; both hand out identical blocks in an identical order and every block is
+// converted into a fresh float64 buffer before any GEMM (so even memory alignment is the same),
+// so their results are bit-identical. Results across rank counts differ only by floating-point
+// reassociation.
+//
+// MEMORY (extra, per rank, float32 S-vectors unless stated):
+//   ring:      2 receive buffers of block_rows × S (× 2 in pass 2 with weights)
+//              + per-block float64 temporaries of block_rows × S (pass 1: the block; pass 2: the
+//                block's weights and weights ⊙ θ)
+//              + accumulators: pass 1 Q in float64 [k, S], dots [k, N]; pass 2 numerator and
+//                denominator [k, S] float64 (denominator [k] without weights)
+//   allgather: the whole cohort's uploads (N × S, × 2 with weights) + the same temporaries.
+// Every buffer this stage allocates is counted; PairwiseStats::peak_bytes reports the peak.
+//
+// CONTRACT. set_held, distances, mix, gather_rows and sum are collective over the communicator and must be called
+// in the same order on every rank. held.weights / held.scalar must be defined on every rank or on
+// none (checked). The held tensors must not change between set_held and the last mix.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mpi/block_ring.hpp"
+
+namespace fedsaf {
+
+class Communicator;
+
+struct HeldUploads {
+  torch::Tensor ids;      // [m] int64, distinct client ids in [0, N)
+  torch::Tensor params;   // [m, S] float32, contiguous
+  torch::Tensor weights;  // [m, S] float32, contiguous, or undefined (= 1)
+  torch::Tensor scalar;   // [m] float32, or undefined (= 1)
+};
+
+struct PairwiseDistances {
+  torch::Tensor sq_dist;  // [k, N] float64; +inf where client j has no upload
+  torch::Tensor cosine;   // [k, N] float64; 0 where absent or a norm is 0; undefined unless asked
+  torch::Tensor present;  // [N] bool: client j has an upload on some rank
+};
+
+// The query's own term of the mix: w_ii = xi · scalar · weights, applied to the query row itself.
+struct SelfTerm {
+  torch::Tensor xi;       // [k] float64 (ξ_ii)
+  torch::Tensor weights;  // [k, S] float32, or undefined (= 1)
+  torch::Tensor scalar;   // [k] float32/float64, or undefined (= 1)
+};
+
+struct PairwiseStats {
+  int64_t peak_bytes = 0;     // peak of the bytes this stage had allocated at once
+  int64_t blocks = 0;         // blocks computed in the last pass
+  int64_t bytes_moved = 0;    // payload bytes this rank sent in the last pass (uploads only)
+  double wait_seconds = 0;    // time spent waiting for transfers in the last pass
+  double total_seconds = 0;   // wall time of the last pass
+};
+
+// The attention algorithms' one way to other ranks: the pairwise passes, plus the two small
+// collectives of their attention step (σ = "auto" needs every rank's distances; the guard counts
+// are summed).
+class PairwiseExchange {
+ public:
+  // block_rows: rows per block (0 = as many as fit in block_bytes bytes of float32 params).
+  PairwiseExchange(Communicator& comm, PairwiseMode mode, int64_t num_clients, int64_t block_rows = 0,
+                   int64_t block_bytes = int64_t{64} << 20);
+
+  // Collective. Registers this rank's uploads and shares (counts, ids, norms, scalars) once.
+  void set_held(const HeldUploads& held);
+
+  // Collective. queries: [k, S] float32 (k may be 0 and differ per rank).
+  PairwiseDistances distances(const torch::Tensor& queries, bool want_cosine);
+
+  // Collective. xi: [k, N] (float64 or float32; absent clients must be 0, and so must the query's
+  // own column when self is given). Returns u [k, S] float32.
+  torch::Tensor mix(const torch::Tensor& queries, const torch::Tensor& xi, const SelfTerm* self = nullptr);
+
+  // Collective. Moves the blocks of a pass exactly as distances (with_weights = false) or mix
+  // (true) would, without computing anything; returns the seconds it took (the benchmark's
+  // communication bound).
+  double transfer_only(bool with_weights);
+
+  // Collective: [n_r, *rest] on rank r → [Σ n_r, *rest], rank 0's first; an in-place sum over ranks.
+  torch::Tensor gather_rows(const torch::Tensor& rows) { return ring_.gather_rows(rows); }
+  void sum(const torch::Tensor& tensor) { ring_.sum(tensor); }
+
+  PairwiseMode mode() const { return ring_.mode(); }
+  int64_t block_rows() const { return ring_.block_rows(); }
+  const PairwiseStats& stats() const { return stats_; }  // of the last pass
+  void reset_peak() {
+    stats_.peak_bytes = 0;
+    ring_.meter().peak = ring_.meter().live;
+  }
+
+ private:
+  void take_ring_stats();  // the last stream's blocks, bytes and waits into stats_
+
+  BlockRing ring_;
+  int64_t num_clients_;
+  HeldUploads held_;
+  torch::Tensor all_ids_;     // [M] int64, gathered (rank 0's first)
+  torch::Tensor all_norms_;   // [M] float64 ‖θ_j‖²
+  torch::Tensor all_scalar_;  // [M] float64 (ones when undefined)
+  PairwiseStats stats_;
+};
+
+// What AlgoContext::make_exchange holds: exchanges over comm's ranks for num_clients clients.
+inline std::function<std::unique_ptr<PairwiseExchange>(PairwiseMode)> exchanges_on(Communicator& comm,
+                                                                                     int64_t num_clients) {
+  return [&comm, num_clients](PairwiseMode mode) {
+    return std::make_unique<PairwiseExchange>(comm, mode, num_clients);
+  };
+}
+
+}  // namespace fedsaf
