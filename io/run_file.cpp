@@ -32,6 +32,7 @@ constexpr Column kRoundColumns[] = {
     {"client_updates_per_second", h5::DType::kF64, "1/s"},
     {"protocol_bytes_up", h5::DType::kI64, "bytes the FL protocol sends client→server in the round (float32 payload)"},
     {"protocol_bytes_down", h5::DType::kI64, "bytes the FL protocol sends server→client in the round (float32 payload)"},
+    {"diverged_clients", h5::DType::kI64, "cohort clients left out of the round: non-finite model or loss after local training"},
 };
 constexpr Column kEvalColumns[] = {
     {"round", h5::DType::kI64, "round index (0-based)"},
@@ -108,6 +109,10 @@ void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFil
   write_ranks(info);  // this segment's ranks (their number, hosts and devices may differ)
   const auto rows_of = [&](const char* name) { return file_->exists(name) ? file_->open_dataset(name).shape()[0] : 0; };
   rounds_written_ = rows_of("metrics/rounds/round");
+  for (const auto& c : kRoundColumns) {  // a column newer than the file (rows before it read 0)
+    const std::string name = std::string("metrics/rounds/") + c.name;
+    if (!file_->exists(name)) file_->create_dataset(name, c.type, {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
+  }
   evals_written_ = rows_of("metrics/eval/round");
   for (const auto& c : kTimingColumns) {  // more ranks than before: more rank columns
     h5::Dataset d = file_->open_dataset(std::string("timing/") + c.name);
@@ -179,6 +184,7 @@ void RunFile::append_round(const RoundRecord& r) {
   put_row("client_updates_per_second", h5::DType::kF64, &r.client_updates_per_second);
   put_row("protocol_bytes_up", h5::DType::kI64, &r.protocol_bytes_up);
   put_row("protocol_bytes_down", h5::DType::kI64, &r.protocol_bytes_down);
+  put_row("diverged_clients", h5::DType::kI64, &r.diverged_clients);
   // Timing: every rank writes its own column of the new row.
   const auto put_timing = [&](const char* name, h5::DType type, const void* v) {
     h5::Dataset d = file_->open_dataset(std::string("timing/") + name);

@@ -25,6 +25,7 @@ struct RoundRecord {
   double client_updates_per_second = 0;
   int64_t protocol_bytes_up = 0;    // what the FL protocol itself sends up in this round (all clients)
   int64_t protocol_bytes_down = 0;  // and down (float32 payload)
+  int64_t diverged_clients = 0;     // cohort clients left out: non-finite model or loss after training
   RoundTiming timing;        // this rank's
 };
 

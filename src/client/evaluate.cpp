@@ -10,7 +10,9 @@ namespace fedsaf {
 AucHistogram::AucHistogram() : counts_(torch::zeros({2 * kBins}, torch::kInt64)) {}
 
 void AucHistogram::add(const torch::Tensor& probs, const torch::Tensor& labels) {
-  const torch::Tensor p = probs.to(torch::kCPU, torch::kFloat64).clamp(1e-300, 1.0);  // [B, C]
+  // A non-finite probability (a model that outputs NaN) scores lowest, in bin 0.
+  torch::Tensor p = probs.to(torch::kCPU, torch::kFloat64);  // [B, C]
+  p = torch::where(torch::isfinite(p), p, torch::zeros_like(p)).clamp(1e-300, 1.0);
   // logit = log p − log(1 − p); log1p keeps precision for small p.
   const torch::Tensor logit = (p.log() - torch::log1p(-p.clamp_max(1.0 - 1e-16)))
                                   .clamp(-kLogitRange, kLogitRange);  // [B, C]

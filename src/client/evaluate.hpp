@@ -26,7 +26,7 @@ class AucHistogram {
   static constexpr int64_t kBins = 8192;
   static constexpr double kLogitRange = 20.0;
   AucHistogram();
-  // probs: [B, C] softmax probabilities; labels: [B] int64.
+  // probs: [B, C] softmax probabilities (non-finite ones count as 0); labels: [B] int64.
   void add(const torch::Tensor& probs, const torch::Tensor& labels);
   // counts: [2 · kBins] int64 (positives then negatives), the form all-reduced across ranks.
   torch::Tensor& counts() { return counts_; }

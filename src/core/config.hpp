@@ -26,6 +26,10 @@ struct RunConfig {
   std::string out_dir = "runs/default";
   int64_t checkpoint_every = 5;  // rounds between checkpoints; 0 = only on a stop signal and at the end
   int64_t checkpoint_keep = 2;   // complete checkpoints kept in out_dir/checkpoints
+  // Diverging clients (non-finite model or loss after local training) are left out of the round;
+  // the run stops when all of a cohort diverge, or at least this share for this many rounds in a row.
+  double max_diverged_share = 0.5;
+  int64_t max_diverged_rounds = 3;
 };
 
 struct SyntheticConfig {

@@ -54,6 +54,10 @@ const std::vector<ConfigKeySpec>& general_keys() {
        [](Config& c) -> ConfigValueRef { return &c.run.checkpoint_every; }, 0, kInf},
       {"run.checkpoint_keep", "Complete checkpoints to keep (the newest ones).",
        [](Config& c) -> ConfigValueRef { return &c.run.checkpoint_keep; }, 1, kInf},
+      {"run.max_diverged_share", "A client whose model or loss is not finite after local training has diverged: it is left out of that round (aggregation, attention, loss) and keeps its last finite state. The run stops, after a checkpoint, when every client of a cohort diverges, or at least this share of the cohort for run.max_diverged_rounds rounds in a row.",
+       [](Config& c) -> ConfigValueRef { return &c.run.max_diverged_share; }, 0, 1, true},
+      {"run.max_diverged_rounds", "Rounds in a row with at least run.max_diverged_share of the cohort diverging that stop the run.",
+       [](Config& c) -> ConfigValueRef { return &c.run.max_diverged_rounds; }, 1, kInf},
       // ---- [data]
       {"data.dataset", "Data set: `synthetic` (FedProx Synthetic(alpha, beta), no files), `fashionmnist` / `mnist` (IDX files), `cifar10` (binary batches), `hdf5` (a fedsaf data set file).",
        [](Config& c) -> ConfigValueRef { return &c.data.dataset; }, -kInf, kInf, false,

@@ -84,6 +84,17 @@ Dataset read_file(const std::string& path) {
 
   data.x = torch::empty(shape, xtype == h5::DType::kU8 ? torch::kUInt8 : torch::kFloat32);
   x.read_raw(xtype, data.x.data_ptr());
+  if (xtype == h5::DType::kF32) {
+    // A NaN or ±inf input makes its client's model non-finite in its first step: refuse it here.
+    const torch::Tensor bad_rows = (~torch::isfinite(data.x)).any(1).nonzero();  // [k, 1]
+    if (bad_rows.size(0) > 0) {
+      const int64_t i = bad_rows[0][0].item<int64_t>();
+      const int64_t j = (~torch::isfinite(data.x[i])).nonzero()[0][0].item<int64_t>();
+      bad(path, fmt::format("/x[{}, {}] = {} is not a finite number ({} sample(s) hold NaN or infinity; clean or "
+                            "drop them)",
+                            i, j, data.x[i][j].item<float>(), bad_rows.size(0)));
+    }
+  }
   return data;
 }
 

@@ -5,9 +5,11 @@
 #include "sim/engine.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 
 #include "algo/pairwise.hpp"
@@ -69,7 +71,10 @@ struct Round {
   bool evaluates = false;
   bool last = false;
   RoundRecord record;
-  torch::Tensor loss_sums = torch::zeros({2}, torch::kFloat64);  // [Σ n·loss, Σ n] over this rank's cohort
+  // [Σ n·loss, Σ n, diverged] over this rank's cohort clients (loss of the finite ones only)
+  torch::Tensor loss_sums = torch::zeros({3}, torch::kFloat64);
+  std::vector<int64_t> diverged;  // this rank's cohort clients whose training diverged
+  bool stop_diverging = false;    // too many clients diverged: checkpoint, then stop with an error
   Diagnostics diagnostics;
   Clock::time_point start = Clock::now();
 };
@@ -231,7 +236,10 @@ class Experiment {
     round.record.timing.bytes_sent = sent1 - sent0;
     round.record.timing.bytes_received = received1 - received0;
     record(round);
-    return checkpoint(round);
+    judge_divergence(round);
+    const bool go_on = checkpoint(round);
+    if (round.stop_diverging) throw AgreedError(divergence_message(round));
+    return go_on;
   }
 
   void start(Round& round) {
@@ -260,6 +268,14 @@ class Experiment {
       const TrainStats stats = train_client(*model_, device_data_, train_indices, config_.train, config_.run.seed,
                                             round.index, client, regularizer, device_,
                                             algorithm_->trainable_numel(model_->num_params()));
+      if (!std::isfinite(stats.mean_loss()) || !torch::isfinite(params).all().item<bool>()) {
+        // Diverged: left out of this round everywhere (no upload, no average, no loss); its state
+        // stays at its last finite value.
+        round.diverged.push_back(client);
+        round.loss_sums[2] += 1;
+        log_("round {} client {}: diverged (non-finite model or loss after training); left out", round.index, client);
+        continue;
+      }
       algorithm_->client_trained(client, *model_, device_data_, train_indices, round.index);
       algorithm_->client_end(client, params);
       const double n = static_cast<double>(context_.train_sizes[static_cast<size_t>(client)]);
@@ -283,6 +299,7 @@ class Experiment {
     comm_.allreduce_sum(round.loss_sums);
     const torch::Tensor& sums = round.loss_sums;
     round.record.train_loss = sums[1].item<double>() > 0 ? (sums[0] / sums[1]).item<double>() : 0.0;
+    round.record.diverged_clients = static_cast<int64_t>(sums[2].item<double>());
   }
 
   // The algorithm's diagnostics, combined over ranks and written when there is a run file.
@@ -347,7 +364,8 @@ class Experiment {
 
     const double eta = seconds_since(run_start_) / static_cast<double>(round.index + 1 - first_round_) *
                        static_cast<double>(config_.run.rounds - round.index - 1);
-    const std::string note = round.diagnostics.note.empty() ? "" : "  " + round.diagnostics.note;
+    std::string note = round.diagnostics.note.empty() ? "" : "  " + round.diagnostics.note;
+    if (r.diverged_clients > 0) note += fmt::format("  diverged {}/{}", r.diverged_clients, r.cohort_size);
     if (round.evaluates) {
       const EvalRecord& e = result_.evals.back();
       say(fmt::format("round {}/{}  acc {:.4f} (clients {:.4f} ± {:.4f})  loss {:.4f}  auc {:.4f}  train-loss {:.4f}  "
@@ -365,7 +383,7 @@ class Experiment {
   bool checkpoint(Round& round) {
     const bool stop = any_rank_failed(stop_requested(), comm_.raw());
     const int64_t every = config_.run.checkpoint_every;
-    const bool due = stop || round.last || (every > 0 && (round.index + 1) % every == 0);
+    const bool due = stop || round.last || round.stop_diverging || (every > 0 && (round.index + 1) % every == 0);
     if (!options_.checkpoint_dir.empty() && run_file_ && due) {
       double seconds = 0;
       {
@@ -385,6 +403,36 @@ class Experiment {
                     result_.last_checkpoint.empty() ? " (no checkpoint: no output folder)"
                                                     : "; run the same command again to resume"));
     return false;
+  }
+
+  // Every rank alike (the counts are all-reduced): whether this round's divergence stops the run.
+  void judge_divergence(Round& round) {
+    const RoundRecord& r = round.record;
+    const bool many = r.diverged_clients > 0 &&
+                      static_cast<double>(r.diverged_clients) >= config_.run.max_diverged_share * r.cohort_size;
+    diverged_streak_ = many ? diverged_streak_ + 1 : 0;
+    round.stop_diverging = (r.diverged_clients > 0 && r.diverged_clients == r.cohort_size) ||
+                           diverged_streak_ >= config_.run.max_diverged_rounds;
+  }
+
+  // Collective: the stop message, naming the round, the clients and the likely cause.
+  std::string divergence_message(const Round& round) {
+    const torch::Tensor mine = torch::tensor(round.diverged, torch::kInt64).reshape({-1});  // [k]
+    const torch::Tensor all = std::get<0>(comm_.allgatherv(mine).data.sort());              // [K] ascending
+    std::vector<int64_t> clients(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + std::min<int64_t>(all.numel(), 10));
+    const RoundRecord& r = round.record;
+    const std::string which = fmt::format("{}{}", fmt::join(clients, ", "), all.numel() > 10 ? ", ..." : "");
+    const std::string when = diverged_streak_ > 1 ? fmt::format(" ({} rounds in a row at or above run.max_diverged_share "
+                                                                "= {})", diverged_streak_, config_.run.max_diverged_share)
+                                                  : "";
+    return fmt::format(
+        "round {}: {} of {} cohort clients diverged (non-finite model or loss after local training: clients {}){}. "
+        "Likely cause: a learning rate too large for this model and data (train.lr = {}) or extreme input values. {}",
+        round.index + 1, r.diverged_clients, r.cohort_size, which, when, config_.train.lr,
+        result_.last_checkpoint.empty()
+            ? std::string("No checkpoint was written (no output folder).")
+            : fmt::format("The state after this round, diverged clients at their last finite model, is in {}.",
+                          result_.last_checkpoint));
   }
 
   // ---- the end ------------------------------------------------------------------------------
@@ -436,6 +484,7 @@ class Experiment {
   std::unique_ptr<RunFile> run_file_;
   int64_t first_round_ = 0;
   double earlier_seconds_ = 0;  // wall time of the segments before a resume
+  int64_t diverged_streak_ = 0;  // rounds in a row with at least run.max_diverged_share diverging
   RunResult result_;
 };
 

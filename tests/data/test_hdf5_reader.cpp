@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -192,3 +193,21 @@ TEST_F(Hdf5ReaderTest, BadLabels) {
   });
   expect_names(error_of(path), path, "/y[1] = 2 but attribute class_names on /y lists only 2 classes");
 }
+
+namespace fedsaf {
+namespace {
+TEST_F(Hdf5ReaderTest, NonFiniteVectorsAreRefusedWithTheSample) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::string path = make("nan.h5", [&](h5::File& f) {
+    f.write<float>("x", {0.f, 1.f, 2.f, nan, 4.f, -inf}, {3, 2});
+    f.write<int64_t>("y", {0, 1, 1});
+  });
+  expect_names(error_of(path), path, "/x[1, 1] = nan is not a finite number (2 sample(s) hold NaN or infinity");
+  path = make("huge.h5", [](h5::File& f) {  // finite, however large: accepted (training may diverge)
+    f.write<float>("x", {3e38f, 0.f, 1.f, 1.f}, {2, 2});
+    f.write<int64_t>("y", {0, 1});
+  });
+  EXPECT_EQ(error_of(path), "");
+}
+}  // namespace
+}  // namespace fedsaf

@@ -68,15 +68,16 @@ TEST(Engine, FedProxWithMuZeroIsFedAvgExactly) {
 
 TEST(Engine, LocalNeverSendsModelBytes) {
   Communicator world(MPI_COMM_WORLD);
-  // Without evaluation in a round, the only traffic is the training-loss reduction (2 doubles).
+  // Without evaluation in a round, the only traffic is the training-loss reduction (3 doubles:
+  // Σ n·loss, Σ n and the count of diverged clients).
   const RunResult local = run_quiet(small_config("local", {"run.eval_every=100"}), world);
   const RunResult avg = run_quiet(small_config("fedavg", {"run.eval_every=100"}), world);
   const int64_t params = static_cast<int64_t>(avg.final_params.size());
   for (size_t r = 0; r + 1 < local.rounds.size(); ++r) {  // the last round evaluates
-    EXPECT_EQ(local.rounds[r].timing.bytes_sent, 2 * 8);
-    EXPECT_EQ(local.rounds[r].timing.bytes_received, 2 * 8);
+    EXPECT_EQ(local.rounds[r].timing.bytes_sent, 3 * 8);
+    EXPECT_EQ(local.rounds[r].timing.bytes_received, 3 * 8);
     // FedAvg moves the model (P + 1 doubles: Σ n·w and Σ n) on top of the loss.
-    EXPECT_EQ(avg.rounds[r].timing.bytes_sent, 2 * 8 + (params + 1) * 8);
+    EXPECT_EQ(avg.rounds[r].timing.bytes_sent, 3 * 8 + (params + 1) * 8);
   }
 }
 
