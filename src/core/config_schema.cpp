@@ -62,7 +62,7 @@ const std::vector<ConfigKeySpec>& general_keys() {
       {"data.dataset", "Data set: `synthetic` (FedProx Synthetic(alpha, beta), no files), `fashionmnist` / `mnist` (IDX files), `cifar10` (binary batches), `hdf5` (a fedsaf data set file).",
        [](Config& c) -> ConfigValueRef { return &c.data.dataset; }, -kInf, kInf, false,
        {"synthetic", "fashionmnist", "mnist", "cifar10", "hdf5"}},
-      {"data.path", "Folder of the IDX or CIFAR-10 files, or the HDF5 data set file. Empty: fashionmnist defaults to /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist).",
+      {"data.path", "Folder of the IDX or CIFAR-10 files, or the HDF5 data set file. Empty: fashionmnist defaults to /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), cifar10 to $FEDSAF_DATA/cifar-10-batches-bin (FEDSAF_DATA defaults to ~/fedsaf-data).",
        [](Config& c) -> ConfigValueRef { return &c.data.path; }},
       {"data.files", "cifar10 only: batch file names inside data.path; empty = every data_batch_*.bin and test_batch.bin found.",
        [](Config& c) -> ConfigValueRef { return &c.data.files; }},

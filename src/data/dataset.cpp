@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "core/errors.hpp"
 #include "data/readers.hpp"
@@ -15,6 +17,15 @@ namespace fedsaf {
 namespace {
 
 constexpr const char* kDefaultFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+// Where downloaded data sets live: $FEDSAF_DATA, else ~/fedsaf-data.
+std::string data_root() {
+  if (const char* env = std::getenv("FEDSAF_DATA"); env != nullptr && *env != '\0') return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr && *home != '\0' ? home : ".") + "/fedsaf-data";
+}
+
+std::string default_cifar10_folder() { return data_root() + "/cifar-10-batches-bin"; }
 
 // Channels of the normalisation: C for images [N, C, H, W], 1 for vectors [N, D].
 int64_t norm_channels(const Dataset& d) { return d.x.dim() == 4 ? d.x.size(1) : 1; }
@@ -180,9 +191,14 @@ Dataset load_dataset(const Config& config) {
     where = c.path;
     d = read_idx_folder(c.path, "mnist");
   } else if (c.dataset == "cifar10") {
-    require_path("the folder of the CIFAR-10 binary batches");
-    where = c.path;
-    d = read_cifar10(c.path, c.files);
+    where = c.path.empty() ? default_cifar10_folder() : c.path;
+    if (c.path.empty() && !std::filesystem::is_directory(where))
+      throw DataError(fmt::format(
+          "{}: data.path is empty and the default CIFAR-10 folder {} does not exist: download the binary version "
+          "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and extract it into {} "
+          "(FEDSAF_DATA, default ~/fedsaf-data), or set data.path",
+          source, where, data_root()));
+    d = read_cifar10(where, c.files);
   } else if (c.dataset == "hdf5") {
     require_path("the fedsaf HDF5 data set file");
     where = c.path;

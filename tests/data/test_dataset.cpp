@@ -165,8 +165,31 @@ TEST(Dataset, SyntheticThroughLoadDataset) {
   EXPECT_NEAR(bs.std(false).item<double>(), 1.0, 1e-5);
 }
 
+// Without data.path, CIFAR-10 is read from $FEDSAF_DATA/cifar-10-batches-bin; when that folder is
+// missing the error says where it looked and how to get the data.
+TEST(Dataset, Cifar10DefaultsToTheDataRootAndSaysHowToGetIt) {
+  TempDir t;
+  ASSERT_EQ(setenv("FEDSAF_DATA", t.path.c_str(), 1), 0);
+  std::string msg;
+  try {
+    load_dataset(config_for("cifar10", ""));
+  } catch (const DataError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("test.toml: data.path is empty and the default CIFAR-10 folder " + (t / "cifar-10-batches-bin") +
+                     " does not exist: download the binary version"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("https://www.cs.toronto.edu/~kriz/cifar.html"), std::string::npos) << msg;
+  std::filesystem::create_directories(t / "cifar-10-batches-bin");
+  Bytes batch(2 * 3073, 7);  // two records: label 7, every pixel 7
+  write(t / "cifar-10-batches-bin/data_batch_1.bin", batch);
+  EXPECT_EQ(load_dataset(config_for("cifar10", "")).size(), 2);
+  unsetenv("FEDSAF_DATA");
+}
+
 TEST(Dataset, PathRequiredAndBadNames) {
-  for (const char* ds : {"mnist", "cifar10", "hdf5"}) {
+  for (const char* ds : {"mnist", "hdf5"}) {
     const std::string msg = config_error([&] { load_dataset(config_for(ds, "")); });
     EXPECT_NE(msg.find("test.toml"), std::string::npos) << msg;
     EXPECT_NE(msg.find("data.path must be set"), std::string::npos) << msg;
