@@ -706,6 +706,12 @@ hid_t open_with(const std::string& filename, Mode mode, hid_t fapl) {
     throw IoError(fmt::format("{}: cannot create: the file already exists", filename));
   }
   if (opening && fs::is_directory(filename, ec)) throw IoError(fmt::format("{}: is a directory", filename));
+  // A FIFO, device or socket would block HDF5's open (or truncate a device): only regular files.
+  const fs::file_status status = fs::status(filename, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status))
+    throw IoError(fmt::format("{}: not a regular file (a FIFO, device or socket); HDF5 files are read and written "
+                              "as regular files",
+                              filename));
   hid_t id = H5I_INVALID_HID;
   switch (mode) {
     case Mode::kRead: id = H5Fopen(filename.c_str(), H5F_ACC_RDONLY, fapl); break;

@@ -61,13 +61,21 @@ void check_resumable(const CheckpointMeta& meta, const Config& config) {
 
 // A run file whose run finished (status = complete). A file that cannot be read belongs to a run
 // that died while writing it: not finished.
-bool finished_run(const std::filesystem::path& run_file) {
+// What an existing OUT/run.h5 is, to decide whether starting over may replace it.
+enum class ExistingRunFile {
+  unfinished,  // a fedsaf run file whose run never finished (it died before its first checkpoint)
+  finished,    // a fedsaf run file of a complete run
+  foreign,     // anything fedsaf cannot prove it wrote: another program's file, text, a damaged file
+};
+
+ExistingRunFile classify_run_file(const std::filesystem::path& run_file) {
   try {
     const h5::File file = h5::File::open(run_file.string(), h5::Mode::kRead);
     const auto attrs = file.attrs();
-    return attrs.has("status") && attrs.get_string("status") == "complete";
+    if (!attrs.has("schema_version") || !attrs.has("status")) return ExistingRunFile::foreign;
+    return attrs.get_string("status") == "complete" ? ExistingRunFile::finished : ExistingRunFile::unfinished;
   } catch (const std::exception&) {
-    return false;
+    return ExistingRunFile::foreign;
   }
 }
 
@@ -120,13 +128,21 @@ int run_command(const RunArgs& args) {
         agreed(
             [&] {
               if (comm.rank() != 0) return;
-              // Starting over must not silently destroy a finished run or checkpoints. A run that
-              // died before its first checkpoint simply starts again.
-              if (!resume && std::filesystem::exists(run_file) && !args.force) {
-                if (args.fresh || finished_run(run_file))
+              // Starting over must not silently destroy a finished run, a file fedsaf did not write,
+              // or checkpoints. A fedsaf run that died before its first checkpoint simply starts again.
+              const std::filesystem::file_status existing = std::filesystem::status(run_file);
+              if (!resume && std::filesystem::exists(existing)) {
+                if (!std::filesystem::is_regular_file(existing))
+                  throw Error(run_file.string() + ": not a regular file (a folder, FIFO, device or socket): choose another --out");
+                const ExistingRunFile kind = args.force ? ExistingRunFile::unfinished : classify_run_file(run_file);
+                if (!args.force && (args.fresh || kind == ExistingRunFile::finished))
                   throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
-                fmt::print(stderr, "fedsaf: warning: {} belongs to a run stopped before its first checkpoint: starting over\n",
-                           run_file.string());
+                if (kind == ExistingRunFile::foreign)
+                  throw Error(run_file.string() + " exists and is not a fedsaf run file fedsaf can read (another program's "
+                              "file, or a damaged one): choose another --out, or pass --force to overwrite it");
+                if (!args.force)
+                  fmt::print(stderr, "fedsaf: warning: {} belongs to a run stopped before its first checkpoint: starting over\n",
+                             run_file.string());
               }
               if (!resume && args.fresh && std::filesystem::exists(checkpoints)) {
                 if (!args.force) throw Error(checkpoints + " holds checkpoints: pass --force with --fresh to discard them");

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>  // TORCH_VERSION, torch::cuda
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "tests/common/test_support.hpp"
@@ -82,6 +85,27 @@ TEST_F(RunCli, AnExistingRunFileIsNeverOverwrittenWithoutForce) {
   ASSERT_EQ(run_shell(mpirun(1, "--quiet --fresh --force --set run.rounds=1 --set run.clients=4 --out " + dir_)).status, 0);
   EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
             std::string::npos);
+}
+
+// OUT/run.h5 that fedsaf cannot prove it wrote is never replaced without --force; a FIFO never.
+TEST_F(RunCli, AFileFedsafDidNotWriteIsNeverReplacedWithoutForce) {
+  const std::string run = "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_;
+  std::ofstream(dir_ + "/run.h5") << "somebody's notes\n";
+  const Outcome text = run_shell(mpirun(2, run));
+  EXPECT_EQ(text.status, 1) << text.output;
+  EXPECT_EQ(count(text.output, dir_ + "/run.h5 exists and is not a fedsaf run file fedsaf can read"), 1u) << text.output;
+  EXPECT_EQ(text.output.find("stopped before its first checkpoint"), std::string::npos) << text.output;
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/run.h5"), 17u) << "left as it was";
+  ASSERT_EQ(run_shell(mpirun(1, run + " --force")).status, 0);
+  EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
+            std::string::npos);
+  std::filesystem::remove(dir_ + "/run.h5");
+  std::filesystem::remove_all(dir_ + "/checkpoints");
+  ASSERT_EQ(mkfifo((dir_ + "/run.h5").c_str(), 0600), 0);
+  const Outcome fifo = run_shell(mpirun(2, run + " --force"));
+  EXPECT_EQ(fifo.status, 1) << fifo.output;
+  EXPECT_EQ(count(fifo.output, dir_ + "/run.h5: not a regular file"), 1u) << fifo.output;
+  EXPECT_EQ(fifo.output.find("fatal"), std::string::npos) << fifo.output;  // the agreed path, not an abort
 }
 
 // `fedsaf --version` names the LibTorch it runs on, its CUDA (or "CPU only") and the GPUs it sees.

@@ -3,6 +3,7 @@
 // extendible data sets, row I/O, and error messages that name the file and object.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -268,6 +269,16 @@ TEST_F(H5Test, OpeningANonHdf5FileNamesIt) {
   EXPECT_NE(msg.find("not an HDF5 file"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(HDF5: "), std::string::npos) << msg;  // the innermost stack message
   EXPECT_EQ(msg.find("(HDF5: no HDF5 error message)"), std::string::npos) << msg;
+}
+
+TEST_F(H5Test, AFifoIsRefusedInEveryModeWithoutBlocking) {
+  const std::string file = path("fifo.h5");
+  ASSERT_EQ(mkfifo(file.c_str(), 0600), 0);
+  for (Mode mode : {Mode::kRead, Mode::kReadWrite, Mode::kCreate}) {
+    const std::string msg = io_error([&] { File::open(file, mode); });
+    EXPECT_NE(msg.find(file + ": not a regular file (a FIFO, device or socket)"), std::string::npos) << msg;
+  }
+  EXPECT_TRUE(fs::is_fifo(file)) << "left as it was";
 }
 
 TEST_F(H5Test, MissingDataSetNamesItsPath) {
