@@ -533,6 +533,22 @@ void Dataset::resize(const std::vector<int64_t>& dims) {
 
 // ---- Group --------------------------------------------------------------------------------------
 
+std::vector<std::string> Group::children() const {
+  std::vector<std::string> names;
+  const auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  check(H5Literate(id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names), -1, path_, "cannot list members");
+  return names;
+}
+
+bool Group::is_group(const std::string& name) const {
+  if (!exists(name)) return false;
+  const Handle object(check(H5Oopen(id(), name.c_str(), H5P_DEFAULT), -1, path_ + "/" + name, "cannot open"));
+  return H5Iget_type(object.id()) == H5I_GROUP;
+}
+
 bool Group::exists(const std::string& name) const {
   // H5Lexists fails (rather than answering false) when an intermediate group is missing, so walk
   // the path one component at a time.

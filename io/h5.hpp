@@ -109,6 +109,8 @@ class Group {
   hid_t id() const { return h_.id(); }
   Attributes attrs() const { return Attributes(h_.id(), path_); }
   bool exists(const std::string& name) const;  // a link (group or data set) named name
+  std::vector<std::string> children() const;   // the names of its direct members, in name order
+  bool is_group(const std::string& name) const;  // name exists and is a group (not a data set)
   void remove(const std::string& name);        // unlinks a group or data set (space is not reclaimed)
   Group create_group(const std::string& name);
   Group open_group(const std::string& name) const;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -346,6 +347,43 @@ void verify_trailer(const std::string& path) {
     throw IoError(fmt::format("CRC-32 mismatch (stored {:08x}, computed {:08x}): the file is damaged", stored, computed));
 }
 
+// Throws IoError naming the first field of /checkpoint/state whose layout is not what
+// H5StateWriter writes: a state identical on every rank is one 1-D data set; a per-client state
+// is a group with rows and numel ≥ 0, clients [rows] of distinct ids ≥ 0 and values [rows, numel].
+// A CRC only proves the bytes are the ones written, not that the writer was fedsaf.
+void validate_state(const h5::File& file) {
+  if (!file.exists("checkpoint/state")) throw IoError("no /checkpoint/state group");
+  const h5::Group state = file.open_group("checkpoint/state");
+  for (const std::string& name : state.children()) {
+    const auto bad = [&](const std::string& what) {
+      throw IoError(fmt::format("state '{}': {}", name, what));
+    };
+    if (!state.is_group(name)) {
+      const std::vector<int64_t> shape = state.open_dataset(name).shape();
+      if (shape.size() > 1) bad(fmt::format("stored with {} dimensions, expected one", shape.size()));
+      continue;
+    }
+    const h5::Group g = state.open_group(name);
+    const auto attrs = g.attrs();
+    if (!attrs.has("rows") || !attrs.has("numel")) bad("no rows or numel attribute");
+    const int64_t rows = attrs.get_int("rows"), numel = attrs.get_int("numel");
+    if (rows < 0 || numel < 0) bad(fmt::format("rows = {} and numel = {} must be ≥ 0", rows, numel));
+    if (rows == 0) continue;
+    if (!g.exists("clients")) bad("no clients data set");
+    const h5::Dataset clients = g.open_dataset("clients");
+    if (clients.shape() != std::vector<int64_t>{rows} || clients.dtype() != h5::DType::kI64)
+      bad(fmt::format("clients must be int64 [{}] (rows)", rows));
+    std::vector<int64_t> ids = clients.read<int64_t>();
+    std::sort(ids.begin(), ids.end());
+    if (ids.front() < 0) bad(fmt::format("client id {} is negative", ids.front()));
+    const auto twice = std::adjacent_find(ids.begin(), ids.end());
+    if (twice != ids.end()) bad(fmt::format("client {} has two rows", *twice));
+    if (numel == 0) continue;
+    if (!g.exists("values") || g.open_dataset("values").shape() != std::vector<int64_t>{rows, numel})
+      bad(fmt::format("values must be [{}, {}] (rows, numel)", rows, numel));
+  }
+}
+
 }  // namespace
 
 CheckpointMeta read_checkpoint_meta(const std::string& path, bool verify_bytes) {
@@ -364,6 +402,15 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, bool verify_bytes) 
   meta.elapsed_seconds = attrs.get_double("elapsed_seconds");
   meta.config_toml = attrs.get_string("config_toml");
   meta.world_size = static_cast<int>(attrs.get_int("world_size"));
+  if (meta.rounds_done < 1) throw IoError(fmt::format("rounds_done = {}: a checkpoint follows at least one round", meta.rounds_done));
+  if (!std::isfinite(meta.elapsed_seconds) || meta.elapsed_seconds < 0)
+    throw IoError(fmt::format("elapsed_seconds = {} is not a time", meta.elapsed_seconds));
+  if (meta.world_size < 1) throw IoError(fmt::format("world_size = {}: at least one rank wrote it", meta.world_size));
+  std::smatch m;
+  const std::string name = fs::path(path).filename().string();
+  if (std::regex_match(name, m, kCheckpointName) && std::stoll(m[1].str()) != meta.rounds_done)
+    throw IoError(fmt::format("its name says {} rounds done, its content {}", std::stoll(m[1].str()), meta.rounds_done));
+  validate_state(file);
   return meta;
 }
 

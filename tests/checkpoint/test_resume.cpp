@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -163,27 +164,78 @@ TEST_F(Damage, TruncationAndUnfinishedRenamesAreSkipped) {
   EXPECT_NE(warnings[0].find(".ckpt-000004.h5.tmp"), std::string::npos) << warnings[0];
 }
 
-// A checkpoint of another format version, with a valid trailer (written as io/SCHEMA.md says).
-TEST_F(Damage, AnotherFormatVersionIsSkippedAndNamed) {
-  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
-  std::vector<char> bytes = read_bytes(newest_path);
+// Edits the checkpoint at path with `edit` and seals it again with a valid trailer (as io/SCHEMA.md
+// says): what a checkpoint looks like when its bytes are intact but its content lies.
+void edit_and_reseal(const std::string& path, const std::function<void(h5::File&)>& edit) {
+  std::vector<char> bytes = read_bytes(path);
   bytes.resize(bytes.size() - 16);  // drop the trailer
-  write_bytes(newest_path, bytes);
+  write_bytes(path, bytes);
   {
-    h5::File file = h5::File::open(newest_path, h5::Mode::kReadWrite);
-    file.open_group("checkpoint").attrs().set("format", std::string("fedsaf-checkpoint/99"));
+    h5::File file = h5::File::open(path, h5::Mode::kReadWrite);
+    edit(file);
     file.close();
   }
-  bytes = read_bytes(newest_path);
+  bytes = read_bytes(path);
   const uLong crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
   const char trailer[16] = {'F', 'S', 'C', 'K', 'P', 'T', '0', '1', static_cast<char>(crc & 0xff), static_cast<char>((crc >> 8) & 0xff),
                             static_cast<char>((crc >> 16) & 0xff), static_cast<char>((crc >> 24) & 0xff), 0, 0, 0, 0};
   bytes.insert(bytes.end(), trailer, trailer + 16);
-  write_bytes(newest_path, bytes);
+  write_bytes(path, bytes);
+}
+
+// A checkpoint of another format version, with a valid trailer.
+TEST_F(Damage, AnotherFormatVersionIsSkippedAndNamed) {
+  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
+  edit_and_reseal(newest_path, [](h5::File& file) {
+    file.open_group("checkpoint").attrs().set("format", std::string("fedsaf-checkpoint/99"));
+  });
   std::vector<std::string> warnings;
   EXPECT_EQ(find(warnings)->rounds_done, 3);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("fedsaf-checkpoint/99"), std::string::npos) << warnings[0];
+}
+
+// Intact bytes, lying content: every inconsistent field is named and the previous checkpoint used.
+TEST_F(Damage, InconsistentContentWithAValidCrcFallsBackToThePreviousCheckpoint) {
+  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
+  const std::vector<char> good = read_bytes(newest_path);
+  const std::string theta = "checkpoint/state/theta";
+  const auto replace = [](h5::File& file, const std::string& path, const std::vector<int64_t>& values,
+                          const std::vector<int64_t>& shape) {
+    file.remove(path);
+    file.write<int64_t>(path, values, shape);
+  };
+  const std::vector<std::pair<std::function<void(h5::File&)>, std::string>> cases = {
+      {[&](h5::File& f) { f.open_group(theta).attrs().set("numel", int64_t{3}); }, "state 'theta': values must be ["},
+      {[&](h5::File& f) { replace(f, "checkpoint/state/plan", {1, 2, 3, 4}, {2, 2}); },
+       "state 'plan': stored with 2 dimensions, expected one"},
+      {[&](h5::File& f) {
+         const int64_t rows = f.open_group(theta).attrs().get_int("rows");
+         replace(f, theta + "/clients", std::vector<int64_t>(static_cast<size_t>(rows), 0), {rows});
+       },
+       "state 'theta': client 0 has two rows"},
+      {[&](h5::File& f) {
+         std::vector<int64_t> ids = f.open_dataset(theta + "/clients").read<int64_t>();
+         ids[0] = -3;
+         replace(f, theta + "/clients", ids, {static_cast<int64_t>(ids.size())});
+       },
+       "state 'theta': client id -3 is negative"},
+      {[](h5::File& f) { f.open_group("checkpoint").attrs().set("rounds_done", int64_t{-5}); },
+       "rounds_done = -5: a checkpoint follows at least one round"},
+      {[](h5::File& f) { f.open_group("checkpoint").attrs().set("rounds_done", int64_t{2}); },
+       "its name says 4 rounds done, its content 2"},
+  };
+  for (const auto& [edit, problem] : cases) {
+    write_bytes(newest_path, good);
+    edit_and_reseal(newest_path, edit);
+    std::vector<std::string> warnings;
+    const auto meta = find(warnings);
+    ASSERT_TRUE(meta.has_value()) << problem;
+    EXPECT_EQ(meta->rounds_done, 3) << problem;
+    ASSERT_EQ(warnings.size(), 1u) << problem;
+    EXPECT_NE(warnings[0].find(newest_path), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find(problem), std::string::npos) << warnings[0];
+  }
 }
 
 TEST_F(Damage, NoUsableCheckpointRefusesToStartOver) {
