@@ -59,8 +59,6 @@ void check_resumable(const CheckpointMeta& meta, const Config& config) {
                                   config.run.rounds));
 }
 
-// A run file whose run finished (status = complete). A file that cannot be read belongs to a run
-// that died while writing it: not finished.
 // What an existing OUT/run.h5 is, to decide whether starting over may replace it.
 enum class ExistingRunFile {
   unfinished,  // a fedsaf run file whose run never finished (it died before its first checkpoint)

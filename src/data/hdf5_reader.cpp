@@ -15,6 +15,9 @@ namespace fedsaf {
 
 namespace {
 
+// Class indices below the largest label that no sample uses, tolerated without class_names.
+constexpr int64_t kMaxMissingClasses = 1024;
+
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
   throw DataError(fmt::format("{}: {}", path, what));
 }
@@ -78,6 +81,15 @@ Dataset read_file(const std::string& path) {
                             data.num_classes));
     }
   } else {
+    // Without class_names the largest label sets the class count (the model's outputs): one stray
+    // label must not build a model of millions of outputs.
+    const int64_t distinct = std::get<0>(torch::unique_consecutive(std::get<0>(data.y.sort()))).numel();
+    if (max_label + 1 - distinct > kMaxMissingClasses) {
+      const int64_t at = data.y.argmax().item<int64_t>();
+      bad(path, fmt::format("/y[{}] = {} would make {} classes, but only {} distinct labels appear: add a string "
+                            "attribute class_names to /y listing every class if that many are meant",
+                            at, max_label, max_label + 1, distinct));
+    }
     data.num_classes = max_label + 1;
     for (int64_t c = 0; c < data.num_classes; ++c) data.class_names.push_back(std::to_string(c));
   }

@@ -198,3 +198,17 @@ TEST(Config, AlgorithmSectionsAreTypedAndComeFromTheRegistry) {
 }
 }  // namespace
 }  // namespace fedsaf
+
+namespace fedsaf {
+namespace {
+// Sizes that could not be allocated are out of range, naming the key, before anything is built.
+TEST(Config, SyntheticSizesHaveSaneLimits) {
+  const std::string e = error_of("", {"data.synthetic.features=100000000000"});
+  EXPECT_NE(e.find("key 'data.synthetic.features': value 100000000000 is out of range (must be >= 1 and <= 1000000)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(error_of("", {"data.synthetic.classes=1000000"}).find("data.synthetic.classes"), std::string::npos);
+  EXPECT_NE(error_of("", {"data.synthetic.max_samples=100000000"}).find("data.synthetic.max_samples"), std::string::npos);
+}
+}  // namespace
+}  // namespace fedsaf

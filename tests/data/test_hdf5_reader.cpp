@@ -209,5 +209,27 @@ TEST_F(Hdf5ReaderTest, NonFiniteVectorsAreRefusedWithTheSample) {
   });
   EXPECT_EQ(error_of(path), "");
 }
+
+// One stray label cannot set the class count (and the model's size) without class_names.
+TEST_F(Hdf5ReaderTest, AStrayLabelFarBeyondTheOthersNeedsClassNames) {
+  std::string path = make("stray.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(8), {4, 2});
+    f.write<int64_t>("y", {0, 1, 1000000, 1});
+  });
+  expect_names(error_of(path), path,
+               "/y[2] = 1000000 would make 1000001 classes, but only 3 distinct labels appear: add a string attribute "
+               "class_names");
+  path = make("named.h5", [](h5::File& f) {  // declared: accepted
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    std::vector<std::string> names(2000, "c");
+    f.write<int64_t>("y", {0, 1999, 1}).attrs().set("class_names", names);
+  });
+  EXPECT_EQ(read_hdf5_dataset(path).num_classes, 2000);
+  path = make("gap.h5", [](h5::File& f) {  // a gap of up to 1,024 unused classes is fine
+    f.write<float>("x", std::vector<float>(4), {2, 2});
+    f.write<int64_t>("y", {0, 1000});
+  });
+  EXPECT_EQ(read_hdf5_dataset(path).num_classes, 1001);
+}
 }  // namespace
 }  // namespace fedsaf
