@@ -10,6 +10,8 @@
 //      trainable_numel() parameters are updated]
 //     client_trained(c, model, data, train indices, round)  → e.g. a Fisher pass on the model
 //     client_end(c, params)                      → c's contribution (kept locally)
+//     [a client whose model or loss is not finite after training gets neither client_trained
+//      nor client_end: it is left out of the round and keeps its last state]
 //   [the engine's sample-weighted mean of params[0, averaged_numel()) over the cohort]
 //   server_step({t, evaluates, next cohort, mean})  all ranks (may communicate)
 //   diagnostics(t)                               all ranks (local; the engine combines them)
