@@ -8,6 +8,7 @@
 #include "algo/pairwise.hpp"
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
+#include "model/tensor_values.hpp"
 
 namespace fedsaf {
 
@@ -121,9 +122,8 @@ void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, 
   xi.store = rows > 0 && every > 0 && (round + 1) % every == 0;
   if (fresh && report.clients.defined()) {
     const torch::Tensor clients = report.clients.to(torch::kCPU, torch::kInt64).contiguous();  // [k]
-    const torch::Tensor values = report.xi.to(torch::kCPU, torch::kFloat64).contiguous();      // [k, N]
     xi.clients.assign(clients.data_ptr<int64_t>(), clients.data_ptr<int64_t>() + clients.numel());
-    xi.values.assign(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
+    xi.values = to_doubles(report.xi);  // [k, N] row-major
   }
   out.client_rows.push_back(std::move(xi));
 }

@@ -42,6 +42,7 @@
 #include "algo/registry.hpp"
 #include "client/fisher.hpp"
 #include "core/errors.hpp"
+#include "model/tensor_values.hpp"
 
 namespace fedsaf {
 
@@ -73,11 +74,6 @@ struct FisherSums {
   torch::Tensor count;  // [T] float64: how many values entered sum
   torch::Tensor max;    // [T] float64: the largest F (0 when count is 0; F ≥ 0)
 };
-
-std::vector<double> to_vector(const torch::Tensor& t) {  // t: [n] float64
-  const torch::Tensor c = t.to(torch::kCPU).contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
 
 class FedSaf : public Algorithm {
  public:
@@ -208,9 +204,9 @@ class FedSaf : public Algorithm {
     const bool fresh = fisher_sums_.round == round;
     const auto t = static_cast<int64_t>(fisher.names.size());
     const torch::Tensor none = torch::zeros({t}, torch::kFloat64);  // [T]
-    fisher.sum = to_vector(fresh ? fisher_sums_.sum : none);
-    fisher.count = to_vector(fresh ? fisher_sums_.count : none);
-    fisher.max = to_vector(fresh ? fisher_sums_.max : none);
+    fisher.sum = to_doubles(fresh ? fisher_sums_.sum : none);
+    fisher.count = to_doubles(fresh ? fisher_sums_.count : none);
+    fisher.max = to_doubles(fresh ? fisher_sums_.max : none);
     out.parts.push_back(std::move(fisher));
     return out;
   }

@@ -132,15 +132,16 @@ int run_command(const RunArgs& args) {
               if (!resume && std::filesystem::exists(existing)) {
                 if (!std::filesystem::is_regular_file(existing))
                   throw Error(run_file.string() + ": not a regular file (a folder, FIFO, device or socket): choose another --out");
-                const ExistingRunFile kind = args.force ? ExistingRunFile::unfinished : classify_run_file(run_file);
-                if (!args.force && (args.fresh || kind == ExistingRunFile::finished))
-                  throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
-                if (kind == ExistingRunFile::foreign)
-                  throw Error(run_file.string() + " exists and is not a fedsaf run file fedsaf can read (another program's "
-                              "file, or a damaged one): choose another --out, or pass --force to overwrite it");
-                if (!args.force)
+                if (!args.force) {
+                  const ExistingRunFile kind = classify_run_file(run_file);
+                  if (args.fresh || kind == ExistingRunFile::finished)
+                    throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
+                  if (kind == ExistingRunFile::foreign)
+                    throw Error(run_file.string() + " exists and is not a fedsaf run file fedsaf can read (another "
+                                "program's file, or a damaged one): choose another --out, or pass --force to overwrite it");
                   fmt::print(stderr, "fedsaf: warning: {} belongs to a run stopped before its first checkpoint: starting over\n",
                              run_file.string());
+                }
               }
               if (!resume && args.fresh && std::filesystem::exists(checkpoints)) {
                 if (!args.force) throw Error(checkpoints + " holds checkpoints: pass --force with --fresh to discard them");

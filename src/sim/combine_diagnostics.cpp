@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/errors.hpp"
+#include "model/tensor_values.hpp"
 #include "mpi/communicator.hpp"
 
 namespace fedsaf {
@@ -16,10 +17,6 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 torch::Tensor as_tensor(const std::vector<double>& values) {  // [n] float64, a copy
   return torch::tensor(values, kF64).reshape({static_cast<int64_t>(values.size())});
-}
-std::vector<double> as_vector(const torch::Tensor& t) {  // t: [n] float64
-  const torch::Tensor c = t.contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
 // Scalars summed over ranks in one all-reduce, those maximised in another (none when unused).
@@ -47,10 +44,10 @@ void combine_parts(PartStatistics& p, Communicator& comm) {
   comm.allreduce_max(maxima);
   const torch::Tensor seen = sums[1] > 0;                                                        // [T]
   const torch::Tensor mean = torch::where(seen, sums[0] / sums[1], torch::full({t}, kNaN, kF64));  // [T]
-  p.sum = as_vector(sums[0]);
-  p.count = as_vector(sums[1]);
-  p.mean = as_vector(mean);
-  p.max = as_vector(torch::where(seen, maxima, torch::full({t}, kNaN, kF64)));
+  p.sum = to_doubles(sums[0]);
+  p.count = to_doubles(sums[1]);
+  p.mean = to_doubles(mean);
+  p.max = to_doubles(torch::where(seen, maxima, torch::full({t}, kNaN, kF64)));
 }
 
 // Every rank's rows into the whole [N, width] table, NaN rows where no rank computed one.
@@ -63,7 +60,7 @@ void combine_rows(ClientRows& c, int64_t num_clients, Communicator& comm) {
   const Gathered rows = comm.allgatherv(mine);                                     // [K, width]
   torch::Tensor table = torch::full({num_clients, c.width}, kNaN, kF64);          // [N, width]
   if (clients.data.numel() > 0) table.index_copy_(0, clients.data, rows.data);
-  c.values = as_vector(table.flatten());
+  c.values = to_doubles(table);
 }
 
 }  // namespace

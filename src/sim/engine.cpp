@@ -23,6 +23,7 @@
 #include "data/partition_table.hpp"
 #include "io/run_file.hpp"
 #include "model/model.hpp"
+#include "model/tensor_values.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/combine_diagnostics.hpp"
@@ -71,7 +72,8 @@ struct Round {
   bool evaluates = false;
   bool last = false;
   RoundRecord record;
-  // [Σ n·loss, Σ n, diverged] over this rank's cohort clients (loss of the finite ones only)
+  // [Σ n·loss, Σ n, diverged] over this rank's cohort clients (loss of the finite ones only; the
+  // diverged count is written from `diverged` right before the all-reduce)
   torch::Tensor loss_sums = torch::zeros({3}, torch::kFloat64);
   std::vector<int64_t> diverged;  // this rank's cohort clients whose training diverged
   bool stop_diverging = false;    // too many clients diverged: checkpoint, then stop with an error
@@ -272,7 +274,6 @@ class Experiment {
         // Diverged: left out of this round everywhere (no upload, no average, no loss); its state
         // stays at its last finite value.
         round.diverged.push_back(client);
-        round.loss_sums[2] += 1;
         log_("round {} client {}: diverged (non-finite model or loss after training); left out", round.index, client);
         continue;
       }
@@ -296,6 +297,7 @@ class Experiment {
     step.next_cohort = cohort_of(round.index + 1);
     step.average = average_->reduce(comm_);  // collective unless the algorithm averages nothing
     algorithm_->server_step(step);
+    round.loss_sums[2] = static_cast<double>(round.diverged.size());
     comm_.allreduce_sum(round.loss_sums);
     const torch::Tensor& sums = round.loss_sums;
     round.record.train_loss = sums[1].item<double>() > 0 ? (sums[0] / sums[1]).item<double>() : 0.0;
@@ -336,11 +338,8 @@ class Experiment {
       comm_.allreduce_sum(per_client);  // each client's entries are non-zero on exactly one rank
       comm_.allreduce_sum(auc.counts());
     }
-    const auto column = [&](int64_t row) {
-      const torch::Tensor r = per_client[row].contiguous();
-      return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + num_clients_);
-    };
-    result_.evals.push_back(make_eval_record(round.index, column(0), column(1), column(2), auc.auc()));
+    result_.evals.push_back(make_eval_record(round.index, to_doubles(per_client[0]), to_doubles(per_client[1]),
+                                             to_doubles(per_client[2]), auc.auc()));
   }
 
   // The round's row in the run file and rank 0's progress line.
