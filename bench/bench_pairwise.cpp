@@ -1,7 +1,9 @@
 // The pairwise stage of fedamp / fedsaf alone (src/algo/pairwise.hpp): pass 1 (distances + cosines) and
 // pass 2 (Fisher-weighted mix) for a cohort of queries against N uploads of S floats (with
-// per-parameter weights), ring vs allgather, plus the bare transfers the ring makes (same blocks,
-// no compute) as the communication bound. Run under mpirun; rank 0 prints.
+// per-parameter weights): attention.precision float32 (the default) against float64 on the ring,
+// each as GFLOP/s per rank and a share of this process's single-core SGEMM rate; ring vs
+// allgather; and the bare transfers the ring makes (same blocks, no compute) as the
+// communication bound. Run under mpirun; rank 0 prints.
 // Usage: mpirun -n 2 bench_pairwise [N=1000] [S=52096] [cohort=100] [block_rows=64] [repeats=2]
 #include <mpi.h>
 #include <torch/torch.h>
@@ -56,9 +58,9 @@ int main(int argc, char** argv) {
     const torch::Tensor queries = held.params.index_select(0, torch::tensor(rows, torch::kInt64)) + 0.01f;  // [k, S]
     const int64_t k = queries.size(0);
 
-    auto run = [&](PairwiseMode mode) {
+    auto run = [&](PairwiseMode mode, PairwisePrecision precision) {
       Timing t;
-      PairwiseExchange ex(comm, mode, n, block_rows);
+      PairwiseExchange ex(comm, mode, precision, n, block_rows);
       for (int r = 0; r < repeats; ++r) {
         comm.barrier();
         ex.set_held(held);
@@ -78,14 +80,28 @@ int main(int argc, char** argv) {
       t.peak = ex.stats().peak_bytes;
       return std::make_pair(t, ex.block_rows());
     };
-    const auto [ring, ring_rows] = run(PairwiseMode::ring);
-    const auto [gath, gath_rows] = run(PairwiseMode::allgather);
+    const auto [ring, ring_rows] = run(PairwiseMode::ring, PairwisePrecision::float32);
+    const auto [gath, gath_rows] = run(PairwiseMode::allgather, PairwisePrecision::float32);
+    const auto [ring64, ring64_rows] = run(PairwiseMode::ring, PairwisePrecision::float64);
     (void)gath_rows;
+    (void)ring64_rows;
+    // The yardstick: this process's single-thread SGEMM rate (best of 3, 1024², after a warm-up).
+    const torch::Tensor ga = torch::randn({1024, 1024}), gb = torch::randn({1024, 1024});  // [1024, 1024]
+    torch::Tensor gc = torch::mm(ga, gb);
+    double gemm_s = 1e30;
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = Clock::now();
+      torch::mm_out(gc, ga, gb);
+      gemm_s = std::min(gemm_s, seconds(t0));
+    }
+    const double peak_gflops = 2.0 * 1024 * 1024 * 1024 / gemm_s / 1e9;
+    // Pass 1: one [k, S]·[S, N] product; pass 2: two (numerator and denominator).
+    const double flops = 2.0 * static_cast<double>(k) * static_cast<double>(n) * static_cast<double>(s) * 3;
 
     // The bare transfers of the ring: the same blocks moved the same way, no compute.
     double bare1 = 1e30, bare2 = 1e30;
     {
-      PairwiseExchange ex(comm, PairwiseMode::ring, n, block_rows);
+      PairwiseExchange ex(comm, PairwiseMode::ring, PairwisePrecision::float32, n, block_rows);
       ex.set_held(held);
       for (int r = 0; r < repeats; ++r) {
         comm.barrier();
@@ -109,11 +125,18 @@ int main(int argc, char** argv) {
                   static_cast<long>(n), static_cast<long>(s), static_cast<long>(k * R), static_cast<long>(k),
                   static_cast<long>(ring_rows));
       std::printf("  uploads per rank: %.1f MB params + %.1f MB weights\n", m * s * 4 / mb, m * s * 4 / mb);
-      std::printf("  ring:      pass1 %.3f s  pass2 %.3f s  total %.3f s  peak extra %.1f MB\n", ring.pass1, ring.pass2,
-                  ring.pass1 + ring.pass2, ring_peak / mb);
+      std::printf("  SGEMM peak of one core (this process): %.1f GFLOP/s\n", peak_gflops);
+      std::printf("  ring float64: pass1 %.3f s  pass2 %.3f s  total %.3f s  %.1f GFLOP/s per rank (%.0f %% of peak)\n",
+                  ring64.pass1, ring64.pass2, ring64.pass1 + ring64.pass2, flops / (ring64.pass1 + ring64.pass2) / 1e9,
+                  100 * flops / (ring64.pass1 + ring64.pass2) / 1e9 / peak_gflops);
+      std::printf("  ring:      pass1 %.3f s  pass2 %.3f s  total %.3f s  %.1f GFLOP/s per rank (%.0f %% of peak)  peak extra %.1f MB\n",
+                  ring.pass1, ring.pass2, ring.pass1 + ring.pass2, flops / (ring.pass1 + ring.pass2) / 1e9,
+                  100 * flops / (ring.pass1 + ring.pass2) / 1e9 / peak_gflops, ring_peak / mb);
       std::printf("  allgather: pass1 %.3f s  pass2 %.3f s  total %.3f s  peak extra %.1f MB\n", gath.pass1, gath.pass2,
                   gath.pass1 + gath.pass2, gath_peak / mb);
       std::printf("  bare ring transfers: pass1 %.3f s  pass2 %.3f s  total %.3f s\n", bare1, bare2, bare1 + bare2);
+      std::printf("  ratio float32 / float64 ring time:  %.2f\n",
+                  (ring.pass1 + ring.pass2) / (ring64.pass1 + ring64.pass2));
       std::printf("  ratio ring / allgather time:        %.2f\n", (ring.pass1 + ring.pass2) / (gath.pass1 + gath.pass2));
       std::printf("  ratio ring / allgather peak memory: %.3f\n", static_cast<double>(ring_peak) / gath_peak);
       std::printf("  ratio ring time / bare transfers:   %.2f\n", (ring.pass1 + ring.pass2) / (bare1 + bare2));

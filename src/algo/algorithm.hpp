@@ -35,7 +35,9 @@ namespace fedsaf {
 
 class PairwiseExchange;
 enum class PairwiseMode;
-using ExchangeFactory = std::function<std::unique_ptr<PairwiseExchange>(PairwiseMode mode)>;
+enum class PairwisePrecision;
+using ExchangeFactory =
+    std::function<std::unique_ptr<PairwiseExchange>(PairwiseMode mode, PairwisePrecision precision)>;
 class FlatModel;
 struct Dataset;
 

@@ -39,6 +39,10 @@ const bool registered = register_config_section({
          "attention.exchange",
          "How uploads travel between ranks: `ring` (blocks passed around, O(2 blocks) memory) or `allgather` (every rank holds all uploads; small runs).",
          {"ring", "allgather"}, [](Config& c) -> auto& { return c.section<AttentionOptions>().exchange; }),
+     enum_key<PairwisePrecision>(
+         "attention.precision",
+         "Arithmetic of the pairwise distances and of the mix: `float32` (matrix products in float32 on uploads centred on their mean; distance errors below 1e-5 of the cohort's spread, close pairs recomputed in float64; about 1.7× faster) or `float64` (float64 products: distances to ~12 digits).",
+         {"float32", "float64"}, [](Config& c) -> auto& { return c.section<AttentionOptions>().precision; }),
      {"attention.every", "Write the attention matrix ξ (N×N) to the run file every this many rounds (0 = never).",
       [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().every; }, 0, kInf}},
     [](const Config& c) -> std::string {

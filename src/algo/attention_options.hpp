@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "mpi/block_ring.hpp"  // PairwiseMode
+#include "algo/pairwise.hpp"  // PairwiseMode, PairwisePrecision
 
 namespace fedsaf {
 
@@ -23,6 +23,7 @@ struct AttentionOptions {
   double heur_scale = 10.0;       // heur kernel: softmax temperature σ on cosine similarity
   double xi_self = 0.5;           // heur kernel: ξ_ii
   PairwiseMode exchange = PairwiseMode::ring;  // how uploads travel between ranks
+  PairwisePrecision precision = PairwisePrecision::float32;  // arithmetic of the pairwise GEMMs
   int64_t every = 10;             // write the attention matrix every this many rounds (0 = never)
 };
 

@@ -44,7 +44,7 @@ class FedAmp : public Algorithm {
     const AttentionOptions& attention = config.section<AttentionOptions>();
     compat_ = config.section<FedAmpOptions>().pfllib_compat;
     coef_ = attention.lambda / attention.alpha_k;  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
-    exchange_ = context.make_exchange(attention.exchange);
+    exchange_ = context.make_exchange(attention.exchange, attention.precision);
     for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
 

@@ -85,7 +85,7 @@ class FedSaf : public Algorithm {
     options_ = context.config->section<FedSafOptions>();
     attention_ = context.config->section<AttentionOptions>();
     s_ = context.shared_numel;
-    exchange_ = context.make_exchange(attention_.exchange);
+    exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
     for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
     const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
     fisher_sums_ = FisherSums{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),

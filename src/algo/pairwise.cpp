@@ -18,13 +18,51 @@ const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 
 // Below this relative size (of ‖a‖² + ‖b‖²) the expanded distance has lost too many digits to
 // cancellation; such pairs are recomputed directly (see pairwise.hpp).
-constexpr double kRefine = 1e-9;
+constexpr double kRefine64 = 1e-9;
+constexpr double kRefine32 = 1e-4;
+
+// Calls f(begin, count) over [0, rows) in chunks of about 512 KiB of float64 S-rows, so that the
+// element-wise temporaries of a chunk stay in the caches (and below malloc's mmap threshold: fresh
+// mmap'd pages fault on first touch, which cost as much as the arithmetic here).
+template <class F>
+void for_row_chunks(int64_t rows, int64_t s, F&& f) {
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{512} << 10) / std::max<int64_t>(1, 8 * s));
+  for (int64_t begin = 0; begin < rows; begin += chunk) f(begin, std::min(chunk, rows - begin));
+}
+
+// Close pairs (rows of `close`: [c, 2] (query, block row)) recomputed as Σ (q − θ)² in float64,
+// a chunk of pairs at a time so the temporaries stay small.
+void refine_close_pairs(torch::Tensor& d, const torch::Tensor& close, const torch::Tensor& queries,
+                        const torch::Tensor& rows) {
+  for_row_chunks(close.size(0), queries.size(1), [&](int64_t begin, int64_t count) {
+    const torch::Tensor pairs = close.narrow(0, begin, count);        // [c, 2]
+    const torch::Tensor qi = pairs.select(1, 0), rj = pairs.select(1, 1);  // [c] each
+    const torch::Tensor exact = (queries.index_select(0, qi).to(torch::kFloat64) -
+                                 rows.index_select(0, rj).to(torch::kFloat64))
+                                    .square()
+                                    .sum(1);  // [c]
+    d.index_put_({qi, rj}, exact);
+  });
+}
+
+// Per row of `rows` [m, S] float32 and the centre c [S] float32: ‖fl32(θ − c)‖², ‖θ‖² and
+// fl32(θ − c)·c, summed in float64 ([m] each, into the columns of `out` [m, ≥ 3]).
+void centred_norms(const torch::Tensor& rows, const torch::Tensor& centre, torch::Tensor& out, int64_t col_norm,
+                   int64_t col_plain, int64_t col_dot) {
+  for_row_chunks(rows.size(0), rows.size(1), [&](int64_t begin, int64_t count) {
+    const torch::Tensor chunk = rows.narrow(0, begin, count);  // [c, S]
+    const torch::Tensor r = chunk - centre;                    // [c, S] float32, as the passes round it
+    out.select(1, col_norm).narrow(0, begin, count).copy_(r.square().sum(1, false, torch::kFloat64));
+    if (col_plain >= 0) out.select(1, col_plain).narrow(0, begin, count).copy_(chunk.square().sum(1, false, torch::kFloat64));
+    if (col_dot >= 0) out.select(1, col_dot).narrow(0, begin, count).copy_(r.to(torch::kFloat64).mv(centre.to(torch::kFloat64)));
+  });
+}
 
 }  // namespace
 
-PairwiseExchange::PairwiseExchange(Communicator& comm, PairwiseMode mode, int64_t num_clients, int64_t block_rows,
-                                   int64_t block_bytes)
-    : ring_(comm, mode, block_rows, block_bytes), num_clients_(num_clients) {
+PairwiseExchange::PairwiseExchange(Communicator& comm, PairwiseMode mode, PairwisePrecision precision,
+                                   int64_t num_clients, int64_t block_rows, int64_t block_bytes)
+    : ring_(comm, mode, block_rows, block_bytes), precision_(precision), num_clients_(num_clients) {
   if (num_clients < 0) throw Error(fmt::format("pairwise: num_clients = {} must be ≥ 0", num_clients));
 }
 
@@ -44,18 +82,40 @@ void PairwiseExchange::set_held(const HeldUploads& held) {
   ring_.set_rows(held.params, held.weights);  // collective: counts, S and weights agree
   held_ = held;
 
-  // Ids, ‖θ_j‖² (float64, computed once here by the owner) and scalars of every upload.
   all_ids_ = ring_.gather_rows(held.ids);  // [M] int64
-  torch::Tensor side = torch::empty({m, 2}, kF64);  // [m, 2]: ‖θ‖², scalar
+  const int64_t total = all_ids_.numel();
+  centre_ = torch::Tensor();
+  if (precision_ == PairwisePrecision::float32) {
+    // c = the mean upload: one float64 sum over the ranks (collective on every rank).
+    torch::Tensor sum = m > 0 ? held.params.to(torch::kFloat64).sum(0) : torch::zeros({s}, kF64);  // [S]
+    ring_.sum(sum);
+    centre_ = (sum / static_cast<double>(std::max<int64_t>(total, 1))).to(torch::kFloat32);  // [S]
+  }
+
+  // Per upload, computed once here by the owner in float64: ‖θ − c‖² (of the float32 residual the
+  // passes use), scalar, ‖θ‖², (θ − c)·c.
+  torch::Tensor side = torch::zeros({m, 4}, kF64);  // [m, 4]
   if (m > 0) {
-    side.select(1, 0).copy_(held.params.to(torch::kFloat64).square().sum(1));
+    if (centre_.defined()) {
+      centred_norms(held.params, centre_, side, 0, 2, 3);
+    } else {
+      side.select(1, 0).copy_(held.params.to(torch::kFloat64).square().sum(1));
+      side.select(1, 2).copy_(side.select(1, 0));
+    }
     side.select(1, 1).copy_(held.scalar.defined() ? held.scalar.to(torch::kFloat64) : torch::ones({m}, kF64));
   }
-  const torch::Tensor all_side = ring_.gather_rows(side);  // [M, 2]
+  const torch::Tensor all_side = ring_.gather_rows(side);  // [M, 4]
   all_norms_ = all_side.select(1, 0).contiguous();          // [M]
   all_scalar_ = all_side.select(1, 1).contiguous();         // [M]
+  all_plain_ = all_side.select(1, 2).contiguous();          // [M]
+  all_dot_c_ = all_side.select(1, 3).contiguous();          // [M]
   if (all_ids_.numel() > 0 && (all_ids_.min().item<int64_t>() < 0 || all_ids_.max().item<int64_t>() >= num_clients_))
     throw Error(fmt::format("{}: a client id is outside [0, {})", op, num_clients_));
+}
+
+torch::Tensor PairwiseExchange::centred(const torch::Tensor& rows) const {
+  if (centre_.defined()) return rows - centre_;  // [b, S] float32, fresh (one rounding per element)
+  return rows.to(torch::kFloat64);               // [b, S] float64, fresh (exact)
 }
 
 void PairwiseExchange::take_ring_stats() {
@@ -76,8 +136,22 @@ PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool
     throw Error(fmt::format("pairwise distances: queries must be [k, S] with S = {}", ring_.numel()));
   const int64_t k = queries.size(0), n = num_clients_;
   const double inf = std::numeric_limits<double>::infinity();
-  BlockRing::Counted q64(ring_.meter(), queries.to(torch::kFloat64).contiguous());  // [k, S]
-  const torch::Tensor qn = q64->square().sum(1);                  // [k] ‖q_i‖²
+  const bool centre = centre_.defined();
+  const double refine = centre ? kRefine32 : kRefine64;
+  // a = q − c in the pass's precision, with ‖a‖² and a·c in float64.
+  BlockRing::Counted a(ring_.meter(), centred(queries).contiguous());  // [k, S]
+  torch::Tensor qn, qc;                                               // [k] ‖q_i − c‖², (q_i − c)·c
+  double cc = 0;                                                      // ‖c‖²
+  if (centre) {
+    torch::Tensor cols = torch::zeros({k, 3}, kF64);  // [k, 3]
+    centred_norms(queries, centre_, cols, 0, -1, 1);
+    qn = cols.select(1, 0);
+    qc = cols.select(1, 1);
+    cc = centre_.to(torch::kFloat64).square().sum().item<double>();
+  } else {
+    qn = a->square().sum(1);
+    qc = torch::zeros({k}, kF64);
+  }
   PairwiseDistances out;
   out.sq_dist = torch::full({k, n}, inf, kF64);                              // [k, N]
   if (want_cosine) out.cosine = torch::zeros({k, n}, kF64);                  // [k, N]
@@ -87,24 +161,21 @@ PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool
 
   ring_.stream(false, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor&) {
     if (k == 0) return;
-    BlockRing::Counted p64(ring_.meter(), params.to(torch::kFloat64));        // [b, S] fresh
+    BlockRing::Counted rows(ring_.meter(), centred(params));                 // [b, S] fresh
     const torch::Tensor ids = all_ids_.narrow(0, b.global, b.rows);           // [b]
     const torch::Tensor pn = all_norms_.narrow(0, b.global, b.rows);          // [b]
-    const torch::Tensor dots = q64->mm(p64->t());                             // [k, b]
+    const torch::Tensor dots = a->mm(rows->t()).to(torch::kFloat64);          // [k, b] a·b
     const torch::Tensor scale = qn.unsqueeze(1) + pn.unsqueeze(0);            // [k, b]
     torch::Tensor d = (scale - 2.0 * dots).clamp_min_(0.0);                   // [k, b]
-    // Pairs where cancellation ate the digits: direct Σ (q − θ)².
-    const torch::Tensor close = (d < kRefine * scale).nonzero();              // [c, 2]
-    auto acc = d.accessor<double, 2>();
-    auto cl = close.accessor<int64_t, 2>();
-    for (int64_t c = 0; c < close.size(0); ++c) {
-      const int64_t i = cl[c][0], j = cl[c][1];
-      acc[i][j] = ((*q64)[i] - (*p64)[j]).square().sum().item<double>();
-    }
+    refine_close_pairs(d, (d < refine * scale).nonzero(), queries, params);
     out.sq_dist.index_copy_(1, ids, d);
     if (want_cosine) {
-      const torch::Tensor denom = (qn.unsqueeze(1) * pn.unsqueeze(0)).sqrt();                      // [k, b]
-      const torch::Tensor cos = torch::where(denom > 0, dots / denom, torch::zeros_like(dots));     // [k, b]
+      // q·θ = a·b + a·c + b·c + c·c (all but a·b are 0 in float64 mode)
+      const torch::Tensor plain =
+          centre ? dots + qc.unsqueeze(1) + all_dot_c_.narrow(0, b.global, b.rows).unsqueeze(0) + cc : dots;  // [k, b]
+      const torch::Tensor qp = centre ? qn + 2.0 * qc + cc : qn;  // [k] ‖q‖²
+      const torch::Tensor denom = (qp.unsqueeze(1) * all_plain_.narrow(0, b.global, b.rows).unsqueeze(0)).sqrt();  // [k, b]
+      const torch::Tensor cos = torch::where(denom > 0, plain / denom, torch::zeros_like(plain));  // [k, b]
       out.cosine.index_copy_(1, ids, cos.clamp(-1.0, 1.0));
     }
   });
@@ -123,40 +194,48 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
     throw Error(fmt::format("pairwise mix: queries must be [k, {}] and xi [k, {}] with the same k", s, num_clients_));
   const torch::Tensor xi64 = xi.to(torch::kFloat64);  // [k, N]
   const bool weighted = ring_.has_weights();
-  BlockRing::Counted num(ring_.meter(), torch::zeros({k, s}, kF64));                 // [k, S] Σ_j w_ij ⊙ θ_j
-  BlockRing::Counted den(ring_.meter(), torch::zeros({k, weighted ? s : 1}, kF64));  // [k, S] or [k, 1] Σ_j w_ij
+  const bool centre = centre_.defined();
+  // float32 mode accumulates the centred numerator in float32 inside the GEMM (no cancellation to
+  // protect: the residuals are small and the denominator's terms positive); float64 mode in float64.
+  const auto acc_type = centre ? torch::kFloat32 : torch::kFloat64;
+  const auto acc_options = torch::TensorOptions().dtype(acc_type);
+  BlockRing::Counted num(ring_.meter(), torch::zeros({k, s}, acc_options));                 // [k, S] Σ_j w_ij ⊙ (θ_j − c)
+  BlockRing::Counted den(ring_.meter(), torch::zeros({k, weighted ? s : 1}, acc_options));  // [k, S] or [k, 1] Σ_j w_ij
 
   ring_.stream(weighted, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor& weights) {
     if (k == 0) return;
     const torch::Tensor ids = all_ids_.narrow(0, b.global, b.rows);                                 // [b]
     const torch::Tensor coef = xi64.index_select(1, ids) * all_scalar_.narrow(0, b.global, b.rows);  // [k, b]
     if (!coef.ne(0).any().item<bool>()) return;  // nobody here weighs this block
-    BlockRing::Counted p64(ring_.meter(), params.to(torch::kFloat64));  // [b, S] fresh
+    const torch::Tensor c = coef.to(acc_type);                 // [k, b]
+    BlockRing::Counted rows(ring_.meter(), centred(params));   // [b, S] fresh: θ − c
     if (weighted) {
-      BlockRing::Counted w64(ring_.meter(), weights.to(torch::kFloat64));  // [b, S] fresh
-      p64->mul_(*w64);                                    // weights ⊙ θ
-      num->addmm_(coef, *p64);
-      den->addmm_(coef, *w64);
+      BlockRing::Counted w(ring_.meter(), weights.to(acc_type, /*non_blocking=*/false, /*copy=*/true));  // [b, S] fresh
+      rows->mul_(*w);  // weights ⊙ (θ − c)
+      num->addmm_(c, *rows);
+      den->addmm_(c, *w);
     } else {
-      num->addmm_(coef, *p64);
+      num->addmm_(c, *rows);
       den->add_(coef.sum(1, /*keepdim=*/true));
     }
   });
 
   take_ring_stats();
-  BlockRing::Counted q64c(ring_.meter(), queries.to(torch::kFloat64));  // [k, S]
-  const torch::Tensor& q64 = *q64c;
+  // The queries (minus c) in the accumulators' type, for the self term and empty rows.
+  BlockRing::Counted q_acc(ring_.meter(), centre ? queries - centre_ : queries.to(torch::kFloat64));  // [k, S]
   if (self != nullptr && k > 0) {
     if (self->weights.defined() && !weighted)
       throw Error("pairwise mix: self weights given but the held uploads have none");
     torch::Tensor sw = self->xi.to(torch::kFloat64).reshape({k, 1});  // [k, 1] ξ_ii
     if (self->scalar.defined()) sw = sw * self->scalar.to(torch::kFloat64).reshape({k, 1});
-    const torch::Tensor w = self->weights.defined() ? sw * self->weights.to(torch::kFloat64) : sw;  // [k, S] or [k, 1]
-    num->add_(w * q64);
+    sw = sw.to(acc_type);
+    const torch::Tensor w = self->weights.defined() ? sw * self->weights.to(acc_type) : sw;  // [k, S] or [k, 1]
+    num->add_(w * *q_acc);
     den->add_(w);
   }
-  // A row with no weight at all keeps its query.
-  const torch::Tensor u = torch::where(*den > 0, *num / *den, q64).to(torch::kFloat32);  // [k, S]
+  // u = c + Σ w ⊙ (θ − c) / Σ w; a row with no weight at all keeps its query.
+  const torch::Tensor ratio = torch::where(*den > 0, *num / *den, *q_acc);  // [k, S]
+  const torch::Tensor u = centre ? ratio + centre_ : ratio.to(torch::kFloat32);  // [k, S] float32
   stats_.peak_bytes = std::max(stats_.peak_bytes, ring_.meter().peak);
   stats_.total_seconds = seconds_since(t_start);
   return u;

@@ -11,35 +11,43 @@
 // PASS 1 (distances): for the query rows Q [k, S] (this rank's selected clients' shared
 // parameters), d [k, N] with d_ij = ‖q_i − θ_j‖² for every held upload j on every rank, +inf where
 // client j has no upload, plus cos(q_i, θ_j) [k, N] for the `heur` kernel.
-//   HOW: d = ‖q‖² + ‖θ‖² − 2 q·θ, all in float64: the dot products are one GEMM per block (an
-//   order of magnitude faster than the direct form, which would be k·N·S element-wise
-//   subtractions), and float64 removes the cancellation that makes the expansion useless in
-//   float32 exactly when models are close (d ≪ ‖q‖², which is when the kernel matters): the float32
-//   inputs multiply exactly in float64, so the absolute error of d is about 1e-16·√S·‖q‖², i.e. d
-//   keeps ~12 significant digits while ‖q − θ‖/‖q‖ > 1e-5. A pair closer than that (relative
-//   d < 1e-9 of ‖q‖² + ‖θ‖²) is recomputed directly as Σ (q − θ)², so identical models give
-//   exactly 0. Norms ‖θ_j‖² are computed once by the owner (float64) and shared with the ids.
-//
+//   HOW: d = ‖a‖² + ‖b‖² − 2 a·b with a = q − c, b = θ − c for a centre c: the dot products are one
+//   GEMM per block (an order of magnitude faster than the direct form, which would be k·N·S
+//   element-wise subtractions). The expansion cancels when d ≪ ‖a‖² + ‖b‖², so pairs with
+//   d < refine·(‖a‖² + ‖b‖²) are recomputed directly as Σ (q − θ)² in float64 (identical models
+//   give exactly 0). Norms ‖θ_j − c‖² are computed once by the owner in float64 and shared.
+//   PRECISION (attention.precision):
+//   - float64: c = 0, the GEMM in float64 (the float32 inputs multiply exactly), refine = 1e-9:
+//     d keeps ~12 significant digits while ‖q − θ‖/‖q‖ > 1e-5.
+//   - float32 (default): c = the mean of all uploads (float64 sum over the ranks, rounded to
+//     float32), a and b rounded to float32, the GEMM in float32 (twice the float64 rate, half the
+//     memory traffic) and the norms summed in float64; refine = 1e-4. Centring makes the scale
+//     ‖a‖² + ‖b‖² the spread of the cohort instead of the size of the models; the error of d
+//     stays below 1e-5 of that scale (tests/pairwise, against a float64 reference: ~1e-7
+//     measured), so ξ = exp(−d/σ) changes by less than ~1e-5·scale/σ.
 // PASS 2 (mix): given ξ [k, N] (0 where absent), u [k, S] = Σ_j w_ij ⊙ θ_j / Σ_j w_ij with
-// w_ij[p] = ξ_ij · scalar_j · weights_j[p] (weights undefined: 1, scalar undefined: 1). The
-// numerator and denominator are accumulated in float64 with two GEMMs per block
-// ((ξ·scalar)[k, b] @ (weights ⊙ θ)[b, S] and (ξ·scalar) @ weights). An optional SelfTerm adds
+// w_ij[p] = ξ_ij · scalar_j · weights_j[p] (weights undefined: 1, scalar undefined: 1), computed
+// as c + Σ_j w_ij ⊙ (θ_j − c) / Σ_j w_ij. The numerator and denominator take two GEMMs per block
+// ((ξ·scalar)[k, b] @ (weights ⊙ (θ − c))[b, S] and (ξ·scalar) @ weights) that accumulate in
+// place, in the pass's precision (float32 is safe here: the centred residuals are small and the
+// denominator's terms positive, so nothing cancels; u is float32 anyway). An optional SelfTerm adds
 // each query's own contribution from the caller's local copy (a client that never uploaded has no
 // held upload, but its own model still weighs ξ_ii in the mix). A row whose total weight is 0
 // returns the query row unchanged.
 //
 // MODES (mpi/block_ring.hpp): `ring` passes blocks of uploads around the ranks, `allgather`
 // gathers them all; both hand out identical blocks in an identical order and every block is
-// converted into a fresh float64 buffer before any GEMM (so even memory alignment is the same),
+// converted into a fresh buffer before any GEMM (so even memory alignment is the same),
 // so their results are bit-identical. Results across rank counts differ only by floating-point
 // reassociation.
 //
 // MEMORY (extra, per rank, float32 S-vectors unless stated):
 //   ring:      2 receive buffers of block_rows × S (× 2 in pass 2 with weights)
-//              + per-block float64 temporaries of block_rows × S (pass 1: the block; pass 2: the
-//                block's weights and weights ⊙ θ)
-//              + accumulators: pass 1 Q in float64 [k, S], dots [k, N]; pass 2 numerator and
-//                denominator [k, S] float64 (denominator [k] without weights)
+//              + per-block temporaries of block_rows × S in the pass's precision (pass 1: the
+//                block; pass 2: the block's weights and weights ⊙ (θ − c))
+//              + accumulators in the pass's precision: pass 1 the queries [k, S], dots [k, N]
+//                (float64); pass 2 numerator and denominator [k, S] (denominator [k] without
+//                weights) and the queries [k, S] at the end
 //   allgather: the whole cohort's uploads (N × S, × 2 with weights) + the same temporaries.
 // Every buffer this stage allocates is counted; PairwiseStats::peak_bytes reports the peak.
 //
@@ -59,6 +67,9 @@
 namespace fedsaf {
 
 class Communicator;
+
+// The arithmetic of the passes' matrix products (attention.precision; see PASS 1).
+enum class PairwisePrecision { float32, float64 };
 
 struct HeldUploads {
   torch::Tensor ids;      // [m] int64, distinct client ids in [0, N)
@@ -94,8 +105,8 @@ struct PairwiseStats {
 class PairwiseExchange {
  public:
   // block_rows: rows per block (0 = as many as fit in block_bytes bytes of float32 params).
-  PairwiseExchange(Communicator& comm, PairwiseMode mode, int64_t num_clients, int64_t block_rows = 0,
-                   int64_t block_bytes = int64_t{64} << 20);
+  PairwiseExchange(Communicator& comm, PairwiseMode mode, PairwisePrecision precision, int64_t num_clients,
+                   int64_t block_rows = 0, int64_t block_bytes = int64_t{64} << 20);
 
   // Collective. Registers this rank's uploads and shares (counts, ids, norms, scalars) once.
   void set_held(const HeldUploads& held);
@@ -117,6 +128,7 @@ class PairwiseExchange {
   void sum(const torch::Tensor& tensor) { ring_.sum(tensor); }
 
   PairwiseMode mode() const { return ring_.mode(); }
+  PairwisePrecision precision() const { return precision_; }
   int64_t block_rows() const { return ring_.block_rows(); }
   const PairwiseStats& stats() const { return stats_; }  // of the last pass
   void reset_peak() {
@@ -127,20 +139,27 @@ class PairwiseExchange {
  private:
   void take_ring_stats();  // the last stream's blocks, bytes and waits into stats_
 
+  // Block rows minus the centre, in the pass's precision, in a fresh buffer: [b, S].
+  torch::Tensor centred(const torch::Tensor& rows) const;
+
   BlockRing ring_;
+  PairwisePrecision precision_;
   int64_t num_clients_;
   HeldUploads held_;
+  torch::Tensor centre_;      // [S] float32 c (float32 mode; undefined in float64 mode: c = 0)
   torch::Tensor all_ids_;     // [M] int64, gathered (rank 0's first)
-  torch::Tensor all_norms_;   // [M] float64 ‖θ_j‖²
+  torch::Tensor all_norms_;   // [M] float64 ‖θ_j − c‖²
+  torch::Tensor all_plain_;   // [M] float64 ‖θ_j‖² (for cosines)
+  torch::Tensor all_dot_c_;   // [M] float64 (θ_j − c)·c (for cosines; 0 in float64 mode)
   torch::Tensor all_scalar_;  // [M] float64 (ones when undefined)
   PairwiseStats stats_;
 };
 
 // What AlgoContext::make_exchange holds: exchanges over comm's ranks for num_clients clients.
-inline std::function<std::unique_ptr<PairwiseExchange>(PairwiseMode)> exchanges_on(Communicator& comm,
-                                                                                     int64_t num_clients) {
-  return [&comm, num_clients](PairwiseMode mode) {
-    return std::make_unique<PairwiseExchange>(comm, mode, num_clients);
+inline std::function<std::unique_ptr<PairwiseExchange>(PairwiseMode, PairwisePrecision)> exchanges_on(
+    Communicator& comm, int64_t num_clients) {
+  return [&comm, num_clients](PairwiseMode mode, PairwisePrecision precision) {
+    return std::make_unique<PairwiseExchange>(comm, mode, precision, num_clients);
   };
 }
 

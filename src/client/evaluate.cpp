@@ -41,6 +41,11 @@ double AucHistogram::auc() const {
   return area / (positives * negatives);
 }
 
+int64_t eval_batch_for(int64_t configured, const torch::Device& device) {
+  if (configured > 0) return configured;
+  return device.is_cpu() ? 128 : 1024;
+}
+
 ClientEval evaluate_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& test_indices,
                            const torch::Device& device, AucHistogram& auc, int64_t batch_size) {
   torch::NoGradGuard no_grad;

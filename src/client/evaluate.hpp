@@ -36,9 +36,15 @@ class AucHistogram {
   torch::Tensor counts_;  // [2 · kBins] int64
 };
 
+// The evaluation batch size for run.eval_batch_size = `configured` (0 = automatic) on `device`.
+// Automatic: 128 on the CPU, where bench/bench_forward measured the no-grad forward of every zoo
+// model at its fastest per sample between 64 and 256 (the CNN ran 1.7× faster at 128 than at
+// 1024: a 1024-sample batch's activations spill the caches); 1024 on a GPU (fills its cores).
+int64_t eval_batch_for(int64_t configured, const torch::Device& device);
+
 // Evaluates `model` (already holding the client's parameters) on data[test_indices]; data lives
 // on `device` (Dataset::on), where the batches are gathered.
 ClientEval evaluate_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& test_indices,
-                           const torch::Device& device, AucHistogram& auc, int64_t batch_size = 1024);
+                           const torch::Device& device, AucHistogram& auc, int64_t batch_size);
 
 }  // namespace fedsaf

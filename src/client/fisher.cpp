@@ -11,15 +11,17 @@ namespace fedsaf {
 
 void FisherAccumulator::add(const torch::Tensor& grads) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor g = grads.narrow(0, 0, shared_numel_).to(torch::kCPU, torch::kFloat64);  // [S]
-  if (!sum_.defined()) sum_ = torch::zeros({shared_numel_}, g.options());
-  sum_.add_(g.square());
+  const torch::Tensor g = grads.narrow(0, 0, shared_numel_);  // [S] float32, on the model's device
+  // The sum stays on that device (no copy or sync per batch); g² is formed in float64 inside
+  // addcmul_ (exact: a float32 product fits a float64), without a temporary.
+  if (!sum_.defined()) sum_ = torch::zeros({shared_numel_}, g.options().dtype(torch::kFloat64));
+  sum_.addcmul_(g, g);
   batches_ += 1;
 }
 
 torch::Tensor FisherAccumulator::value() const {
   if (batches_ == 0) return torch::zeros({shared_numel_}, torch::TensorOptions().dtype(torch::kFloat32));
-  return (sum_ / static_cast<double>(batches_)).to(torch::kFloat32);  // [S]
+  return (sum_ / static_cast<double>(batches_)).to(torch::kCPU, torch::kFloat32);  // [S]
 }
 
 torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,

@@ -18,6 +18,7 @@ struct RunConfig {
   std::string algorithm = "fedavg";
   double join_ratio = 1.0;
   int64_t eval_every = 1;
+  int64_t eval_batch_size = 0;  // samples per evaluation forward; 0 = automatic (eval_batch_for)
   std::string device = "auto";
   int64_t max_ranks_per_gpu = 4;      // more ranks on one GPU than this: a warning
   double device_state_mb = 0;         // client state kept on the device (MiB); 0 = automatic

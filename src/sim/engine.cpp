@@ -323,11 +323,12 @@ class Experiment {
     {
       PhaseTimer timer(phase_, "evaluation", round.record.timing.eval_seconds);
       torch::Tensor& params = model_->params();  // [P]
+      const int64_t batch = eval_batch_for(config_.run.eval_batch_size, device_);
       for (int64_t client : hosted_) {
         fail_point("evaluation");
         algorithm_->eval_params(client, params);
         const ClientEval e = evaluate_client(*model_, device_data_, partition_.clients[static_cast<size_t>(client)].test,
-                                             device_, auc);
+                                             device_, auc, batch);
         per_client[0][client] = static_cast<double>(e.correct);
         per_client[1][client] = static_cast<double>(e.tested);
         per_client[2][client] = e.loss_sum;

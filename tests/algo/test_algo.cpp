@@ -122,7 +122,7 @@ TEST(Attention, AutoSigmaIsTheOffDiagonalMedian) {
   EXPECT_EQ(median_sigma(torch::tensor({4.0, 1.0, 2.0, 3.0}, kF64)), 2.5);
   EXPECT_EQ(median_sigma(torch::zeros({0}, kF64)), 1.0);
   Communicator comm;
-  PairwiseExchange exchange(comm, PairwiseMode::ring, 3);
+  PairwiseExchange exchange(comm, PairwiseMode::ring, PairwisePrecision::float64, 3);
   EXPECT_EQ(auto_sigma_global(d, self, exchange), 2.0);
   EXPECT_FALSE(parse_sigma("auto").has_value());
   EXPECT_EQ(*parse_sigma("0.5"), 0.5);
@@ -156,34 +156,38 @@ TEST(Mix, FisherWeightedHandComputed) {
   for (int j = 0; j < 3; ++j) weights[j].copy_(fisher_param_weight(fisher[j], {2}, FisherNorm::per_tensor, 1e-3));
   const torch::Tensor q = theta.narrow(0, 0, 1).contiguous();  // [1, 2] client 0
   const torch::Tensor self = torch::tensor({int64_t{0}}, kI64);
-  for (PairwiseMode mode : {PairwiseMode::ring, PairwiseMode::allgather}) {
-    // Held uploads are clients 1 and 2; client 0 contributes through the self term.
-    PairwiseExchange ex(comm, mode, 3, 1);
-    ex.set_held({torch::tensor({1, 2}, kI64), theta.narrow(0, 1, 2).contiguous(), weights.narrow(0, 1, 2).contiguous(),
-                 torch::Tensor()});
-    const PairwiseDistances pd = ex.distances(q, true);
-    EXPECT_EQ(pd.sq_dist[0][1].item<double>(), 1.0);
-    EXPECT_EQ(pd.sq_dist[0][2].item<double>(), 4.0);
-    EXPECT_EQ(pd.sq_dist[0][0].item<double>(), kInf);  // no held upload of client 0
-    Attention a = xi_fedamp(pd.sq_dist, self, 1.0, 2.0, 0.1);
-    SelfTerm st{a.xi.select(1, 0).clone(), weights.narrow(0, 0, 1), torch::Tensor()};
-    torch::Tensor xi_off = a.xi.clone();
-    xi_off.select(1, 0).zero_();
-    const torch::Tensor u = ex.mix(q, xi_off, &st);  // [1, 2]
-    EXPECT_NEAR(u[0][0].item<float>(), 0.4025392621, 1e-7);
-    EXPECT_NEAR(u[0][1].item<float>(), 0.0001084534, 1e-9);
+  for (PairwisePrecision precision : {PairwisePrecision::float64, PairwisePrecision::float32}) {
+    // float32 products on centred uploads: errors ~1e-7 of the spread of the θ_j (here ~1).
+    const double tol = precision == PairwisePrecision::float64 ? 1e-9 : 1e-7;
+    for (PairwiseMode mode : {PairwiseMode::ring, PairwiseMode::allgather}) {
+      // Held uploads are clients 1 and 2; client 0 contributes through the self term.
+      PairwiseExchange ex(comm, mode, precision, 3, 1);
+      ex.set_held({torch::tensor({1, 2}, kI64), theta.narrow(0, 1, 2).contiguous(),
+                   weights.narrow(0, 1, 2).contiguous(), torch::Tensor()});
+      const PairwiseDistances pd = ex.distances(q, true);
+      EXPECT_NEAR(pd.sq_dist[0][1].item<double>(), 1.0, tol);
+      EXPECT_NEAR(pd.sq_dist[0][2].item<double>(), 4.0, tol);
+      EXPECT_EQ(pd.sq_dist[0][0].item<double>(), kInf);  // no held upload of client 0
+      Attention a = xi_fedamp(pd.sq_dist, self, 1.0, 2.0, 0.1);
+      SelfTerm st{a.xi.select(1, 0).clone(), weights.narrow(0, 0, 1), torch::Tensor()};
+      torch::Tensor xi_off = a.xi.clone();
+      xi_off.select(1, 0).zero_();
+      const torch::Tensor u = ex.mix(q, xi_off, &st);  // [1, 2]
+      EXPECT_NEAR(u[0][0].item<float>(), 0.4025392621, 1e-7);
+      EXPECT_NEAR(u[0][1].item<float>(), 0.0001084534, tol);
+    }
+    // fisher_mode none: plain ξ mix.
+    PairwiseExchange ex(comm, PairwiseMode::ring, precision, 3);
+    ex.set_held({torch::tensor({0, 1, 2}, kI64), theta, torch::Tensor(), torch::Tensor()});
+    const PairwiseDistances pd = ex.distances(q, false);
+    EXPECT_EQ(pd.sq_dist[0][0].item<double>(), 0.0);  // identical models: exactly 0
+    const Attention a = xi_fedamp(pd.sq_dist, self, 1.0, 2.0, 0.1);
+    const torch::Tensor u = ex.mix(q, a.xi);  // [1, 2]
+    EXPECT_NEAR(u[0][0].item<float>(), 0.3032653299, 1e-7);
+    EXPECT_NEAR(u[0][1].item<float>(), 0.1353352832, 1e-7);
+    // Convex: every coordinate lies within the range of the θ_j.
+    EXPECT_TRUE((u >= theta.amin(0)).all().item<bool>() && (u <= theta.amax(0)).all().item<bool>());
   }
-  // fisher_mode none: plain ξ mix.
-  PairwiseExchange ex(comm, PairwiseMode::ring, 3);
-  ex.set_held({torch::tensor({0, 1, 2}, kI64), theta, torch::Tensor(), torch::Tensor()});
-  const PairwiseDistances pd = ex.distances(q, false);
-  EXPECT_EQ(pd.sq_dist[0][0].item<double>(), 0.0);  // identical models: exactly 0
-  const Attention a = xi_fedamp(pd.sq_dist, self, 1.0, 2.0, 0.1);
-  const torch::Tensor u = ex.mix(q, a.xi);  // [1, 2]
-  EXPECT_NEAR(u[0][0].item<float>(), 0.3032653299, 1e-7);
-  EXPECT_NEAR(u[0][1].item<float>(), 0.1353352832, 1e-7);
-  // Convex: every coordinate lies within the range of the θ_j.
-  EXPECT_TRUE((u >= theta.amin(0)).all().item<bool>() && (u <= theta.amax(0)).all().item<bool>());
 }
 
 // The same 3-client example through the fedsaf algorithm class on one rank, every hook in the
