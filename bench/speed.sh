@@ -63,8 +63,9 @@ for r in range(ranks):
     tr, ev = np.median(t["train_seconds"][:, r]), np.median(t["eval_seconds"][:, r])
     tr_g = trained * passes * 3 * mflop / 1e3 / tr if mflop > 0 else float("nan")
     ev_g = tested * mflop / 1e3 / ev if mflop > 0 else float("nan")
-    print(f"  rank {r}: training {tr:6.2f} s ({tr_g:5.1f} GFLOP/s, {100 * tr_g / peak:3.0f} % of SGEMM)"
-          f"  evaluation {ev:5.2f} s ({ev_g:5.1f} GFLOP/s, {100 * ev_g / peak:3.0f} %; {100 * ev / tr:3.0f} % of training)"
+    rate = lambda g: f" ({g:5.1f} GFLOP/s, {100 * g / peak:3.0f} % of SGEMM)" if mflop > 0 else ""
+    print(f"  rank {r}: training {tr:6.2f} s{rate(tr_g)}"
+          f"  evaluation {ev:5.2f} s{rate(ev_g)} ({100 * ev / tr:3.0f} % of training)"
           f"  comm+attention {np.median(t['comm_seconds'][:, r]):5.2f} s  io {np.median(t['io_seconds'][:, r]):4.2f} s"
           f"  idle {np.median(idle[:, r]):5.2f} s ({100 * np.median(idle[:, r] / wall):3.0f} %)")
 EOF

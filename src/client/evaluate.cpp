@@ -43,7 +43,7 @@ double AucHistogram::auc() const {
 
 int64_t eval_batch_for(int64_t configured, const torch::Device& device) {
   if (configured > 0) return configured;
-  return device.is_cpu() ? 128 : 1024;
+  return device.is_cpu() ? 64 : 1024;
 }
 
 ClientEval evaluate_client(FlatModel& model, const Dataset& data, const std::vector<int64_t>& test_indices,

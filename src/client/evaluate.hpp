@@ -37,9 +37,9 @@ class AucHistogram {
 };
 
 // The evaluation batch size for run.eval_batch_size = `configured` (0 = automatic) on `device`.
-// Automatic: 128 on the CPU, where bench/bench_forward measured the no-grad forward of every zoo
-// model at its fastest per sample between 64 and 256 (the CNN ran 1.7× faster at 128 than at
-// 1024: a 1024-sample batch's activations spill the caches); 1024 on a GPU (fills its cores).
+// Automatic: 64 on the CPU, where bench/bench_forward measured the no-grad forward per sample
+// fastest between 16 and 64 for the cnn (1.3× faster than at 1024, whose activations spill the
+// caches) and resnet18, and flat from 64 up for mlp and logreg; 1024 on a GPU (fills its cores).
 int64_t eval_batch_for(int64_t configured, const torch::Device& device);
 
 // Evaluates `model` (already holding the client's parameters) on data[test_indices]; data lives

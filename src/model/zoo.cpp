@@ -55,6 +55,17 @@ struct MlpNet : ZooNet {
   std::vector<nn::Linear> fcs;
 };
 
+// ReLU then 2×2 max-pool, computed as pool then ReLU: the same values and gradients exactly (ReLU is
+// monotone, and a window whose max is ≤ 0 passes no gradient either way) on 4× fewer elements.
+// Without gradients on the CPU the pool is a reshape + amax, which bench/bench_forward measured
+// 1.3–1.6× faster than max_pool2d (the same maxima: max is exact).
+torch::Tensor relu_pool2(const torch::Tensor& x) {  // [B, C, H, W] → [B, C, H/2, W/2]
+  if (torch::GradMode::is_enabled() || !x.is_cpu()) return torch::relu(torch::max_pool2d(x, 2));
+  const int64_t b = x.size(0), c = x.size(1), h = x.size(2) / 2, w = x.size(3) / 2;
+  const torch::Tensor even = x.narrow(2, 0, 2 * h).narrow(3, 0, 2 * w);  // max_pool2d drops an odd last row/column
+  return torch::relu(even.reshape({b, c, h, 2, w, 2}).amax({3, 5}));
+}
+
 // The FedAvg CNN (McMahan et al. 2017; PFLlib's FedAvgCNN, same parameter names).
 struct CnnNet : ZooNet {
   CnnNet(int64_t channels, int64_t fc_in, int64_t classes)
@@ -63,8 +74,8 @@ struct CnnNet : ZooNet {
         fc1(register_module("fc1", nn::Linear(fc_in, 512))),
         fc(register_module("fc", nn::Linear(512, classes))) {}
   torch::Tensor forward(torch::Tensor x) override {
-    x = torch::max_pool2d(torch::relu(conv1->forward(x)), 2);  // [B, 32, (H-4)/2, (W-4)/2]
-    x = torch::max_pool2d(torch::relu(conv2->forward(x)), 2);  // [B, 64, h, w]
+    x = relu_pool2(conv1->forward(x));                     // [B, 32, (H-4)/2, (W-4)/2]
+    x = relu_pool2(conv2->forward(x));                     // [B, 64, h, w]
     x = torch::relu(fc1->forward(x.flatten(1)));               // [B, 512]
     return fc->forward(x);                                     // [B, classes]
   }

@@ -98,6 +98,40 @@ TEST(ModelZoo, ForwardShapes) {
   }
 }
 
+// The cnn pools before its ReLU, and without gradients pools by reshape + amax (zoo.cpp): its
+// logits and gradients must equal the textbook max_pool2d(relu(conv(x))) exactly, with and
+// without gradients, for even and odd feature maps (28×28: 24 → 12 → 8 → 4; 17×19: 13×15 →
+// 6×7 → 2×3 → 1×1, where the pool drops the odd last row and column).
+TEST(ModelZoo, CnnPoolingEqualsTheTextbookFormExactly) {
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 28, 28}, std::vector<int64_t>{3, 17, 19}}) {
+    auto model = build("cnn", shape, 10, 3);
+    torch::manual_seed(7);
+    std::vector<int64_t> xs = {6};
+    xs.insert(xs.end(), shape.begin(), shape.end());
+    torch::Tensor x = torch::randn(xs);          // [6, C, H, W]
+    x.narrow(0, 0, 2).clamp_max_(-0.5);           // two samples of all-negative pixels: ties at 0 after ReLU
+    const std::vector<torch::Tensor> p = model->parameters();  // conv1 w, b; conv2 w, b; fc1 w, b; fc w, b
+    auto textbook = [&](const torch::Tensor& in) {
+      torch::Tensor h = torch::max_pool2d(torch::relu(torch::conv2d(in, p[0], p[1])), 2);
+      h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);
+      h = torch::relu(torch::linear(h.flatten(1), p[4], p[5]));
+      return torch::linear(h, p[6], p[7]);  // [6, 10]
+    };
+    const torch::Tensor y = torch::arange(6) % 10;  // [6]
+    model->zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+    const torch::Tensor grads = model->grads().clone();  // [P]
+    model->zero_grad();
+    torch::nn::functional::cross_entropy(textbook(x), y).backward();
+    EXPECT_TRUE(torch::equal(grads, model->grads())) << "gradients, input " << x.sizes();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor want = textbook(x);
+    EXPECT_TRUE(torch::equal(model->forward(x), want)) << "no-grad logits, input " << x.sizes();
+    torch::AutoGradMode with_grad(true);
+    EXPECT_TRUE(torch::equal(model->forward(x).detach(), want)) << "logits with gradients, input " << x.sizes();
+  }
+}
+
 TEST(FlatParams, ParametersAreViewsIntoTheFlatBuffer) {
   auto model = build("cnn", {1, 28, 28});
   EXPECT_TRUE(model->params().is_contiguous());
