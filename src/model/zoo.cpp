@@ -55,12 +55,12 @@ struct MlpNet : ZooNet {
   std::vector<nn::Linear> fcs;
 };
 
-// ReLU then 2×2 max-pool, computed as pool then ReLU: the same values and gradients exactly (ReLU is
-// monotone, and a window whose max is ≤ 0 passes no gradient either way) on 4× fewer elements.
-// Without gradients on the CPU the pool is a reshape + amax, which bench/bench_forward measured
-// 1.3–1.6× faster than max_pool2d (the same maxima: max is exact).
+// ReLU then 2×2 max-pool. Without gradients on the CPU it is computed as a reshape + amax pool
+// then the ReLU, which bench/bench_forward measured 1.3–1.6× faster than max_pool2d(relu(x)):
+// the same values exactly (max is exact and ReLU monotone). With gradients it stays
+// max_pool2d(relu(x)): pooling first measured ~5 % slower in training (bench/speed.sh).
 torch::Tensor relu_pool2(const torch::Tensor& x) {  // [B, C, H, W] → [B, C, H/2, W/2]
-  if (torch::GradMode::is_enabled() || !x.is_cpu()) return torch::relu(torch::max_pool2d(x, 2));
+  if (torch::GradMode::is_enabled() || !x.is_cpu()) return torch::max_pool2d(torch::relu(x), 2);
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2) / 2, w = x.size(3) / 2;
   const torch::Tensor even = x.narrow(2, 0, 2 * h).narrow(3, 0, 2 * w);  // max_pool2d drops an odd last row/column
   return torch::relu(even.reshape({b, c, h, 2, w, 2}).amax({3, 5}));

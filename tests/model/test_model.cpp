@@ -98,9 +98,9 @@ TEST(ModelZoo, ForwardShapes) {
   }
 }
 
-// The cnn pools before its ReLU, and without gradients pools by reshape + amax (zoo.cpp): its
-// logits and gradients must equal the textbook max_pool2d(relu(conv(x))) exactly, with and
-// without gradients, for even and odd feature maps (28×28: 24 → 12 → 8 → 4; 17×19: 13×15 →
+// Without gradients the cnn pools by reshape + amax before its ReLU (zoo.cpp): its logits and
+// gradients must equal the textbook max_pool2d(relu(conv(x))) exactly, with and without
+// gradients, for even and odd feature maps (28×28: 24 → 12 → 8 → 4; 17×19: 13×15 →
 // 6×7 → 2×3 → 1×1, where the pool drops the odd last row and column).
 TEST(ModelZoo, CnnPoolingEqualsTheTextbookFormExactly) {
   for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 28, 28}, std::vector<int64_t>{3, 17, 19}}) {
