@@ -1,6 +1,8 @@
-// Forward-pass rates of a zoo model under the ways LibTorch can run it without gradients, per batch
-// size, against this machine's single-thread SGEMM rate measured in the same process.
-// Usage: bench_forward [model=cnn] [shape=1,28,28]
+// Forward-pass rates of a zoo model under the ways LibTorch can run it without gradients (no-grad,
+// inference mode, oneDNN off, channels-last input), per batch size 16..max_batch, after this
+// machine's single-thread SGEMM rate measured in the same process (evaluation chose its
+// automatic batch size, run.eval_batch_size, from these).
+// Usage: bench_forward [model=cnn] [shape=1,28,28] [max_batch=1024]
 #include <torch/torch.h>
 
 #include <algorithm>
