@@ -209,7 +209,8 @@ class H5StateWriter : public StateWriter {
 
 class H5StateReader : public StateReader {
  public:
-  H5StateReader(const h5::File& file, std::string path) : group_(file.open_group("checkpoint/state")), path_(std::move(path)) {}
+  H5StateReader(const h5::File& file, std::string path, int64_t num_clients)
+      : group_(file.open_group("checkpoint/state")), path_(std::move(path)), num_clients_(num_clients) {}
   torch::Tensor global(const std::string& name) override {
     require(name);
     h5::Dataset d = group_.open_dataset(name);
@@ -225,6 +226,12 @@ class H5StateReader : public StateReader {
     if (g.attrs().get_int("rows") == 0) return out;
     const int64_t numel = g.attrs().get_int("numel");
     const std::vector<int64_t> ids = g.open_dataset("clients").read<int64_t>();
+    // A row for a client this run does not have: the checkpoint belongs to another run (or lies).
+    const auto beyond = std::find_if(ids.begin(), ids.end(), [&](int64_t id) { return id >= num_clients_; });
+    if (beyond != ids.end())
+      throw IoError(fmt::format("{}: state '{}' holds client {}, but this run has {} clients (ids 0..{}): the "
+                                "checkpoint was written by a run with more clients",
+                                path_, name, *beyond, num_clients_, num_clients_ - 1));
     std::map<int64_t, int64_t> row_of;
     for (size_t r = 0; r < ids.size(); ++r) row_of[ids[r]] = static_cast<int64_t>(r);
     std::optional<h5::Dataset> values;
@@ -250,6 +257,7 @@ class H5StateReader : public StateReader {
   }
   h5::Group group_;
   std::string path_;
+  int64_t num_clients_;
 };
 
 const std::regex kCheckpointName(R"(ckpt-(\d+)\.h5)");
@@ -435,9 +443,9 @@ std::optional<CheckpointMeta> find_checkpoint(const std::string& dir,
                           dir, found.size()));
 }
 
-void load_checkpoint_state(const std::string& path, Algorithm& algorithm) {
+void load_checkpoint_state(const std::string& path, Algorithm& algorithm, int64_t num_clients) {
   const h5::File file = h5::File::open(path, h5::Mode::kRead);
-  H5StateReader reader(file, path);
+  H5StateReader reader(file, path, num_clients);
   algorithm.load_state(reader);
 }
 

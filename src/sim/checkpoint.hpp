@@ -47,8 +47,9 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, bool verify_bytes =
 std::optional<CheckpointMeta> find_checkpoint(const std::string& dir,
                                               const std::function<void(const std::string&)>& warn);
 
-// Collective: every rank reads the state of the clients it hosts now (any rank count).
-void load_checkpoint_state(const std::string& path, Algorithm& algorithm);
+// Collective: every rank reads the state of the clients it hosts now (any rank count). Throws
+// IoError, naming the file and the state, when a state holds a client id ≥ num_clients.
+void load_checkpoint_state(const std::string& path, Algorithm& algorithm, int64_t num_clients);
 
 // One process: run_file ← the run-file part of the checkpoint (written to a temporary name and
 // renamed). The caller reopens it and drops /checkpoint.

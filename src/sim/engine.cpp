@@ -124,7 +124,7 @@ class Experiment {
       agreed(
           [&] {
             if (rank_ == 0 && !options_.run_file.empty()) restore_run_file(options_.resume->path, options_.run_file);
-            load_checkpoint_state(options_.resume->path, *algorithm_);
+            load_checkpoint_state(options_.resume->path, *algorithm_, num_clients_);
           },
           comm_.raw());
     }

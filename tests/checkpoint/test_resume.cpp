@@ -238,6 +238,29 @@ TEST_F(Damage, InconsistentContentWithAValidCrcFallsBackToThePreviousCheckpoint)
   }
 }
 
+// A checkpoint whose rows name a client the run does not have (N = 6 here) is refused on resume,
+// naming the file, the state and the client, rather than silently ignoring the row.
+TEST_F(Damage, AClientBeyondTheRunsClientsIsNamedOnResume) {
+  const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
+  const std::string clients = "checkpoint/state/theta/clients";
+  edit_and_reseal(newest_path, [&](h5::File& f) {
+    std::vector<int64_t> ids = f.open_dataset(clients).read<int64_t>();
+    ids.back() = 1000;
+    f.remove(clients);
+    f.write<int64_t>(clients, ids, {static_cast<int64_t>(ids.size())});
+  });
+  Communicator self(MPI_COMM_SELF);
+  const CheckpointMeta meta = read_checkpoint_meta(newest_path);
+  try {
+    run_into(small_config("fedsaf", 6, {"run.checkpoint_every=1"}), out_, self, meta);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(newest_path + ": state 'theta' holds client 1000, but this run has 6 clients"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(Damage, NoUsableCheckpointRefusesToStartOver) {
   for (const char* name : {"ckpt-000002.h5", "ckpt-000003.h5", "ckpt-000004.h5"}) fs::resize_file(ckpts_ + "/" + name, 64);
   std::vector<std::string> warnings;
