@@ -413,6 +413,19 @@ class Experiment {
     diverged_streak_ = many ? diverged_streak_ + 1 : 0;
     round.stop_diverging = (r.diverged_clients > 0 && r.diverged_clients == r.cohort_size) ||
                            diverged_streak_ >= config_.run.max_diverged_rounds;
+    // Finite but exploding: a mean cross-entropy above kExplodingLoss nats gives the true class a
+    // probability below e^-100, which no learning model does. Said once per run, on rank 0.
+    constexpr double kExplodingLoss = 100.0;
+    if (!warned_exploding_ && std::isfinite(r.train_loss) && r.train_loss > kExplodingLoss) {
+      warned_exploding_ = true;
+      if (rank_ == 0)
+        fmt::print(stderr,
+                   "fedsaf: warning: round {}: the mean training loss is {:.3g} (above {:g} per sample): the models "
+                   "are diverging while still finite; train.lr = {:g} is likely too large for this model and data. "
+                   "The run goes on; clients whose model or loss becomes non-finite are left out "
+                   "(run.max_diverged_share).\n",
+                   round.index + 1, r.train_loss, kExplodingLoss, config_.train.lr);
+    }
   }
 
   // Collective: the stop message, naming the round, the clients and the likely cause.
@@ -485,6 +498,7 @@ class Experiment {
   int64_t first_round_ = 0;
   double earlier_seconds_ = 0;  // wall time of the segments before a resume
   int64_t diverged_streak_ = 0;  // rounds in a row with at least run.max_diverged_share diverging
+  bool warned_exploding_ = false;  // the exploding-loss warning is said once per run
   RunResult result_;
 };
 

@@ -48,6 +48,20 @@ TEST_F(RunCli, TwoRanksPrintOneProgressLinePerRoundAndWriteTheRunFile) {
   EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-1.log"), 0u);
 }
 
+// lr = 1e6 drives the training loss to ~1e24 while it stays finite: one warning naming the round,
+// the loss and train.lr (not one per round), and the run still ends normally.
+TEST_F(RunCli, AnExplodingFiniteLossIsWarnedOnce) {
+  const Outcome o = run_shell(mpirun(1, "--set run.rounds=3 --set run.clients=6 --set run.algorithm=local "
+                                        "--set model.name=mlp --set train.lr=1e6 --out " + dir_));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(count(o.output, "warning: round 1: the mean training loss is"), 1u) << o.output;
+  EXPECT_EQ(count(o.output, "the mean training loss is"), 1u) << o.output;
+  EXPECT_NE(o.output.find("train.lr = 1e+06 is likely too large"), std::string::npos) << o.output;
+  const Outcome sane = run_shell(mpirun(1, "--set run.rounds=2 --set run.clients=6 --out " + dir_ + "/sane"));
+  ASSERT_EQ(sane.status, 0) << sane.output;
+  EXPECT_EQ(sane.output.find("warning"), std::string::npos) << sane.output;
+}
+
 TEST_F(RunCli, QuietPrintsNothing) {
   const Outcome o = run_shell(mpirun(1, "--quiet --set run.rounds=2 --set run.clients=4 --out " + dir_));
   ASSERT_EQ(o.status, 0) << o.output;
