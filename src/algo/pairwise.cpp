@@ -87,7 +87,7 @@ void PairwiseExchange::set_held(const HeldUploads& held) {
   centre_ = torch::Tensor();
   if (precision_ == PairwisePrecision::float32) {
     // c = the mean upload: one float64 sum over the ranks (collective on every rank).
-    torch::Tensor sum = m > 0 ? held.params.to(torch::kFloat64).sum(0) : torch::zeros({s}, kF64);  // [S]
+    torch::Tensor sum = m > 0 ? held.params.sum(0, false, torch::kFloat64) : torch::zeros({s}, kF64);  // [S]
     ring_.sum(sum);
     centre_ = (sum / static_cast<double>(std::max<int64_t>(total, 1))).to(torch::kFloat32);  // [S]
   }
@@ -221,7 +221,7 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
   });
 
   take_ring_stats();
-  // The queries (minus c) in the accumulators' type, for the self term and empty rows.
+  // The queries (minus c) in the accumulators' type, for the self term (and float64's empty rows).
   BlockRing::Counted q_acc(ring_.meter(), centre ? queries - centre_ : queries.to(torch::kFloat64));  // [k, S]
   if (self != nullptr && k > 0) {
     if (self->weights.defined() && !weighted)
@@ -233,9 +233,9 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
     num->add_(w * *q_acc);
     den->add_(w);
   }
-  // u = c + Σ w ⊙ (θ − c) / Σ w; a row with no weight at all keeps its query.
-  const torch::Tensor ratio = torch::where(*den > 0, *num / *den, *q_acc);  // [k, S]
-  const torch::Tensor u = centre ? ratio + centre_ : ratio.to(torch::kFloat32);  // [k, S] float32
+  // u = c + Σ w ⊙ (θ − c) / Σ w; a row with no weight at all keeps its query, bit for bit.
+  const torch::Tensor u = centre ? torch::where(*den > 0, *num / *den + centre_, queries)
+                                 : torch::where(*den > 0, *num / *den, *q_acc).to(torch::kFloat32);  // [k, S] float32
   stats_.peak_bytes = std::max(stats_.peak_bytes, ring_.meter().peak);
   stats_.total_seconds = seconds_since(t_start);
   return u;

@@ -175,6 +175,10 @@ TEST(Mix, FisherWeightedHandComputed) {
       const torch::Tensor u = ex.mix(q, xi_off, &st);  // [1, 2]
       EXPECT_NEAR(u[0][0].item<float>(), 0.4025392621, 1e-7);
       EXPECT_NEAR(u[0][1].item<float>(), 0.0001084534, tol);
+      // No weight at all (ξ = 0, no self term): the query comes back bit for bit (0.1 does not
+      // survive (q − c) + c in float32 with c = (0.5, 1)).
+      const torch::Tensor q_off = q + 0.1f;  // [1, 2]
+      EXPECT_TRUE(torch::equal(ex.mix(q_off, torch::zeros_like(xi_off)), q_off));
     }
     // fisher_mode none: plain ξ mix.
     PairwiseExchange ex(comm, PairwiseMode::ring, precision, 3);
