@@ -40,6 +40,17 @@ bool batch_less(const std::string& a, const std::string& b) {
   return na != nb ? na < nb : a < b;
 }
 
+// Why `p` cannot be read as a batch file ("" when it is a regular file): absent, a folder, or
+// something that is neither (a FIFO would block the reader forever, a device never ends).
+std::string not_a_file(const fs::path& p) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(p, ec);
+  if (!fs::exists(st)) return "file not found";
+  if (fs::is_directory(st)) return "is a folder, expected a CIFAR-10 batch file";
+  if (!fs::is_regular_file(st)) return "not a regular file (a FIFO, socket or device), expected a CIFAR-10 batch file";
+  return "";
+}
+
 // Every data_batch_*.bin (by number) then test_batch.bin present in dir.
 std::vector<std::string> default_files(const fs::path& dir) {
   std::vector<std::string> batches;
@@ -63,6 +74,7 @@ std::vector<std::string> class_names(const fs::path& dir) {
   if (!fs::exists(meta, ec)) {
     return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
   }
+  if (const std::string why = not_a_file(meta); !why.empty()) bad(meta.string(), why);
   std::ifstream in(meta);
   if (!in) bad(meta.string(), "cannot open");
   std::vector<std::string> names;
@@ -80,7 +92,8 @@ std::vector<std::string> class_names(const fs::path& dir) {
 
 Dataset read_cifar10(const std::string& dir, const std::vector<std::string>& files) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) bad(dir, "folder not found (expected CIFAR-10 binary batches)");
+  if (!fs::exists(dir, ec)) bad(dir, "folder not found (expected CIFAR-10 binary batches)");
+  if (!fs::is_directory(dir, ec)) bad(dir, "is not a folder (data.path names the folder of the CIFAR-10 binary batches)");
   const fs::path root(dir);
   const std::vector<std::string> names = files.empty() ? default_files(root) : files;
 
@@ -90,7 +103,7 @@ Dataset read_cifar10(const std::string& dir, const std::vector<std::string>& fil
   int64_t total = 0;
   for (const std::string& f : names) {
     const fs::path p = root / f;  // an absolute f replaces root
-    if (!fs::is_regular_file(p, ec)) bad(p.string(), "file not found");
+    if (const std::string why = not_a_file(p); !why.empty()) bad(p.string(), why);
     const auto size = static_cast<int64_t>(fs::file_size(p, ec));
     if (ec) bad(p.string(), "cannot read the file size: " + ec.message());
     if (size == 0) bad(p.string(), "empty file (no records)");

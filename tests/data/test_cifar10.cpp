@@ -2,6 +2,7 @@
 // class names), each kind of damage as a DataError naming the file, and the real 20k subset in
 // /work/shared/data/cifar-10-batches-bin.
 #include <gtest/gtest.h>
+#include <sys/stat.h>  // mkfifo
 #include <torch/torch.h>
 
 #include <chrono>
@@ -124,6 +125,26 @@ TEST(Cifar10, MissingFilesNamed) {
   expect_contains(data_error([&] { read_cifar10(t.path.string(), {"data_batch_1.bin", "data_batch_2.bin"}); }),
                   {t / "data_batch_2.bin", "file not found"});
   expect_contains(data_error([&] { read_cifar10(t / "absent", {}); }), {t / "absent", "folder not found"});
+  expect_contains(data_error([&] { read_cifar10(t / "data_batch_1.bin", {}); }),
+                  {t / "data_batch_1.bin", "is not a folder"});
+}
+
+// A folder or a FIFO where a batch file (or batches.meta.txt) is expected is named as such, and the
+// FIFO is never opened (opening it would block forever).
+TEST(Cifar10, FoldersAndFifosAreNamedNotRead) {
+  TempDir t;
+  write(t / "data_batch_1.bin", records({1}, 1));
+  fs::create_directory(t / "data_batch_2.bin");
+  expect_contains(data_error([&] { read_cifar10(t.path.string(), {}); }),
+                  {t / "data_batch_2.bin", "is a folder, expected a CIFAR-10 batch file"});
+  fs::remove(t / "data_batch_2.bin");
+  ASSERT_EQ(mkfifo((t / "test_batch.bin").c_str(), 0600), 0);
+  expect_contains(data_error([&] { read_cifar10(t.path.string(), {}); }),
+                  {t / "test_batch.bin", "not a regular file (a FIFO"});
+  fs::remove(t / "test_batch.bin");
+  ASSERT_EQ(mkfifo((t / "batches.meta.txt").c_str(), 0600), 0);
+  expect_contains(data_error([&] { read_cifar10(t.path.string(), {}); }),
+                  {t / "batches.meta.txt", "not a regular file (a FIFO"});
 }
 
 TEST(Cifar10, RealSubset) {
