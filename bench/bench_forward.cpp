@@ -14,6 +14,7 @@
 
 #include "core/config.hpp"
 #include "model/model.hpp"
+#include "sgemm_rate.hpp"
 
 using namespace fedsaf;
 using Clock = std::chrono::steady_clock;
@@ -46,9 +47,7 @@ int main(int argc, char** argv) {
   auto model = make_model(config, shape, 10, 1);
   model->train(false);
 
-  const torch::Tensor a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});  // [1024, 1024]
-  const double sgemm = 2.0 * 1024 * 1024 * 1024 / best_seconds([&] { torch::mm(a, b); }, 5) / 1e9;
-  std::printf("sgemm GFLOP/s %.1f\n", sgemm);
+  std::printf("sgemm GFLOP/s %.1f\n", bench::sgemm_gflops(1024, 5));
 
   const int64_t max_batch = argc > 3 ? std::stoll(argv[3]) : 1024;
   for (int64_t batch : {16, 64, 128, 256, 512, 1024}) {

@@ -17,6 +17,7 @@
 #include "algo/pairwise.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
+#include "sgemm_rate.hpp"
 
 using namespace fedsaf;
 using Clock = std::chrono::steady_clock;
@@ -86,15 +87,7 @@ int main(int argc, char** argv) {
     (void)gath_rows;
     (void)ring64_rows;
     // The yardstick: this process's single-thread SGEMM rate (best of 3, 1024², after a warm-up).
-    const torch::Tensor ga = torch::randn({1024, 1024}), gb = torch::randn({1024, 1024});  // [1024, 1024]
-    torch::Tensor gc = torch::mm(ga, gb);
-    double gemm_s = 1e30;
-    for (int r = 0; r < 3; ++r) {
-      const auto t0 = Clock::now();
-      torch::mm_out(gc, ga, gb);
-      gemm_s = std::min(gemm_s, seconds(t0));
-    }
-    const double peak_gflops = 2.0 * 1024 * 1024 * 1024 / gemm_s / 1e9;
+    const double peak_gflops = bench::sgemm_gflops(1024, 3);
     // Pass 1: one [k, S]·[S, N] product; pass 2: two (numerator and denominator).
     const double flops = 2.0 * static_cast<double>(k) * static_cast<double>(n) * static_cast<double>(s) * 3;
 
