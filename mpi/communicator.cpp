@@ -10,6 +10,8 @@
 #include <exception>
 #include <utility>
 
+#include "core/error_text.hpp"
+
 #if defined(OPEN_MPI) && OPEN_MPI
 #include <mpi-ext.h>  // MPIX_Query_cuda_support
 #endif
@@ -166,7 +168,7 @@ void Request::complete_or_die() noexcept {
   try {
     wait();
   } catch (const std::exception& e) {
-    fatal(e.what());
+    fatal(error_text(e));
   }
 }
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <exception>
 
+#include "core/error_text.hpp"
+
 namespace fedsaf {
 namespace {
 
@@ -140,8 +142,7 @@ void agreed(const std::function<void()>& step, MPI_Comm comm) {
   try {
     step();
   } catch (const std::exception& e) {
-    error = e.what();
-    if (error.empty()) error = "unknown error";
+    error = error_text(e);
   }
   throw_if_any_failed(error, comm);
 }
@@ -158,7 +159,7 @@ int run_guarded(const std::function<int()>& body, MPI_Comm comm) {
     }
     return 1;
   } catch (const std::exception& e) {
-    fatal(e.what());
+    fatal(error_text(e));
   } catch (...) {
     fatal("unknown exception");
   }

@@ -1,11 +1,14 @@
 """fedsaf_analysis: post-hoc analysis of fedsaf HDF5 run files (io/SCHEMA.md, version 1.x).
 
+Rounds are numbered as fedsaf prints them (the first round is round 1), not by the file's 0-based
+index: every ``round`` column, ``best_round`` and ``attention(round)`` is index + 1.
+
 Notebook use::
 
     from fedsaf_analysis import load_run, load_runs, summary_table
     run = load_run("runs/default/run.h5")
     run.evals            # per-evaluation metrics (DataFrame)
-    run.attention(10)    # N × N ξ of round 10 (None for runs without attention)
+    run.attention(10)    # N × N ξ of round 10, the 10th round (None for runs without attention)
     df = load_runs(["runs/a", "runs/b"])   # one row per (run, round), keyed by config values
 
 Command line: ``python3 -m fedsaf_analysis {summary,report,compare,scaling} ...``.

@@ -31,8 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN.h5")
     r.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
     r.add_argument("--attention-rounds", metavar="R,R,...",
-                   help="rounds whose attention matrix to draw (default: first, middle and last "
-                   "stored)")
+                   help="round numbers whose attention matrix to draw, counted as fedsaf prints "
+                   "them (the first round is 1; the file's xi_round + 1) (default: first, middle "
+                   "and last stored)")
 
     c = sub.add_parser("compare", help="several runs overlaid, grouped and averaged over seeds",
                        description="Accuracy, per-client accuracy, loss, training loss and time "
@@ -68,8 +69,8 @@ def _rounds(text: str | None):
     try:
         return [int(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
-        raise AnalysisError(f"--attention-rounds: expected comma-separated round numbers, "
-                            f"got {text!r}") from None
+        raise AnalysisError(f"--attention-rounds: expected comma-separated round numbers "
+                            f"(the first round is 1), got {text!r}") from None
 
 
 def _run(args) -> int:

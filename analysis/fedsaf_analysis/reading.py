@@ -2,6 +2,10 @@
 
 ``load_run(path)`` reads everything small eagerly and closes the file; attention matrices, which
 can be large (A × N × N), are read on demand by ``Run.attention(round)``.
+
+Round numbers: the file stores 0-based round indices; everything this package shows or takes is
+the round number people see everywhere else (fedsaf's console, ``fedsaf inspect``, checkpoint
+names): index + 1, the first round is round 1. ``round_number`` is the one place that converts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ LOCATION_KEYS = ("run.out_dir",)
 
 TIMING_SECONDS = ("train_seconds", "comm_seconds", "eval_seconds", "io_seconds")
 TIMING_BYTES = ("bytes_sent", "bytes_received")
+
+
+def round_number(index):
+    """The file's 0-based round index (scalar or array) → the round number people see (index + 1).
+
+    Called once per round value as it is read: every "round" of a Run is already a round number.
+    """
+    return np.asarray(index, dtype=np.int64) + 1
 
 
 class AnalysisWarning(UserWarning):
@@ -126,8 +138,11 @@ def check_schema_version(path: Path, version) -> str:
 class Run:
     """One run file.
 
-    Attributes (DataFrames have a default RangeIndex; ``round`` is the 0-based round index as in
-    the file):
+    Attributes (DataFrames have a default RangeIndex). Every ``round`` here is the round number
+    fedsaf prints (the first round is round 1), i.e. the file's 0-based index + 1: ``rounds``
+    starts at round 1, ``evals`` has the round after which each evaluation ran, and
+    ``attention(round)`` / ``attention_rounds`` / ``metrics_attrs["best_round"]`` use the same
+    numbers.
 
     - ``path``: the file; ``attrs``: root attributes (dict); ``schema_version``; ``resumes``;
       ``checkpoint``: the ``/checkpoint`` attributes when the file is a checkpoint, else None.
@@ -146,7 +161,8 @@ class Run:
     - ``partition``: one row per client: client, rank (placement), train_size, test_size, size,
       classes (with at least one sample), dominant_class, dominant_share.
       ``partition_stats``: the ``/partition`` attributes; ``histogram``: [N × C] numpy array.
-    - ``metrics_attrs``: the ``/metrics`` attributes (best_accuracy, best_round, ...).
+    - ``metrics_attrs``: the ``/metrics`` attributes (best_accuracy, best_round, ...), with
+      ``best_round`` as a round number (-1, as in the file, when there was no evaluation).
     - ``attention_stats``: one row per round (round, rows, guard_fired, sigma) or None;
       ``attention_rounds``: rounds with a stored ξ matrix (empty without ``/attention``);
       ``attention(round)``: the N × N matrix (None without ``/attention``).
@@ -209,6 +225,8 @@ class Run:
         n_rounds = min(len(v) for v in cols.values())
         order = ["round"] + [c for c in cols if c != "round"]
         rounds = pd.DataFrame({c: cols[c][:n_rounds] for c in order})
+        # timing, attention_stats and fisher take their rounds from here: converted once
+        rounds["round"] = round_number(rounds["round"].to_numpy())
 
         # timing [R, W]
         tg = self._need(h5, "timing")
@@ -248,7 +266,12 @@ class Run:
         n_evals = min(len(v) for v in ecols.values())
         eorder = ["round"] + [c for c in ecols if c != "round"]
         self.evals = pd.DataFrame({c: ecols[c][:n_evals] for c in eorder})
+        # client_accuracy takes its rounds from here
+        self.evals["round"] = round_number(self.evals["round"].to_numpy())
         self.metrics_attrs = {k: _py(v) for k, v in self._need(h5, "metrics").attrs.items()}
+        best = self.metrics_attrs.get("best_round")
+        if isinstance(best, int) and best >= 0:  # -1: no evaluation, kept as is
+            self.metrics_attrs["best_round"] = int(round_number(best))
 
         acc = np.asarray(self._array(eg, "client_accuracy"), dtype=float)
         if acc.ndim != 2:
@@ -290,7 +313,7 @@ class Run:
             n_a = min([n_rounds] + [len(v) for v in st.values()])
             self.attention_stats = pd.DataFrame(
                 {"round": rounds["round"].to_numpy()[:n_a], **{k: v[:n_a] for k, v in st.items()}})
-            self.attention_rounds = (np.asarray(ag["xi_round"][()], dtype=np.int64)
+            self.attention_rounds = (round_number(ag["xi_round"][()])
                                      if "xi_round" in ag else np.zeros(0, dtype=np.int64))
             self.has_attention = True
         else:
@@ -317,7 +340,8 @@ class Run:
 
     # -- on demand -------------------------------------------------------------------------
     def attention(self, round: int | None = None) -> np.ndarray | None:
-        """The stored N × N attention matrix ξ of ``round`` (the last stored one when None).
+        """The stored N × N attention matrix ξ of round number ``round`` (1 = the first round, as
+        fedsaf prints it; the file's ``xi_round`` + 1), or the last stored one when None.
 
         Row i is what client i receives (ξ_ij, j = sender); NaN rows: no row computed that
         round. None when the run has no ``/attention`` group (fedavg, fedprox, fedper, local).
@@ -333,8 +357,10 @@ class Run:
         else:
             hits = np.flatnonzero(stored == int(round))
             if len(hits) == 0:
+                # a 0-based index typed by habit gets a hint instead of a silent off-by-one
+                hint = "round numbers start at 1; " if int(round) < 1 else ""
                 raise AnalysisError(f"{self.path}: no attention matrix stored for round {round} "
-                                    f"(stored rounds: {_ranges(stored)})")
+                                    f"({hint}stored rounds: {_ranges(stored)})")
             index = int(hits[-1])
         with _open(self.path) as h5:
             try:

@@ -30,8 +30,9 @@ def default_attention_rounds(run: Run, count: int = 3) -> list[int]:
 def write_report(run, out_dir, attention_rounds=None) -> dict:
     """Write the PNGs and report.md of one run into ``out_dir`` (created if needed).
 
-    ``attention_rounds``: rounds whose ξ matrix to draw (default: ``default_attention_rounds``);
-    a round without a stored matrix is an error naming the stored rounds.
+    ``attention_rounds``: round numbers (first = 1, as everywhere in ``Run``) whose ξ matrix to
+    draw, each into ``attention_roundRRRR.png`` (default: ``default_attention_rounds``); a round
+    without a stored matrix is an error naming the stored rounds.
     Returns ``{"report": path, "plots": {name: path}}``.
     """
     if not isinstance(run, Run):

@@ -66,7 +66,8 @@ def summary_row(run: Run) -> dict:
     a run is incomplete); ``wall_seconds`` is the root attribute (the sum of the rounds' wall
     times while incomplete); ``client_updates_per_second`` is Σ cohort sizes / Σ round wall
     times; the byte columns are means over rounds of ``/metrics/rounds/protocol_bytes_*`` and
-    of ``/timing/bytes_sent`` summed over ranks.
+    of ``/timing/bytes_sent`` summed over ranks. ``best_round`` is a round number (first = 1),
+    like every round of a ``Run``; -1 without an evaluation.
     """
     ev = run.evals
     acc = ev["accuracy"].to_numpy(dtype=float)
@@ -74,7 +75,7 @@ def summary_row(run: Run) -> dict:
     if len(acc) and np.isfinite(acc).any():
         best_i = int(np.nanargmax(acc))
         best = float(acc[best_i])
-        best_round = int(ev["round"].iloc[best_i])
+        best_round = int(ev["round"].iloc[best_i])  # already a round number (reading.py)
         last = float(acc[-1])
         last10 = float(np.nanmean(acc[-10:]))
     else:

@@ -33,9 +33,9 @@ def test_fedsaf_report_has_every_plot(saf_report):
         assert name in names
         assert_png(out / name, WIDE)
     heat = sorted(out.glob("attention_round*.png"))
-    # default: first, middle and last stored round (stored every round, 12 rounds)
-    assert [p.name for p in heat] == ["attention_round0000.png", "attention_round0006.png",
-                                      "attention_round0011.png"]
+    # default: first, middle and last stored round (stored every round, rounds 1 to 12)
+    assert [p.name for p in heat] == ["attention_round0001.png", "attention_round0007.png",
+                                      "attention_round0012.png"]
     for p in heat:
         assert_png(p, SQUARE)
     assert len(result["plots"]) == 6 + 3
@@ -72,19 +72,20 @@ def test_report_on_two_ranks_and_chosen_attention_rounds(runs, tmp_path):
     md = (out / "report.md").read_text()
     assert "| 0 |" in md and "| 1 |" in md  # one timing row per rank
     out2 = tmp_path / "amp"
-    assert main(["report", str(runs["fedamp"]), "-o", str(out2), "--attention-rounds", "3,5"]) == 0
+    # fedamp stores ξ every 2 rounds: rounds 2, 4 and 6 (file indices 1, 3, 5)
+    assert main(["report", str(runs["fedamp"]), "-o", str(out2), "--attention-rounds", "4,6"]) == 0
     assert sorted(p.name for p in out2.glob("attention_*.png")) == [
-        "attention_round0003.png", "attention_round0005.png"]
+        "attention_round0004.png", "attention_round0006.png"]
     for p in out2.glob("attention_*.png"):
         assert_png(p, SQUARE)
 
 
 def test_report_with_a_round_that_has_no_matrix(runs, tmp_path, capsys):
-    assert main(["report", str(runs["fedamp"]), "-o", str(tmp_path), "--attention-rounds", "2"]) == 1
+    assert main(["report", str(runs["fedamp"]), "-o", str(tmp_path), "--attention-rounds", "3"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("fedsaf-analysis: error: ")
-    assert "round 2" in err[0] and "stored rounds: 1, 3, 5" in err[0]
+    assert "round 3" in err[0] and "stored rounds: 2, 4, 6" in err[0]
 
 
 def test_attention_heat_map_orders_clients_by_dominant_class(runs):

@@ -6,9 +6,12 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "app/commands.hpp"
+#include "core/error_text.hpp"
 #include "core/errors.hpp"
 #include "fedsaf/build_info.hpp"
 #include "sim/gpu_info.hpp"
@@ -57,6 +60,12 @@ int run_cli(int argc, char** argv) {
     return root.exit(e) == 0 ? kExitOk : kExitUsage;
   } catch (const Error& e) {
     std::cerr << "fedsaf: error: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "fedsaf: error: " << error_text(e) << "\n";
+    return kExitFailure;
+  } catch (const std::bad_alloc& e) {
+    std::cerr << "fedsaf: error: " << error_text(e) << "\n";
     return kExitFailure;
   } catch (const std::exception& e) {
     std::cerr << "fedsaf: internal error: " << e.what() << "\n";

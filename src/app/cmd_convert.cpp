@@ -25,10 +25,11 @@ void add_images_command(CLI::App& convert) {
   auto args = std::make_shared<ImagesArgs>();
   CLI::App* cmd = convert.add_subcommand(
       "images",
-      "Convert an image folder (one sub-folder of PNG/JPEG images per class, sorted by name = label order) into "
+      "Convert an image folder (one sub-folder of PNG/JPEG images per class, sorted by name = label order; images in "
+      "folders nested inside a class folder belong to that class) into "
       "/x [N,C,H,W] uint8, /y [N] int64 (attribute class_names) and /manifest");
   cmd->add_option("DIR", args->dir, "Folder with one sub-folder per class")->required();
-  cmd->add_option("OUT", args->out, "Output HDF5 file (written as OUT.tmp, then renamed)")->required();
+  cmd->add_option("OUT", args->out, "Output HDF5 file (written as OUT.tmp, then renamed; an existing OUT or OUT.tmp is refused without --force)")->required();
   cmd->add_option("--size", args->size, "Height and width every image is resized to")
       ->expected(2)
       ->required()
@@ -37,7 +38,7 @@ void add_images_command(CLI::App& convert) {
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
   cmd->add_flag("--grayscale", args->grayscale, "Store 1 channel instead of 3 (RGB)");
-  cmd->add_flag("--force", args->force, "Overwrite OUT if it exists");
+  cmd->add_flag("--force", args->force, "Overwrite OUT if it exists, and replace an OUT.tmp left by a killed conversion");
   cmd->callback([args] {
     ImageFolderOptions options;
     options.height = args->size.at(0);

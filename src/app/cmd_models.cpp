@@ -9,6 +9,7 @@
 
 #include "app/commands.hpp"
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 #include "model/model.hpp"
 
 namespace fedsaf::app {
@@ -25,6 +26,13 @@ std::string grouped(int64_t n) {
   }
   return n < 0 ? "-" + out : out;
 }
+
+// Largest values the options take: an image side as `fedsaf convert images` allows, a feature
+// count as data.synthetic.features allows; beyond them a model would not fit in memory anyway.
+constexpr int64_t kMaxSide = 16384;
+constexpr int64_t kMaxFeatures = 1'000'000;
+constexpr int64_t kMaxChannels = 4096;
+constexpr int64_t kMaxWidth = 1'000'000;  // an mlp hidden layer
 
 std::vector<int64_t> parse_ints(const std::string& text, const std::string& option) {
   std::vector<int64_t> values;
@@ -111,19 +119,24 @@ void add_models_command(CLI::App& root) {
   auto args = std::make_shared<Args>();
   cmd->add_option("--input", args->input,
                   "Sample shape: C,H,W (image) or D (features); default: 1,28,28 and 3,32,32 (and 60 for logreg/mlp)");
-  cmd->add_option("--classes", args->classes, "Number of classes (default 10)")->check(CLI::PositiveNumber);
+  cmd->add_option("--classes", args->classes, "Number of classes (default 10)")->check(CLI::Range(int64_t{1}, limits::kMaxClasses));
   cmd->add_option("--model", args->models, "Model to list (repeatable; also torchscript:PATH); default: all built-in");
   cmd->add_option("--hidden", args->hidden, "mlp hidden widths, e.g. 200 or 256,128 (default: model.hidden's default)");
   cmd->callback([args] {
     std::vector<std::string> names = args->models.empty() ? builtin_model_names() : args->models;
     ModelConfig base;
     if (!args->hidden.empty()) base.hidden = parse_ints(args->hidden, "--hidden");
+    for (const int64_t width : base.hidden)
+      if (width > kMaxWidth) throw ConfigError(fmt::format("--hidden: {} is above {} units", width, kMaxWidth));
     std::vector<std::vector<int64_t>> inputs;
     if (!args->input.empty()) {
       inputs.push_back(parse_ints(args->input, "--input"));
-      if (inputs[0].size() != 1 && inputs[0].size() != 3) {
-        throw ConfigError(fmt::format("--input: '{}' must be D or C,H,W", args->input));
-      }
+      const std::vector<int64_t>& in = inputs[0];
+      if (in.size() != 1 && in.size() != 3) throw ConfigError(fmt::format("--input: '{}' must be D or C,H,W", args->input));
+      if (in.size() == 1 && in[0] > kMaxFeatures)
+        throw ConfigError(fmt::format("--input: D = {} is above {} features", in[0], kMaxFeatures));
+      if (in.size() == 3 && (in[0] > kMaxChannels || in[1] > kMaxSide || in[2] > kMaxSide))
+        throw ConfigError(fmt::format("--input: {} is beyond C <= {}, H, W <= {}", args->input, kMaxChannels, kMaxSide));
     }
     for (const std::string& name : names) {
       ModelConfig config = base;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/limits.hpp"
+
 namespace fedsaf {
 
 namespace {
@@ -27,9 +29,9 @@ const std::vector<ConfigKeySpec>& general_keys() {
       {"run.seed", "Seed of every random stream (partition, cohorts, initial model, shuffling).",
        [](Config& c) -> ConfigValueRef { return &c.run.seed; }, 0, kInf},
       {"run.rounds", "Number of communication rounds.",
-       [](Config& c) -> ConfigValueRef { return &c.run.rounds; }, 1, kInf},
+       [](Config& c) -> ConfigValueRef { return &c.run.rounds; }, 1, limits::kMaxRounds},
       {"run.clients", "Number of simulated clients N (for `natural` partitions: must equal the number of groups, or 0 to take it from the data).",
-       [](Config& c) -> ConfigValueRef { return &c.run.clients; }, 0, kInf},
+       [](Config& c) -> ConfigValueRef { return &c.run.clients; }, 0, limits::kMaxClients},
       {"run.algorithm", "Federated algorithm (the choices are the registered ones).",
        [](Config& c) -> ConfigValueRef { return &c.run.algorithm; }},
       {"run.join_ratio", "Fraction of clients selected per round (cohort = floor(N * join_ratio), at least 1).",

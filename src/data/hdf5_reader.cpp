@@ -3,6 +3,9 @@
 //   /y     [N] int64 labels, optional string-array attribute class_names
 //   /group [N] int64 natural group ids (optional)
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <hdf5.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -43,6 +46,18 @@ torch::Tensor read_index_vector(const std::string& path, const h5::File& file, c
   return t;
 }
 
+// Before anything is allocated: /x's declared size must fit in this machine's memory, and a
+// declared /x must store data (an unwritten one would read back as zeros).
+void check_declared_size(const std::string& path, const h5::Dataset& x, const std::vector<int64_t>& shape) {
+  double bytes = x.dtype() == h5::DType::kU8 ? 1.0 : 4.0;
+  for (const int64_t d : shape) bytes *= static_cast<double>(d);
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const std::string declared = fmt::format("/x declares [{}] {} = {:.3g} GB", fmt::join(shape, ", "),
+                                           h5::dtype_name(x.dtype()), bytes / 1e9);
+  if (memory > 0 && bytes > memory) bad(path, fmt::format("{}, more than this machine's memory ({:.3g} GB)", declared, memory / 1e9));
+  if (H5Dget_storage_size(x.id()) == 0) bad(path, fmt::format("{} but stores no data (never written)", declared));
+}
+
 Dataset read_file(const std::string& path) {
   const h5::File file = h5::File::open(path, h5::Mode::kRead);
   if (!file.exists("x")) bad(path, "no data set /x (samples: [N,C,H,W] uint8 or [N,D] float32)");
@@ -64,6 +79,8 @@ Dataset read_file(const std::string& path) {
   if (std::any_of(shape.begin() + 1, shape.end(), [](int64_t d) { return d <= 0; })) {
     bad(path, "/x has an empty sample dimension");
   }
+
+  check_declared_size(path, x, shape);
 
   Dataset data;
   data.name = std::filesystem::path(path).filename().string();

@@ -83,6 +83,7 @@ class IdxFile {
       if (payload_bytes_ > kMaxPayload / d) bad(path_, "header dimensions describe more than 1 TiB of data");
       payload_bytes_ *= d;
     }
+    check_payload_fits_the_file();
   }
 
   const std::vector<int64_t>& dims() const { return dims_; }
@@ -120,6 +121,23 @@ class IdxFile {
   }
 
   std::string gz_note() const { return gzipped_ ? " (after gunzip)" : ""; }
+
+  // Before anything is allocated for the payload: a raw file must hold it all; a gzip file
+  // cannot hold more than deflate's largest ratio (1032:1) times its own size.
+  void check_payload_fits_the_file() const {
+    constexpr int64_t kDeflateMaxRatio = 1032;
+    std::error_code ec;
+    const auto on_disk = static_cast<int64_t>(fs::file_size(path_, ec));
+    if (ec) return;  // the reads say what is wrong
+    const int64_t needed = header_bytes_ + payload_bytes_;
+    if (!gzipped_ && needed > on_disk) {
+      bad(path_, fmt::format("truncated: header {} needs {} bytes, file has {}", shape_text(), needed, on_disk));
+    }
+    if (gzipped_ && payload_bytes_ / kDeflateMaxRatio > on_disk) {
+      bad(path_, fmt::format("header {} needs {} bytes, more than a gzip file of {} bytes can hold", shape_text(), needed,
+                             on_disk));
+    }
+  }
 
   std::string shape_text() const {
     std::string s = "[";

@@ -20,6 +20,7 @@
 
 #include "core/errors.hpp"
 #include "io/h5.hpp"
+#include "io/output_file.hpp"
 
 namespace fedsaf {
 
@@ -58,7 +59,14 @@ std::vector<ClassFolder> scan(const fs::path& root, int64_t& ignored) {
   }
   std::sort(classes.begin(), classes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& c : classes) {
-    for (const auto& entry : fs::directory_iterator(root / c.name)) {
+    // Images in nested folders belong to the class too (as in torchvision's ImageFolder); hidden
+    // folders are skipped and folder links not followed, so a link loop cannot recurse forever.
+    for (auto it = fs::recursive_directory_iterator(root / c.name); it != fs::recursive_directory_iterator(); ++it) {
+      const fs::directory_entry& entry = *it;
+      if (entry.is_directory() && hidden(entry.path())) {
+        it.disable_recursion_pending();
+        continue;
+      }
       if (!entry.is_regular_file()) continue;
       // Hidden files include macOS "._name.png" resource forks, which are not images.
       if (is_image(entry.path()) && !hidden(entry.path())) {
@@ -130,7 +138,7 @@ ImageFolderSummary write_file(const fs::path& root, const std::vector<ClassFolde
     const ClassFolder& c = classes[label];
     int64_t stored = 0;
     for (const fs::path& image : c.images) {
-      const std::string relative = c.name + "/" + image.filename().string();
+      const std::string relative = image.lexically_relative(root).generic_string();  // class/[nested/]name
       const std::string error = load_image(image, channels, height, width, block.data() + in_block * image_bytes);
       ++seen;
       if (!error.empty()) {
@@ -182,18 +190,15 @@ ImageFolderSummary convert_image_folder(const std::string& dir, const std::strin
     throw ConfigError(fmt::format("--size {} {}: height and width must be in [1, {}]", options.height, options.width,
                                   kMaxSide));
   }
-  std::error_code ec;
-  if (fs::exists(out, ec)) {
-    if (fs::is_directory(out, ec)) throw IoError(fmt::format("{}: is a folder, not a file name", out));
-    if (!options.force) throw IoError(fmt::format("{}: already exists (pass --force to overwrite it)", out));
-  }
+  check_output_path(out, options.force, "OUT");
   ImageFolderSummary summary;
   const std::vector<ClassFolder> classes = scan(fs::path(dir), summary.ignored_files);
   for (const auto& c : classes) summary.class_names.push_back(c.name);
   summary.channels = options.grayscale ? 1 : 3;
 
   // Written under a temporary name and renamed, so OUT is never left half-written.
-  const std::string tmp = out + ".tmp";
+  const std::string tmp = claim_temporary(out, ".tmp", options.force);
+  std::error_code ec;
   try {
     summary = write_file(fs::path(dir), classes, tmp, options, std::move(summary));
     fs::rename(tmp, out);

@@ -17,6 +17,7 @@
 #include "client/evaluate.hpp"
 #include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
 #include "client/trainer.hpp"
+#include "core/error_text.hpp"
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
 #include "data/partition.hpp"
@@ -30,6 +31,7 @@
 #include "sim/device.hpp"
 #include "sim/gpu_info.hpp"
 #include "sim/placement.hpp"
+#include "sim/progress_line.hpp"
 #include "sim/run_log.hpp"
 #include "sim/stop_signal.hpp"
 #include "sim/weighted_average.hpp"
@@ -97,9 +99,11 @@ class Experiment {
       for (; round < config_.run.rounds; ++round)
         if (!run_round(round)) break;
     } catch (const AgreedError&) {
+      progress_.clear();
       throw;
     } catch (const std::exception& e) {
-      fatal(fmt::format("round {}, {}: {}", round + 1, phase_, e.what()));
+      progress_.clear();
+      fatal(fmt::format("round {}, {}: {}", round + 1, phase_, error_text(e)));
     }
     finish();
     return std::move(result_);
@@ -259,8 +263,12 @@ class Experiment {
   void train_cohort(Round& round) {
     PhaseTimer timer(phase_, "training", round.record.timing.train_seconds);
     torch::Tensor& params = model_->params();  // [P]
+    const auto mine = std::count_if(round.cohort.begin(), round.cohort.end(),
+                                    [&](int64_t c) { return rank_of_[static_cast<size_t>(c)] == rank_; });
+    int64_t trained = 0;
     for (int64_t client : round.cohort) {
       if (rank_of_[static_cast<size_t>(client)] != rank_) continue;
+      progress(round, "training", trained++, mine);
       fail_point("training");
       algorithm_->client_begin(client, params);
       const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
@@ -274,7 +282,7 @@ class Experiment {
         // Diverged: left out of this round everywhere (no upload, no average, no loss); its state
         // stays at its last finite value.
         round.diverged.push_back(client);
-        log_("round {} client {}: diverged (non-finite model or loss after training); left out", round.index, client);
+        log_("round {} client {}: diverged (non-finite model or loss after training); left out", round.index + 1, client);
         continue;
       }
       algorithm_->client_trained(client, *model_, device_data_, train_indices, round.index);
@@ -283,12 +291,13 @@ class Experiment {
       average_->add(params, n);
       round.loss_sums[0] += stats.mean_loss() * n;
       round.loss_sums[1] += n;
-      log_("round {} client {}: {} batches, mean loss {:.5f}", round.index, client, stats.batches, stats.mean_loss());
+      log_("round {} client {}: {} batches, mean loss {:.5f}", round.index + 1, client, stats.batches, stats.mean_loss());
     }
   }
 
   void server_step(Round& round) {
     PhaseTimer timer(phase_, "server step", round.record.timing.comm_seconds);
+    progress(round, "server step");
     fail_point("server step");  // test hook (FEDSAF_FAIL_AT), as the others in this file
     ServerStep step;
     step.round = round.index;
@@ -324,7 +333,9 @@ class Experiment {
       PhaseTimer timer(phase_, "evaluation", round.record.timing.eval_seconds);
       torch::Tensor& params = model_->params();  // [P]
       const int64_t batch = eval_batch_for(config_.run.eval_batch_size, device_);
+      int64_t evaluated = 0;
       for (int64_t client : hosted_) {
+        progress(round, "evaluation", evaluated++, static_cast<int64_t>(hosted_.size()));
         fail_point("evaluation");
         algorithm_->eval_params(client, params);
         const ClientEval e = evaluate_client(*model_, device_data_, partition_.clients[static_cast<size_t>(client)].test,
@@ -388,6 +399,7 @@ class Experiment {
       double seconds = 0;
       {
         PhaseTimer timer(phase_, "checkpoint", seconds);
+        progress(round, "checkpoint");
         CheckpointMeta meta;
         meta.rounds_done = round.index + 1;
         meta.elapsed_seconds = earlier_seconds_ + seconds_since(run_start_);
@@ -418,6 +430,7 @@ class Experiment {
     constexpr double kExplodingLoss = 100.0;
     if (!warned_exploding_ && std::isfinite(r.train_loss) && r.train_loss > kExplodingLoss) {
       warned_exploding_ = true;
+      progress_.clear();
       if (rank_ == 0)
         fmt::print(stderr,
                    "fedsaf: warning: round {}: the mean training loss is {:.3g} (above {:g} per sample): the models "
@@ -471,8 +484,13 @@ class Experiment {
                     options_.run_file.empty() ? "" : "; run file " + options_.run_file));
   }
 
-  void say(const std::string& line) const {
+  void say(const std::string& line) {
+    progress_.clear();
     if (rank_ == 0 && !options_.quiet) fmt::print("{}\n", line), std::fflush(stdout);
+  }
+  // On a terminal, rank 0's progress inside the round (this rank's clients only).
+  void progress(const Round& round, const char* phase, int64_t done = 0, int64_t total = 0) {
+    progress_.update(round.index + 1, config_.run.rounds, phase, done, total, round.start);
   }
 
   const Config& config_;
@@ -481,6 +499,7 @@ class Experiment {
   const int rank_;
   const Clock::time_point run_start_ = Clock::now();
   RankLog log_;
+  ProgressLine progress_{rank_ == 0 && !options_.quiet};
   const char* phase_ = "start";  // what this rank is doing, for a fatal error's message
 
   Dataset data_, device_data_;

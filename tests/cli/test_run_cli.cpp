@@ -46,6 +46,19 @@ TEST_F(RunCli, TwoRanksPrintOneProgressLinePerRoundAndWriteTheRunFile) {
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/run.h5"));
   EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-0.log"), 0u);
   EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-1.log"), 0u);
+  EXPECT_EQ(o.output.find('\r'), std::string::npos) << "a pipe gets no in-round progress line";
+}
+
+// On a terminal (a pseudo-terminal from script(1)), rank 0 shows its progress inside each round
+// on one line rewritten in place, erased before the round's own line.
+TEST_F(RunCli, ATerminalSeesProgressInsideTheRound) {
+  const Outcome o = run_shell("script -qfec '" + mpirun(1, "--set run.rounds=2 --set run.clients=4 --out " + dir_) +
+                              "' /dev/null");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("\r\x1b[Kround 1/2  training 0/4 clients  "), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("\r\x1b[Kround 2/2  evaluation 0/4 clients  "), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("\r\x1b[Kround 2/2  acc "), std::string::npos) << "erased before the round's line";
+  EXPECT_EQ(count(o.output, "\nround 1/2  acc "), 0u) << "the round's line follows the erase, not a new line";
 }
 
 // lr = 1e6 drives the training loss to ~1e24 while it stays finite: one warning naming the round,
@@ -120,6 +133,16 @@ TEST_F(RunCli, AFileFedsafDidNotWriteIsNeverReplacedWithoutForce) {
   EXPECT_EQ(fifo.status, 1) << fifo.output;
   EXPECT_EQ(count(fifo.output, dir_ + "/run.h5: not a regular file"), 1u) << fifo.output;
   EXPECT_EQ(fifo.output.find("fatal"), std::string::npos) << fifo.output;  // the agreed path, not an abort
+}
+
+// A folder that cannot be made is named first, in words, not in the C++ library's
+// "filesystem error: ... [PATH]" form.
+TEST_F(RunCli, AnOutputFolderThatCannotBeMadeIsNamedInWords) {
+  const Outcome o = run_shell(mpirun(1, "--set run.rounds=1 --out /proc/fedsaf-no-such/out"));
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_EQ(count(o.output, "fedsaf: error: /proc/fedsaf-no-such/out: cannot create directories: "), 1u) << o.output;
+  EXPECT_EQ(o.output.find("filesystem error"), std::string::npos) << o.output;
+  EXPECT_EQ(o.output.find("internal error"), std::string::npos) << o.output;
 }
 
 // `fedsaf --version` names the LibTorch it runs on, its CUDA (or "CPU only") and the GPUs it sees.

@@ -195,6 +195,43 @@ TEST_F(ConvertTest, RefusesToOverwriteWithoutForce) {
   EXPECT_EQ(h5::File::open(file, h5::Mode::kRead).open_dataset("y").shape(), (std::vector<int64_t>{4}));
 }
 
+// A conversion still running (or killed) leaves OUT.tmp: another conversion never truncates it,
+// and does not remove it when it fails; --force replaces it.
+TEST_F(ConvertTest, AnExistingTemporaryFileIsNeverTruncated) {
+  const std::string file = out("data.h5");
+  std::ofstream(file + ".tmp") << "another conversion's file";
+  try {
+    convert_image_folder(images_.string(), file, options(2, 2));
+    FAIL() << "truncated " << file << ".tmp";
+  } catch (const IoError& e) {
+    EXPECT_TRUE(contains(e.what(), file + ".tmp: exists, left by another run of this command")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "--force")) << e.what();
+  }
+  EXPECT_EQ(slurp(file + ".tmp"), "another conversion's file");
+  EXPECT_FALSE(fs::exists(file));
+  ImageFolderOptions o = options(2, 2);
+  o.force = true;
+  EXPECT_EQ(convert_image_folder(images_.string(), file, o).images, 4);
+  EXPECT_FALSE(fs::exists(file + ".tmp"));
+}
+
+// Images in folders nested inside a class folder belong to that class (in path order); hidden
+// folders are skipped.
+TEST_F(ConvertTest, ImagesInNestedFoldersBelongToTheirClass) {
+  fs::create_directories(images_ / "a_tumour" / "patient_2" / "slide_1");
+  fs::create_directories(images_ / "a_tumour" / ".thumbnails");
+  write_image(images_ / "a_tumour" / "patient_2" / "slide_1" / "s0.png", 4, 4, {1, 2, 3});
+  write_image(images_ / "a_tumour" / "patient_2" / "p0.png", 4, 4, {4, 5, 6});
+  write_image(images_ / "a_tumour" / ".thumbnails" / "t0.png", 4, 4, {7, 8, 9});
+  const std::string file = out("nested.h5");
+  const ImageFolderSummary s = convert_image_folder(images_.string(), file, options(2, 2));
+  EXPECT_EQ(s.images_per_class, (std::vector<int64_t>{4, 2}));
+  h5::File f = h5::File::open(file, h5::Mode::kRead);
+  EXPECT_EQ(f.read_strings("manifest/files"),
+            (std::vector<std::string>{"a_tumour/patient_2/p0.png", "a_tumour/patient_2/slide_1/s0.png", "a_tumour/t0.png",
+                                      "a_tumour/t1.jpg", "b_normal/n0.png", "b_normal/n1.png"}));
+}
+
 TEST_F(ConvertTest, EmptyFoldersAreClearErrors) {
   fs::create_directories(images_ / "c_empty");
   try {

@@ -161,6 +161,21 @@ TEST_F(Hdf5ReaderTest, WrongRanks) {
   expect_names(error_of(path), path, "/x holds no samples");
 }
 
+// Sizes are checked against the machine before anything is allocated, and a declared but never
+// written /x is not read back as zeros.
+TEST_F(Hdf5ReaderTest, DeclaredSizesAreCheckedBeforeAllocating) {
+  std::string path = make("huge.h5", [](h5::File& f) {
+    f.create_dataset("x", h5::DType::kF32, {1'000'000'000, 1000});
+    f.create_dataset("y", h5::DType::kI64, {1'000'000'000});
+  });
+  expect_names(error_of(path), path, "/x declares [1000000000, 1000] float32 = 4e+03 GB, more than this machine's memory");
+  path = make("unwritten.h5", [](h5::File& f) {
+    f.create_dataset("x", h5::DType::kF32, {3, 2});
+    f.write<int64_t>("y", {0, 1, 1});
+  });
+  expect_names(error_of(path), path, "/x declares [3, 2] float32 = 2.4e-08 GB but stores no data (never written)");
+}
+
 TEST_F(Hdf5ReaderTest, SampleCountMismatch) {
   std::string path = make("y-short.h5", [](h5::File& f) {
     f.write<float>("x", std::vector<float>(6), {3, 2});

@@ -166,6 +166,20 @@ TEST(Idx, TruncatedRawAndGzipped) {
   expect_contains(data_error([&] { read_idx_pair(t / "cut.gz", t / "lbl"); }), {t / "cut.gz", "truncated"});
 }
 
+// A header claiming far more than the file holds (600M images in a 1 KB file) is refused from the
+// file's size, before the payload is allocated: raw by exact size, gzip by deflate's ratio bound.
+TEST(Idx, AHeaderClaimingMoreThanTheFileHoldsIsRefusedBeforeAllocating) {
+  TempDir t;
+  Bytes huge = idx_bytes(0x08, {600'000'000u, 28u, 28u}, pixels(1, 28, 28));  // 16 + 784 bytes
+  write_raw(t / "img", huge);
+  write_raw(t / "lbl", labels_file({1}));
+  expect_contains(data_error([&] { read_idx_pair(t / "img", t / "lbl"); }),
+                  {t / "img", "truncated: header [600000000, 28, 28] needs 470400000016 bytes, file has 800"});
+  write_gz(t / "img.gz", huge);
+  expect_contains(data_error([&] { read_idx_pair(t / "img.gz", t / "lbl"); }),
+                  {t / "img.gz", "header [600000000, 28, 28] needs 470400000016 bytes, more than a gzip file of"});
+}
+
 TEST(Idx, TrailingGarbage) {
   TempDir t;
   Bytes lbl = labels_file({1, 2, 3});

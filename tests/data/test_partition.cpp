@@ -10,11 +10,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <regex>
 #include <set>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <vector>
 
@@ -373,6 +376,53 @@ TEST(PartitionCli, BadRequestFailsWithOneLine) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("fedsaf: error: partition.classes_per_client = 99 exceeds"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// --out never replaces a file without --force, never the data set it reads even with it, never a
+// folder or a FIFO, and never truncates a .partial left by another run.
+TEST(PartitionCli, OutNeverDestroysAFileItDidNotWrite) {
+  TempDir dir;
+  const std::string out = (dir / "partition.h5");
+  std::ofstream(out) << "somebody's file";
+  const auto refused = run_fedsaf("partition --set run.clients=5 --out " + out);
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_NE(refused.output.find(out + ": already exists (pass --force to overwrite it, or choose another --out)"),
+            std::string::npos) << refused.output;
+  EXPECT_EQ(refused.output.find("clients      5"), std::string::npos) << "refused before the work";
+  EXPECT_EQ(file_text(out), "somebody's file");
+
+  // A .partial left by another run (still going, or killed) is never truncated without --force.
+  std::filesystem::remove(out);
+  std::ofstream(out + ".partial") << "another run's partial file";
+  const auto busy = run_fedsaf("partition --set run.clients=5 --out " + out);
+  EXPECT_EQ(busy.status, 1) << busy.output;
+  EXPECT_NE(busy.output.find(out + ".partial: exists, left by another run of this command"), std::string::npos) << busy.output;
+  EXPECT_EQ(file_text(out + ".partial"), "another run's partial file");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  ASSERT_EQ(run_fedsaf("partition --set run.clients=5 --out " + out + " --force").status, 0);
+  EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
+  EXPECT_EQ(h5::File::open(out, h5::Mode::kRead).open_group("partition").open_dataset("sizes").shape(),
+            (std::vector<int64_t>{5, 2}));
+
+  // The data set being read: refused even with --force.
+  const auto input = run_fedsaf("partition --set data.dataset=hdf5 --set data.path=" + out + " --out " + out + " --force");
+  EXPECT_EQ(input.status, 1) << input.output;
+  EXPECT_NE(input.output.find(out + ": is the data set being read (data.path = " + out + ")"), std::string::npos)
+      << input.output;
+  const auto folder = run_fedsaf("partition --out " + dir.path.string() + " --force");
+  EXPECT_EQ(folder.status, 1) << folder.output;
+  EXPECT_NE(folder.output.find(dir.path.string() + ": is a folder, not a file name; choose another --out"), std::string::npos)
+      << folder.output;
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const auto pipe = run_fedsaf("partition --out " + fifo + " --force");
+  EXPECT_EQ(pipe.status, 1) << pipe.output;
+  EXPECT_NE(pipe.output.find(fifo + ": is not a regular file (a FIFO, socket or device)"), std::string::npos) << pipe.output;
 }
 
 }  // namespace

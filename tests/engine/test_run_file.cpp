@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -243,6 +244,53 @@ TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
     EXPECT_EQ(up[r], 6 * 2 * shared * 4) << "round " << r;
     EXPECT_EQ(down[r], 6 * shared * 4) << "round " << r;
   }
+}
+
+// A damaged or crafted run file: every number inspect would print is checked first, and the
+// error names the file and the field instead of printing "-5 clients".
+TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
+  Communicator world(MPI_COMM_WORLD);
+  run(default_config({"run.clients=4", "run.rounds=2", "data.synthetic.max_samples=60"}));
+  if (world.rank() != 0) return;
+  const auto damaged_copy = [&](const std::string& name, const std::function<void(h5::File&)>& damage) {
+    const std::string copy = dir_ + "/" + name + ".h5";
+    std::filesystem::copy_file(path_, copy);
+    h5::File file = h5::File::open(copy, h5::Mode::kReadWrite);
+    damage(file);
+    return copy;
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {damaged_copy("clients", [](h5::File& f) { f.attrs().set("num_clients", int64_t{-5}); }),
+       "attribute num_clients = -5 is outside [1, 100000000]"},
+      {damaged_copy("rounds", [](h5::File& f) { f.attrs().set("rounds_planned", int64_t{1} << 62); }),
+       "attribute rounds_planned = 4611686018427387904 is outside [1, 1000000000]"},
+      {damaged_copy("shared", [](h5::File& f) { f.attrs().set("shared_params", int64_t{1} << 40); }),
+       "attribute shared_params = 1099511627776 is outside"},
+      {damaged_copy("bytes", [](h5::File& f) {
+         auto d = f.open_dataset("timing/bytes_sent");  // [R, W]
+         auto v = d.read<int64_t>();
+         v.front() = -1;
+         d.write(v);
+       }),
+       "/timing/bytes_sent holds a negative or impossible byte count"},
+      {damaged_copy("accuracy", [](h5::File& f) {
+         auto d = f.open_dataset("metrics/eval/accuracy");  // [E]
+         auto v = d.read<double>();
+         v.back() = NAN;
+         d.write(v);
+       }),
+       "/metrics/eval/accuracy holds a value outside [0, 1]"},
+      {damaged_copy("sizes", [](h5::File& f) { f.attrs().set("num_clients", int64_t{3}); }),
+       "/partition/sizes has shape [4, 2], expected [3, 2]"},
+  };
+  for (const auto& [file, message] : cases) {
+    const test::CommandResult inspected = test::run_fedsaf("inspect " + file);
+    EXPECT_EQ(inspected.status, 1) << file << "\n" << inspected.output;
+    EXPECT_NE(inspected.output.find(file + ": " + message), std::string::npos) << inspected.output;
+    EXPECT_NE(inspected.output.find("damaged or was not written by fedsaf"), std::string::npos) << inspected.output;
+    EXPECT_EQ(inspected.output.find("clients,"), std::string::npos) << "nothing printed from a damaged file";
+  }
+  EXPECT_EQ(test::run_fedsaf("inspect " + path_).status, 0) << "the undamaged original";
 }
 
 TEST_F(RunFileTest, InspectRejectsFilesThatAreNotRunFiles) {

@@ -65,4 +65,23 @@ TEST(ModelsCli, BadArgumentsFailWithOneLine) {
       << cnn_on_vectors.output;
 }
 
+// Sizes no model could be built with are refused by name before anything is allocated.
+TEST(ModelsCli, ImpossibleSizesAreRefusedBeforeAllocating) {
+  const CommandResult features = run("models --model mlp --input 100000000000");
+  EXPECT_EQ(features.status, 1) << features.output;
+  EXPECT_NE(features.output.find("fedsaf: error: --input: D = 100000000000 is above 1000000 features"), std::string::npos)
+      << features.output;
+  const CommandResult image = run("models --model cnn --input 3,100000,100000");
+  EXPECT_EQ(image.status, 1) << image.output;
+  EXPECT_NE(image.output.find("--input: 3,100000,100000 is beyond C <= 4096, H, W <= 16384"), std::string::npos)
+      << image.output;
+  const CommandResult hidden = run("models --model mlp --hidden 10000000");
+  EXPECT_EQ(hidden.status, 1) << hidden.output;
+  EXPECT_NE(hidden.output.find("--hidden: 10000000 is above 1000000 units"), std::string::npos) << hidden.output;
+  const CommandResult classes = run("models --model mlp --classes 10000000");
+  EXPECT_NE(classes.status, 0) << classes.output;
+  EXPECT_NE(classes.output.find("--classes"), std::string::npos) << classes.output;
+  EXPECT_EQ(classes.output.find("bad_alloc"), std::string::npos) << classes.output;
+}
+
 }  // namespace
