@@ -6,7 +6,8 @@
 #   3. FedSAF on that data (configs/fedsaf-fashionmnist-dir0.1.toml; its Fisher pass counts as
 #      training) at 1 and 2 ranks;
 #   4. FedSAF with 1000 clients (built-in synthetic data, mlp, full participation) at 2 ranks,
-#      and its pairwise stage alone (bench_pairwise: float32 against float64).
+#      with client-batched training (automatic train.client_group) and one client at a time, and
+#      its pairwise stage alone (bench_pairwise: float32 against float64).
 # Per case and rank: the median over rounds 2..ROUNDS of each phase's seconds (training,
 # evaluation, communication + attention, run-file I/O, idle = waiting for the slowest rank's
 # compute), and training's and evaluation's GFLOP/s as a share of the SGEMM rate. FLOPs: the CNN's
@@ -96,5 +97,8 @@ case_run fedavg-fashionmnist 2 "$cnn_mflop" 1 "$root/configs/fashionmnist-dir0.1
 case_run fedsaf-fashionmnist 1 "$cnn_mflop" 2 "$root/configs/fedsaf-fashionmnist-dir0.1.toml"
 case_run fedsaf-fashionmnist 2 "$cnn_mflop" 2 "$root/configs/fedsaf-fashionmnist-dir0.1.toml"
 case_run fedsaf-1000-clients 2 0 2 --set run.algorithm=fedsaf --set model.name=mlp --set run.clients=1000
+# The same with client-batched training switched off (train.client_group = 1: one client at a time).
+case_run fedsaf-1000-clients-one-at-a-time 2 0 2 --set run.algorithm=fedsaf --set model.name=mlp \
+  --set run.clients=1000 --set train.client_group=1
 echo "pairwise stage alone (1000 clients, S = 14210: the mlp's parameters, all shared):"
 mpirun -n 2 --bind-to none "$root/build/bench/bench_pairwise" 1000 14210 1000 0 2 | sed 's/^/  /'

@@ -12,6 +12,10 @@
 //     client_end(c, params)                      → c's contribution (kept locally)
 //     [a client whose model or loss is not finite after training gets neither client_trained
 //      nor client_end: it is left out of the round and keeps its last state]
+//   With client-batched training (train.client_group, trains_clients_together()): client_begin
+//   for every client of a group, the group trains together, then group_trained(group, ...) once
+//   for its finite clients (or, when it returns false, client_trained per client), then
+//   client_end per client as above.
 //   [the engine's sample-weighted mean of params[0, averaged_numel()) over the cohort]
 //   server_step({t, evaluates, next cohort, mean})  all ranks (may communicate)
 //   diagnostics(t)                               all ranks (local; the engine combines them)
@@ -28,6 +32,7 @@
 
 #include "algo/client_memory.hpp"
 #include "algo/state.hpp"
+#include "client/stacked_trainer.hpp"  // StackedClient
 #include "core/config.hpp"
 #include "core/diagnostics.hpp"
 
@@ -108,9 +113,20 @@ class Algorithm {
   // Parameters [0, trainable_numel()) are updated by local SGD; the rest stay as client_begin set
   // them (e.g. fedsaf's frozen private layers). Default: all of them.
   virtual int64_t trainable_numel(int64_t num_params) const { return num_params; }
+  // Whether the engine may call client_begin for several clients before training them together
+  // (train.client_group): true when client_begin and add_regularizer_grad keep no state of "the
+  // current client" between calls. Default: one client at a time.
+  virtual bool trains_clients_together() const { return false; }
   // Right after local training, with the trained model still loaded (e.g. the Fisher pass).
   virtual void client_trained(int64_t /*client*/, FlatModel& /*model*/, const Dataset& /*data*/,
                               const std::vector<int64_t>& /*train_indices*/, int64_t /*round*/) {}
+  // client_trained for a whole group trained together: the trained models stacked ([G, P], rows in
+  // group order, not to be changed). False: the algorithm has no group form (the engine then calls
+  // client_trained per client, with that client's model loaded).
+  virtual bool group_trained(const std::vector<StackedClient>& /*group*/, FlatModel& /*model*/,
+                             const torch::Tensor& /*stacked*/, const Dataset& /*data*/, int64_t /*round*/) {
+    return false;
+  }
   // params: [P] after local training.
   virtual void client_end(int64_t /*client*/, const torch::Tensor& /*params*/) {}
   // The engine reduces the sample-weighted mean of the first averaged_numel() parameters of the

@@ -76,6 +76,7 @@ class FedAmp : public Algorithm {
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  bool trains_clients_together() const override { return true; }  // the pull reads u_ by client
 
   double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override {
     const auto it = u_.find(client);

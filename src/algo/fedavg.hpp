@@ -17,6 +17,7 @@ class FedAvg : public Algorithm {
   void init(const AlgoContext& context) override;
   void client_begin(int64_t client, torch::Tensor& params) override;
   double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override;
+  bool trains_clients_together() const override { return true; }  // begin and pull read only global_
   int64_t averaged_numel() const override { return global_.numel(); }
   void server_step(const ServerStep& step) override;
   void eval_params(int64_t client, torch::Tensor& params) override;

@@ -28,6 +28,7 @@ class FedAvgM : public Algorithm {
   }
 
   void client_begin(int64_t /*client*/, torch::Tensor& params) override { params.copy_(global_); }
+  bool trains_clients_together() const override { return true; }
 
   // The engine averages every trained model (all P parameters) into ServerStep::average.
   int64_t averaged_numel() const override { return global_.numel(); }

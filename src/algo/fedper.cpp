@@ -32,6 +32,7 @@ class FedPer : public Algorithm {
   void client_end(int64_t client, const torch::Tensor& params) override {
     private_.at(client).copy_(params.narrow(0, s_, params.numel() - s_));
   }
+  bool trains_clients_together() const override { return true; }
 
   int64_t averaged_numel() const override { return s_; }
   void server_step(const ServerStep& step) override {

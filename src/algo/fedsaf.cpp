@@ -139,6 +139,12 @@ class FedSaf : public Algorithm {
     return 0.5 * lambda * diff.square().sum().item<double>();
   }
 
+  // pull_ and the last-epoch Fisher accumulator belong to the client begun last: only without them.
+  bool trains_clients_together() const override {
+    return options_.init_from_cloud &&
+           (options_.fisher_mode == FisherMode::none || options_.fisher_source == FisherSource::extra_pass);
+  }
+
   int64_t trainable_numel(int64_t num_params) const override {
     return options_.deep_mode == DeepMode::frozen ? std::min(s_, num_params) : num_params;
   }
@@ -148,11 +154,29 @@ class FedSaf : public Algorithm {
     const Config& config = *context_.config;
     const FedSafOptions& f = options_;
     if (f.fisher_mode == FisherMode::none) return;
-    const torch::Tensor fisher =
-        f.fisher_source == FisherSource::last_epoch
-            ? last_epoch_acc_->value()
-            : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
-                              config.run.seed, round, client, model.params().device());  // [S]
+    use_fisher(client, f.fisher_source == FisherSource::last_epoch
+                           ? last_epoch_acc_->value()
+                           : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
+                                             config.run.seed, round, client, model.params().device()));  // [S]
+  }
+
+  // The extra Fisher pass of a group trained together, as one stacked pass.
+  bool group_trained(const std::vector<StackedClient>& group, FlatModel& model, const torch::Tensor& stacked,
+                     const Dataset& data, int64_t round) override {
+    const Config& config = *context_.config;
+    const FedSafOptions& f = options_;
+    if (f.fisher_mode == FisherMode::none) return true;  // nothing to do per client
+    if (f.fisher_source != FisherSource::extra_pass) return false;
+    const torch::Tensor fisher = fisher_diagonals_stacked(model, stacked, data, group, config.train.batch_size,
+                                                          f.fisher_batches, s_, config.run.seed, round,
+                                                          model.params().device());  // [G, S]
+    for (size_t i = 0; i < group.size(); ++i) use_fisher(group[i].client, fisher[static_cast<int64_t>(i)]);
+    return true;
+  }
+
+  // A trained client's Fisher diagonal ([S] float32, CPU) into the round's statistics and its weight.
+  void use_fisher(int64_t client, const torch::Tensor& fisher) {
+    const FedSafOptions& f = options_;
     add_to_fisher_sums(fisher);
     if (f.fisher_mode == FisherMode::param)
       context_.store(weight_, client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]

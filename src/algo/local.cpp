@@ -16,6 +16,7 @@ class LocalOnly : public Algorithm {
     for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  bool trains_clients_together() const override { return true; }
   void client_end(int64_t client, const torch::Tensor& params) override { personal_.at(client).copy_(params); }
   void server_step(const ServerStep&) override {}
   void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }

@@ -73,6 +73,7 @@ struct TrainConfig {
   double lr = 0.005;
   double momentum = 0.0;
   double weight_decay = 0.0;
+  int64_t client_group = 0;  // clients trained together as one stacked block; 0 = automatic, 1 = one at a time
 };
 
 struct Config {

@@ -123,6 +123,8 @@ const std::vector<ConfigKeySpec>& general_keys() {
        [](Config& c) -> ConfigValueRef { return &c.train.momentum; }, 0, 1},
       {"train.weight_decay", "Local SGD weight decay (L2).",
        [](Config& c) -> ConfigValueRef { return &c.train.weight_decay; }, 0, kInf},
+      {"train.client_group", "Clients a rank trains together as one stacked block of parameters (client-batched training: one set of kernels per step for G clients, each with its own batches, loss, gradient and step; results equal one-at-a-time training within float rounding). Models logreg, mlp and cnn; resnet18, torchscript models, clients with fewer samples than train.batch_size and fedsaf with init_from_cloud = false or fisher_source = last_epoch train one at a time. 0 = automatic: on the CPU G = min(128, 2 MiB / (4 bytes × parameters)) for models of at most 32,768 parameters, else 1 (bench/bench_stacked: 1.8× faster for the 14k-parameter mlp, 6× for logreg, slower than one at a time for the 159k-parameter mlp and the cnn); on a GPU as many clients as 256 MiB of parameters hold, at most 1024 (not yet measured on a GPU). 1 = one at a time.",
+       [](Config& c) -> ConfigValueRef { return &c.train.client_group; }, 0, 4096},
   };
   return schema;
 }

@@ -4,11 +4,16 @@
 #include <fmt/ranges.h>
 
 #include <mutex>
+#include <stdexcept>
 
 #include "core/errors.hpp"
 #include "model/flat_params.hpp"
 
 namespace fedsaf {
+
+torch::Tensor FlatModel::forward_stacked(const std::vector<torch::Tensor>& /*params*/, const torch::Tensor& /*x*/) {
+  throw std::logic_error("model " + name_ + " cannot train clients together (stacks_clients() is false)");
+}
 
 int64_t FlatModel::shared_numel(int64_t n_head) const {
   const auto L = static_cast<int64_t>(layers_.size());

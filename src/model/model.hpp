@@ -44,6 +44,13 @@ class FlatModel {
   }
   // Parameters (views into params()) in layer order, for optimisers and requires_grad switches.
   virtual std::vector<torch::Tensor> parameters() = 0;
+  // Client-batched training: the logits of G copies of this model at once, each on its own batch
+  // x[g] ([G, B, ...]) → [G, B, classes]. params holds, in parameters() order, each parameter of
+  // the G copies stacked ([G, shape...]); the module's own parameters are not used. Separate
+  // tensors, not one [G, P] block, so that backward writes each gradient once instead of
+  // summing zero-padded [G, P] blocks. Only where stacks_clients(); others train one at a time.
+  virtual bool stacks_clients() const { return false; }
+  virtual torch::Tensor forward_stacked(const std::vector<torch::Tensor>& params, const torch::Tensor& x);
   // Non-parameter state (batch-norm running statistics), in a fixed order; not in params(), but
   // part of the model's state: save and restore them with it. Empty for models without any.
   virtual std::vector<torch::Tensor> buffers() { return {}; }

@@ -31,10 +31,33 @@ void require_image(const std::string& name, const std::vector<int64_t>& shape) {
   }
 }
 
-// Every zoo network: [B, ...] → logits [B, classes].
+// Every zoo network: [B, ...] → logits [B, classes]; those that can, also G copies at once from
+// stacked flat parameters (FlatModel::forward_stacked).
 struct ZooNet : nn::Module {
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  virtual bool stacks_clients() const { return false; }
+  virtual torch::Tensor forward_stacked(const std::vector<torch::Tensor>& /*params*/, const torch::Tensor& /*x*/) {
+    return {};
+  }
 };
+
+// The stacked parameters ([G, shape...] each) one after another, in registration order.
+class StackedParams {
+ public:
+  explicit StackedParams(const std::vector<torch::Tensor>& params) : params_(params) {}
+  const torch::Tensor& next() { return params_.at(next_++); }
+
+ private:
+  const std::vector<torch::Tensor>& params_;
+  size_t next_ = 0;
+};
+
+// x [G, B, in] through G Linear layers (weight [G, out, in], bias [G, out]) → [G, B, out].
+torch::Tensor stacked_linear(StackedParams& params, const torch::Tensor& x) {
+  const torch::Tensor& weight = params.next();  // [G, out, in]
+  const torch::Tensor& bias = params.next();    // [G, out]
+  return torch::baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2));
+}
 
 // logreg (no hidden layer) and mlp: flatten, Linear+ReLU per hidden width, Linear → classes.
 struct MlpNet : ZooNet {
@@ -51,6 +74,16 @@ struct MlpNet : ZooNet {
     x = x.flatten(1);  // [B, D]
     for (size_t i = 0; i + 1 < fcs.size(); ++i) x = torch::relu(fcs[i]->forward(x));  // [B, hidden_i]
     return fcs.back()->forward(x);  // [B, classes]
+  }
+  bool stacks_clients() const override { return true; }
+  torch::Tensor forward_stacked(const std::vector<torch::Tensor>& params, const torch::Tensor& x_in) override {
+    StackedParams next(params);
+    torch::Tensor x = x_in.flatten(2);  // [G, B, D]
+    for (size_t i = 0; i < fcs.size(); ++i) {
+      x = stacked_linear(next, x);  // [G, B, width_i]
+      if (i + 1 < fcs.size()) x = torch::relu(x);
+    }
+    return x;  // [G, B, classes]
   }
   std::vector<nn::Linear> fcs;
 };
@@ -78,6 +111,24 @@ struct CnnNet : ZooNet {
     x = relu_pool2(conv2->forward(x));                     // [B, 64, h, w]
     x = torch::relu(fc1->forward(x.flatten(1)));               // [B, 512]
     return fc->forward(x);                                     // [B, classes]
+  }
+  // The G copies' channels side by side ([B, G·C, H, W]) through grouped convolutions (groups =
+  // G: copy g sees only its own channels), then batched products for the linear layers.
+  bool stacks_clients() const override { return true; }
+  torch::Tensor forward_stacked(const std::vector<torch::Tensor>& params, const torch::Tensor& x_in) override {
+    const int64_t g = x_in.size(0), b = x_in.size(1);
+    StackedParams next(params);
+    torch::Tensor x = x_in.transpose(0, 1).flatten(1, 2);  // [B, G·C, H, W]
+    for (int conv = 0; conv < 2; ++conv) {
+      const torch::Tensor weight = next.next().flatten(0, 1);  // [G, out, in, k, k] → [G·out, in, k, k]
+      const torch::Tensor bias = next.next().flatten(0, 1);    // [G, out] → [G·out]
+      const std::vector<int64_t> ones{1, 1}, zeros{0, 0};  // stride, dilation; padding
+      x = relu_pool2(torch::conv2d(x, weight, bias, torch::IntArrayRef(ones), torch::IntArrayRef(zeros),
+                                   torch::IntArrayRef(ones), g));  // [B, G·out, h, w]
+    }
+    x = x.reshape({b, g, -1}).transpose(0, 1);  // [G, B, 64·h·w], each copy's features in (c, h, w) order
+    x = torch::relu(stacked_linear(next, x));  // [G, B, 512]
+    return stacked_linear(next, x);            // [G, B, classes]
   }
   nn::Conv2d conv1, conv2;
   nn::Linear fc1, fc;
@@ -158,6 +209,10 @@ class NNModel : public FlatModuleBase {
     flatten(group_layers(modules), std::move(buffers));
   }
   torch::Tensor forward(const torch::Tensor& x) override { return net_->forward(x); }
+  bool stacks_clients() const override { return net_->stacks_clients(); }
+  torch::Tensor forward_stacked(const std::vector<torch::Tensor>& params, const torch::Tensor& x) override {
+    return stacks_clients() ? net_->forward_stacked(params, x) : FlatModel::forward_stacked(params, x);
+  }
   void train(bool on) override { net_->train(on); }
 
  private:

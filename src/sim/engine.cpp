@@ -16,6 +16,7 @@
 #include "algo/registry.hpp"
 #include "client/evaluate.hpp"
 #include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
+#include "client/stacked_trainer.hpp"
 #include "client/trainer.hpp"
 #include "core/error_text.hpp"
 #include "core/errors.hpp"
@@ -120,6 +121,8 @@ class Experiment {
     device_data_ = data_.on(device_);  // once; uint8 images stay uint8, every batch is gathered there
     average_ = std::make_unique<WeightedAverage>(algorithm_->averaged_numel(), device_);
     if (rank_ == 0 && !choice_.warning.empty()) fmt::print(stderr, "fedsaf: warning: {}\n", choice_.warning);
+    client_group_ = resolve_client_group();
+    result_.client_group = client_group_;
     first_round_ = options_.resume ? options_.resume->rounds_done : 0;
     earlier_seconds_ = options_.resume ? options_.resume->elapsed_seconds : 0.0;
     if (options_.resume) {
@@ -133,9 +136,10 @@ class Experiment {
           comm_.raw());
     }
     say(fmt::format("fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), "
-                    "device {}",
+                    "device {}{}",
                     algorithm_->name(), data_.name, data_.size(), data_.num_classes, num_clients_, comm_.size(),
-                    config_.model.name, model_->num_params(), device_.str()));
+                    config_.model.name, model_->num_params(), device_.str(),
+                    client_group_ > 1 ? fmt::format(", clients trained up to {} at a time", client_group_) : ""));
     log_("rank {} hosts {} clients on {}", rank_, hosted_.size(), device_.str());
   }
 
@@ -259,40 +263,112 @@ class Experiment {
     algorithm_->round_begin(round.index, round.cohort);
   }
 
-  // Local training of this rank's cohort clients.
+  // Local training of this rank's cohort clients: in stacked groups of client_group_ where the
+  // model, the algorithm and the client allow it (train.client_group), the others one at a time.
   void train_cohort(Round& round) {
     PhaseTimer timer(phase_, "training", round.record.timing.train_seconds);
-    torch::Tensor& params = model_->params();  // [P]
-    const auto mine = std::count_if(round.cohort.begin(), round.cohort.end(),
-                                    [&](int64_t c) { return rank_of_[static_cast<size_t>(c)] == rank_; });
-    int64_t trained = 0;
+    std::vector<int64_t> alone, together;
     for (int64_t client : round.cohort) {
       if (rank_of_[static_cast<size_t>(client)] != rank_) continue;
+      const bool stacks = client_group_ > 1 && can_train_stacked(train_size(client), config_.train);
+      (stacks ? together : alone).push_back(client);
+    }
+    // Largest first: the clients of one group then run out of batches at about the same step.
+    std::stable_sort(together.begin(), together.end(),
+                     [&](int64_t a, int64_t b) { return train_size(a) > train_size(b); });
+    const auto mine = static_cast<int64_t>(alone.size() + together.size());
+    const int64_t trainable = algorithm_->trainable_numel(model_->num_params());
+    int64_t trained = 0;
+    for (int64_t client : alone) {
       progress(round, "training", trained++, mine);
       fail_point("training");
-      algorithm_->client_begin(client, params);
-      const RegularizerGrad regularizer = [&](const torch::Tensor& p, torch::Tensor& g) {
-        return algorithm_->add_regularizer_grad(client, p, g);
-      };
-      const auto& train_indices = partition_.clients[static_cast<size_t>(client)].train;
-      const TrainStats stats = train_client(*model_, device_data_, train_indices, config_.train, config_.run.seed,
-                                            round.index, client, regularizer, device_,
-                                            algorithm_->trainable_numel(model_->num_params()));
-      if (!std::isfinite(stats.mean_loss()) || !torch::isfinite(params).all().item<bool>()) {
-        // Diverged: left out of this round everywhere (no upload, no average, no loss); its state
-        // stays at its last finite value.
-        round.diverged.push_back(client);
-        log_("round {} client {}: diverged (non-finite model or loss after training); left out", round.index + 1, client);
-        continue;
-      }
-      algorithm_->client_trained(client, *model_, device_data_, train_indices, round.index);
-      algorithm_->client_end(client, params);
-      const double n = static_cast<double>(context_.train_sizes[static_cast<size_t>(client)]);
-      average_->add(params, n);
-      round.loss_sums[0] += stats.mean_loss() * n;
-      round.loss_sums[1] += n;
-      log_("round {} client {}: {} batches, mean loss {:.5f}", round.index + 1, client, stats.batches, stats.mean_loss());
+      algorithm_->client_begin(client, model_->params());
+      const TrainStats stats = train_client(*model_, device_data_, train_indices(client), config_.train,
+                                            config_.run.seed, round.index, client, regularizer_of(client), device_,
+                                            trainable);
+      after_training(round, client, stats);
     }
+    const auto group_size = static_cast<size_t>(client_group_);
+    for (size_t first = 0; first < together.size(); first += group_size) {
+      progress(round, "training", trained, mine);
+      fail_point("training");
+      const size_t end = std::min(together.size(), first + group_size);
+      torch::Tensor stacked = torch::empty({static_cast<int64_t>(end - first), model_->num_params()},
+                                           model_->params().options());  // [G, P]
+      std::vector<StackedClient> group;
+      for (size_t i = first; i < end; ++i) {
+        torch::Tensor row = stacked[static_cast<int64_t>(i - first)];  // [P]
+        algorithm_->client_begin(together[i], row);
+        group.push_back({together[i], &train_indices(together[i]), regularizer_of(together[i])});
+      }
+      const std::vector<TrainStats> stats = train_clients_stacked(
+          *model_, stacked, device_data_, group, config_.train, config_.run.seed, round.index, device_, trainable);
+      // The algorithm's per-client work (a Fisher pass) for the finite ones, as a group if it can.
+      std::vector<StackedClient> finite;
+      std::vector<int64_t> finite_rows;
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (diverged(stats[i], stacked[static_cast<int64_t>(i)])) continue;
+        finite.push_back(group[i]);
+        finite_rows.push_back(static_cast<int64_t>(i));
+      }
+      const bool group_done =
+          !finite.empty() && algorithm_->group_trained(finite, *model_, stacked.index_select(0, indices_on(finite_rows, device_)),
+                                                       device_data_, round.index);
+      for (size_t i = 0; i < group.size(); ++i) {
+        model_->params().copy_(stacked[static_cast<int64_t>(i)]);  // as if it had trained alone
+        after_training(round, group[i].client, stats[i], /*client_trained=*/!group_done);
+      }
+      trained += static_cast<int64_t>(group.size());
+    }
+  }
+
+  int64_t train_size(int64_t client) const { return context_.train_sizes[static_cast<size_t>(client)]; }
+  const std::vector<int64_t>& train_indices(int64_t client) const {
+    return partition_.clients[static_cast<size_t>(client)].train;
+  }
+  RegularizerGrad regularizer_of(int64_t client) {
+    return [this, client](const torch::Tensor& p, torch::Tensor& g) { return algorithm_->add_regularizer_grad(client, p, g); };
+  }
+
+  static bool diverged(const TrainStats& stats, const torch::Tensor& params) {  // params: [P]
+    return !std::isfinite(stats.mean_loss()) || !torch::isfinite(params).all().item<bool>();
+  }
+
+  // With the client's trained model in model_: left out if it diverged, else handed to the
+  // algorithm (Fisher pass, upload) and to the average.
+  void after_training(Round& round, int64_t client, const TrainStats& stats, bool call_client_trained = true) {
+    torch::Tensor& params = model_->params();  // [P]
+    if (diverged(stats, params)) {
+      // Diverged: left out of this round everywhere (no upload, no average, no loss); its state
+      // stays at its last finite value.
+      round.diverged.push_back(client);
+      log_("round {} client {}: diverged (non-finite model or loss after training); left out", round.index + 1, client);
+      return;
+    }
+    if (call_client_trained) algorithm_->client_trained(client, *model_, device_data_, train_indices(client), round.index);
+    algorithm_->client_end(client, params);
+    const auto n = static_cast<double>(train_size(client));
+    average_->add(params, n);
+    round.loss_sums[0] += stats.mean_loss() * n;
+    round.loss_sums[1] += n;
+    log_("round {} client {}: {} batches, mean loss {:.5f}", round.index + 1, client, stats.batches, stats.mean_loss());
+  }
+
+  // train.client_group resolved for this model, algorithm and device (1: one at a time).
+  int64_t resolve_client_group() const {
+    const int64_t asked = config_.train.client_group;
+    if (asked == 1) return 1;
+    if (!model_->stacks_clients() || !algorithm_->trains_clients_together()) {
+      if (asked > 1 && rank_ == 0)
+        fmt::print(stderr,
+                   "fedsaf: warning: train.client_group = {}, but {} cannot train clients together ({}): one at a "
+                   "time\n",
+                   asked, model_->stacks_clients() ? "this " + algorithm_->name() + " configuration" : "model " + config_.model.name,
+                   model_->stacks_clients() ? "fedsaf needs init_from_cloud = true and fisher_source = extra_pass"
+                                            : "logreg, mlp and cnn can");
+      return 1;
+    }
+    return asked == 0 ? automatic_client_group(model_->num_params(), device_) : asked;
   }
 
   void server_step(Round& round) {
@@ -515,6 +591,7 @@ class Experiment {
   std::unique_ptr<WeightedAverage> average_;
   std::unique_ptr<RunFile> run_file_;
   int64_t first_round_ = 0;
+  int64_t client_group_ = 1;  // clients trained together (train.client_group, resolved)
   double earlier_seconds_ = 0;  // wall time of the segments before a resume
   int64_t diverged_streak_ = 0;  // rounds in a row with at least run.max_diverged_share diverging
   bool warned_exploding_ = false;  // the exploding-loss warning is said once per run

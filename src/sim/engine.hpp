@@ -35,6 +35,7 @@ struct RunResult {
   int64_t first_round = 0;              // where this segment started (> 0 after a resume)
   bool stopped = false;                 // a stop signal ended it early, after a checkpoint
   std::string last_checkpoint;          // path of the newest checkpoint written, if any
+  int64_t client_group = 1;             // clients this rank trained together (train.client_group, resolved)
 };
 
 RunResult run_experiment(const Config& config, const RunOptions& options, Communicator& comm);
