@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,16 +43,22 @@ struct Case {
   std::vector<int64_t> shape;
 };
 
-class StackedTraining : public ::testing::TestWithParam<Case> {};
+class StackedTraining : public ::testing::TestWithParam<Case> {
+ protected:
+  // The case's model (mlp: one hidden layer of 32), single-threaded as the engine runs it.
+  static std::unique_ptr<FlatModel> case_model(const Case& c) {
+    torch::set_num_threads(1);
+    ModelConfig mc;
+    mc.name = c.model;
+    mc.hidden = {32};
+    return make_model(mc, c.shape, 10, 3);
+  }
+};
 
 TEST_P(StackedTraining, EqualsOneClientAtATime) {
   const Case c = GetParam();
-  torch::set_num_threads(1);
   const Dataset data = random_data(c.shape, 200);
-  ModelConfig mc;
-  mc.name = c.model;
-  mc.hidden = {32};
-  auto model = make_model(mc, c.shape, 10, 3);
+  auto model = case_model(c);
   ASSERT_TRUE(model->stacks_clients());
   const int64_t p = model->num_params();
   const torch::Tensor start = model->params().clone();  // [P]
@@ -109,12 +116,8 @@ TEST_P(StackedTraining, EqualsOneClientAtATime) {
 // batches than one pass holds).
 TEST_P(StackedTraining, FisherDiagonalsEqualOneClientAtATime) {
   const Case c = GetParam();
-  torch::set_num_threads(1);
   const Dataset data = random_data(c.shape, 120);
-  ModelConfig mc;
-  mc.name = c.model;
-  mc.hidden = {32};
-  auto model = make_model(mc, c.shape, 10, 3);
+  auto model = case_model(c);
   const int64_t p = model->num_params(), s = p - 7;  // a shared prefix
   const std::vector<std::vector<int64_t>> indices = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17},
                                                      {20, 21, 22, 23, 24, 25, 26, 27},
