@@ -311,12 +311,12 @@ class Experiment {
         finite.push_back(group[i]);
         finite_rows.push_back(static_cast<int64_t>(i));
       }
+      const torch::Tensor finite_stacked = stacked.index_select(0, indices_on(finite_rows, device_));  // [F, P]
       const bool group_done =
-          !finite.empty() && algorithm_->group_trained(finite, *model_, stacked.index_select(0, indices_on(finite_rows, device_)),
-                                                       device_data_, round.index);
+          !finite.empty() && algorithm_->group_trained(finite, *model_, finite_stacked, device_data_, round.index);
       for (size_t i = 0; i < group.size(); ++i) {
         model_->params().copy_(stacked[static_cast<int64_t>(i)]);  // as if it had trained alone
-        after_training(round, group[i].client, stats[i], /*client_trained=*/!group_done);
+        after_training(round, group[i].client, stats[i], /*call_client_trained=*/!group_done);
       }
       trained += static_cast<int64_t>(group.size());
     }
@@ -363,7 +363,8 @@ class Experiment {
         fmt::print(stderr,
                    "fedsaf: warning: train.client_group = {}, but {} cannot train clients together ({}): one at a "
                    "time\n",
-                   asked, model_->stacks_clients() ? "this " + algorithm_->name() + " configuration" : "model " + config_.model.name,
+                   asked,
+                   model_->stacks_clients() ? "this " + algorithm_->name() + " configuration" : "model " + config_.model.name,
                    model_->stacks_clients() ? "fedsaf needs init_from_cloud = true and fisher_source = extra_pass"
                                             : "logreg, mlp and cnn can");
       return 1;
