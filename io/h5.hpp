@@ -75,6 +75,9 @@ class Dataset {
   hid_t id() const { return h_.id(); }
   std::vector<int64_t> shape() const;
   DType dtype() const;  // throws IoError for a type fedsaf does not use
+  // Bytes the file stores for this data set (allocated chunks, after any compression): a data
+  // set declared far larger than this holds mostly unwritten fill values.
+  uint64_t storage_bytes() const { return H5Dget_storage_size(id()); }
   Attributes attrs() const { return Attributes(h_.id(), path_); }
 
   // Whole-data-set I/O (serial files, or collective where every rank passes the same data).

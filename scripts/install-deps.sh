@@ -24,8 +24,9 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
   libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev libstb-dev
-  # tests and benchmarks
+  # tests and benchmarks; clang's libFuzzer for scripts/fuzz.sh
   libgtest-dev googletest libbenchmark-dev
+  clang-14 libclang-rt-14-dev
   # Slurm (real single-node cluster in the tests)
   slurm-wlm munge
   # analysis (Debian's /usr/bin/python3)

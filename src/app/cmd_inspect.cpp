@@ -25,6 +25,8 @@ std::string percent(double x) { return fmt::format("{:.2f}%", 100.0 * x); }
 // crafted file gets one error naming the field instead of "-5 clients" or a wild read.
 class RunFileChecks {
  public:
+  static constexpr double kMaxCompression = 1032.0;  // deflate's best ratio
+
   RunFileChecks(const h5::File& file, std::string path) : file_(file), path_(std::move(path)) {}
 
   int64_t count(const std::string& name, int64_t lo, int64_t hi) const {
@@ -41,6 +43,13 @@ class RunFileChecks {
     bool ok = shape.size() == dims.size();
     for (size_t i = 0; ok && i < dims.size(); ++i) ok = dims[i] < 0 || shape[i] == dims[i];
     if (!ok) damaged(fmt::format("/{} has shape [{}], expected [{}]", name, fmt::join(shape, ", "), dims_text(dims)));
+    // Before allocating: the values declared must be ones the file stores (deflate packs at most
+    // ~1032:1), so a crafted extent of 2^41 rows cannot make inspect allocate terabytes.
+    const double declared = std::accumulate(shape.begin(), shape.end(), static_cast<double>(sizeof(T)),
+                                            [](double a, int64_t b) { return a * static_cast<double>(b); });
+    if (declared > kMaxCompression * static_cast<double>(d.storage_bytes()))
+      damaged(fmt::format("/{} declares [{}] values ({:.3g} bytes) but the file stores only {} bytes of it", name,
+                          fmt::join(shape, ", "), declared, d.storage_bytes()));
     return d.read<T>();
   }
 
@@ -96,11 +105,13 @@ void inspect(const std::string& path, bool show_config) {
   // Rounds are numbered from 1 for people; the file holds 0-based indices (io/SCHEMA.md).
   const auto rounds = check.values<int64_t>("metrics/rounds/round", {-1});  // [R]
   const auto n_rounds = static_cast<int64_t>(rounds.size());
-  check.require(all_in<int64_t>(rounds, 0, limits::kMaxRounds - 1), "/metrics/rounds/round holds an impossible round index");
+  check.require(all_in<int64_t>(rounds, 0, planned - 1),
+                fmt::format("/metrics/rounds/round holds a round index outside the {} rounds planned", planned));
   const auto accuracy = check.values<double>("metrics/eval/accuracy", {-1});  // [E]
   const auto eval_rounds = check.values<int64_t>("metrics/eval/round", {static_cast<int64_t>(accuracy.size())});
   check.require(all_in(accuracy, 0.0, 1.0), "/metrics/eval/accuracy holds a value outside [0, 1]");
-  check.require(all_in<int64_t>(eval_rounds, 0, limits::kMaxRounds - 1), "/metrics/eval/round holds an impossible round index");
+  check.require(all_in<int64_t>(eval_rounds, 0, planned - 1),
+                fmt::format("/metrics/eval/round holds a round index outside the {} rounds planned", planned));
   const auto sent = check.values<int64_t>("timing/bytes_sent", {n_rounds, -1});  // [R, W]; W: most ranks of any segment
   const auto wall = check.values<double>("metrics/rounds/wall_seconds", {n_rounds});  // [R]
   check.require(all_in<int64_t>(sent, 0, std::numeric_limits<int64_t>::max() / std::max<int64_t>(1, static_cast<int64_t>(sent.size()))),

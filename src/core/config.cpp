@@ -15,6 +15,7 @@
 
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
+#include "core/utf8.hpp"
 
 namespace fedsaf {
 
@@ -200,6 +201,9 @@ void apply_override(Config& config, const std::string& assignment) {
   const std::string loc = "--set " + assignment;
   if (assignment.find_first_of("\r\n") != std::string::npos)
     throw ConfigError(fmt::format("{}: a line break inside one --set; give each KEY=VALUE its own --set", loc));
+  if (const auto bad = first_invalid_utf8_byte(assignment))
+    throw ConfigError(fmt::format("--set: byte {} of '{}' is not UTF-8; config values must be UTF-8 text",
+                                  *bad + 1, escape_invalid_utf8(assignment)));
   if (eq == std::string::npos || eq == 0)
     throw ConfigError(fmt::format("{}: expected KEY=VALUE, e.g. --set train.lr=0.01", loc));
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);

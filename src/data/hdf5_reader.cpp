@@ -4,7 +4,6 @@
 //   /group [N] int64 natural group ids (optional)
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,16 +45,24 @@ torch::Tensor read_index_vector(const std::string& path, const h5::File& file, c
   return t;
 }
 
-// Before anything is allocated: /x's declared size must fit in this machine's memory, and a
-// declared /x must store data (an unwritten one would read back as zeros).
-void check_declared_size(const std::string& path, const h5::Dataset& x, const std::vector<int64_t>& shape) {
-  double bytes = x.dtype() == h5::DType::kU8 ? 1.0 : 4.0;
-  for (const int64_t d : shape) bytes *= static_cast<double>(d);
+// Before anything is allocated: what the file declares (/x, plus 8 bytes per sample for /y and
+// for /group) must fit in this machine's memory, and declared data sets must store data (an
+// unwritten one would read back as zeros).
+void check_declared_size(const std::string& path, const h5::File& file, const h5::Dataset& x,
+                         const std::vector<int64_t>& shape) {
+  double x_bytes = x.dtype() == h5::DType::kU8 ? 1.0 : 4.0;
+  for (const int64_t d : shape) x_bytes *= static_cast<double>(d);
+  const bool has_group = file.exists("group");
+  const double bytes = x_bytes + 8.0 * static_cast<double>(shape[0]) * (has_group ? 2 : 1);
   const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
-  const std::string declared = fmt::format("/x declares [{}] {} = {:.3g} GB", fmt::join(shape, ", "),
-                                           h5::dtype_name(x.dtype()), bytes / 1e9);
+  const std::string declared = fmt::format("/x [{}] {} and int64 {} declare {:.3g} GB", fmt::join(shape, ", "),
+                                           h5::dtype_name(x.dtype()), has_group ? "/y, /group" : "/y", bytes / 1e9);
   if (memory > 0 && bytes > memory) bad(path, fmt::format("{}, more than this machine's memory ({:.3g} GB)", declared, memory / 1e9));
-  if (H5Dget_storage_size(x.id()) == 0) bad(path, fmt::format("{} but stores no data (never written)", declared));
+  for (const char* name : {"x", "y", "group"}) {
+    if (!file.exists(name)) continue;
+    if (file.open_dataset(name).storage_bytes() == 0)
+      bad(path, fmt::format("/{} is declared but stores no data (never written)", name));
+  }
 }
 
 Dataset read_file(const std::string& path) {
@@ -80,7 +87,7 @@ Dataset read_file(const std::string& path) {
     bad(path, "/x has an empty sample dimension");
   }
 
-  check_declared_size(path, x, shape);
+  check_declared_size(path, file, x, shape);
 
   Dataset data;
   data.name = std::filesystem::path(path).filename().string();

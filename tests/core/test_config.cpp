@@ -140,6 +140,18 @@ TEST(Config, OneKeyValuePerSet) {
   EXPECT_NE(e.find("a line break inside one --set"), std::string::npos) << e;
 }
 
+// A TOML document is UTF-8; a --set value that is not would be stored in the run's resolved
+// config as text that reads back as something else (found by fuzz/config_target).
+TEST(Config, SetValuesMustBeUtf8) {
+  const std::string e = error_of("", {"run.out_dir=runs\x9c"});
+  EXPECT_NE(e.find("--set: byte 17 of 'run.out_dir=runs\\x9C' is not UTF-8"), std::string::npos) << e;
+  for (const char* bad : {"\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82"})
+    EXPECT_NE(error_of("", {std::string("run.out_dir=") + bad}).find("is not UTF-8"), std::string::npos) << bad;
+  const Config c = parse_config_text("", "exp.toml", {"run.out_dir=r\u00e9sultats-\u6570\u636e-\U0001F600"});
+  EXPECT_EQ(c.run.out_dir, "r\u00e9sultats-\u6570\u636e-\U0001F600");
+  EXPECT_EQ(parse_config_text(to_toml(c), "resolved.toml").run.out_dir, c.run.out_dir);
+}
+
 // load_config reads regular files only: a folder, a FIFO or a device is refused by name (a FIFO
 // would block, /dev/zero would read without end, a folder would read as an empty file).
 TEST(Config, OnlyRegularFilesOfSaneSizeAreRead) {

@@ -1,6 +1,8 @@
 // read_hdf5_dataset: the fedsaf HDF5 data set file, its fields and every validation error.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -161,19 +163,33 @@ TEST_F(Hdf5ReaderTest, WrongRanks) {
   expect_names(error_of(path), path, "/x holds no samples");
 }
 
-// Sizes are checked against the machine before anything is allocated, and a declared but never
-// written /x is not read back as zeros.
+// Sizes are checked against the machine before anything is allocated, labels and group ids
+// included (8 bytes a sample: a file of 1-byte samples allocates 8x its /x for /y; found by
+// fuzz/hdf5_dataset_target), and a declared but never written data set is not read back as zeros.
 TEST_F(Hdf5ReaderTest, DeclaredSizesAreCheckedBeforeAllocating) {
   std::string path = make("huge.h5", [](h5::File& f) {
     f.create_dataset("x", h5::DType::kF32, {1'000'000'000, 1000});
     f.create_dataset("y", h5::DType::kI64, {1'000'000'000});
   });
-  expect_names(error_of(path), path, "/x declares [1000000000, 1000] float32 = 4e+03 GB, more than this machine's memory");
+  expect_names(error_of(path), path, "/x [1000000000, 1000] float32 and int64 /y declare 4.01e+03 GB, more than this machine's memory");
+  // /x alone takes a quarter of the memory; with /y and /group it would take 4.25 times it.
+  const int64_t memory = static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE);
+  path = make("labels-dominate.h5", [&](h5::File& f) {
+    f.create_dataset("x", h5::DType::kU8, {memory / 4, 1, 1, 1});
+    f.create_dataset("y", h5::DType::kI64, {memory / 4});
+    f.create_dataset("group", h5::DType::kI64, {memory / 4});
+  });
+  expect_names(error_of(path), path, fmt::format("/x [{}, 1, 1, 1] uint8 and int64 /y, /group declare", memory / 4));
   path = make("unwritten.h5", [](h5::File& f) {
     f.create_dataset("x", h5::DType::kF32, {3, 2});
     f.write<int64_t>("y", {0, 1, 1});
   });
-  expect_names(error_of(path), path, "/x declares [3, 2] float32 = 2.4e-08 GB but stores no data (never written)");
+  expect_names(error_of(path), path, "/x is declared but stores no data (never written)");
+  path = make("unwritten-labels.h5", [](h5::File& f) {
+    f.write<float>("x", std::vector<float>(6), {3, 2});
+    f.create_dataset("y", h5::DType::kI64, {3});
+  });
+  expect_names(error_of(path), path, "/y is declared but stores no data (never written)");
 }
 
 TEST_F(Hdf5ReaderTest, SampleCountMismatch) {

@@ -282,6 +282,16 @@ TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
        "/metrics/eval/accuracy holds a value outside [0, 1]"},
       {damaged_copy("sizes", [](h5::File& f) { f.attrs().set("num_clients", int64_t{3}); }),
        "/partition/sizes has shape [4, 2], expected [3, 2]"},
+      {damaged_copy("planned", [](h5::File& f) { f.attrs().set("rounds_planned", int64_t{1}); }),
+       "/metrics/rounds/round holds a round index outside the 1 rounds planned"},
+      // An extent of 2^41 rows stored in a few bytes (found by fuzz/run_file_target): refused
+      // before inspect allocates 16 TB for it. Made anew in this serial file: the run wrote its
+      // data sets in parallel, which allocates every chunk at once (growing those would write 16 TB).
+      {damaged_copy("extent", [](h5::File& f) {
+         f.remove("metrics/eval/accuracy");
+         f.create_dataset("metrics/eval/accuracy", h5::DType::kF64, {0}, 64).resize({int64_t{1} << 41});
+       }),
+       "/metrics/eval/accuracy declares [2199023255552] values (1.76e+13 bytes) but the file stores only"},
   };
   for (const auto& [file, message] : cases) {
     const test::CommandResult inspected = test::run_fedsaf("inspect " + file);
