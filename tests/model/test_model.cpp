@@ -98,12 +98,19 @@ TEST(ModelZoo, ForwardShapes) {
   }
 }
 
-// Without gradients the cnn pools by reshape + amax before its ReLU (zoo.cpp): its logits and
-// gradients must equal the textbook max_pool2d(relu(conv(x))) exactly, with and without
-// gradients, for even and odd feature maps (28×28: 24 → 12 → 8 → 4; 17×19: 13×15 →
-// 6×7 → 2×3 → 1×1, where the pool drops the odd last row and column).
-TEST(ModelZoo, CnnPoolingEqualsTheTextbookFormExactly) {
-  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 28, 28}, std::vector<int64_t>{3, 17, 19}}) {
+// The cnn's fast paths (zoo.cpp) against the textbook max_pool2d(relu(conv2d(x))) form, with and
+// without gradients, for even and odd feature maps (28×28: 24 → 12 → 8 → 4; 17×19: 13×15 →
+// 6×7 → 2×3 → 1×1, where the pool drops the odd last row and column). With three channels only
+// the pooling differs (reshape + amax before the ReLU without gradients): exactly equal. With one
+// channel conv1 is an im2col GEMM (another summation order) and pooling precedes the ReLU:
+// equal within float32 rounding, and the ties at 0 of all-negative samples pass no gradient.
+TEST(ModelZoo, CnnEqualsTheTextbookForm) {
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 28, 28}, std::vector<int64_t>{3, 17, 19},
+                                            std::vector<int64_t>{1, 17, 19}}) {
+    const bool exact = shape[0] != 1;
+    const auto same = [&](const torch::Tensor& a, const torch::Tensor& b) {
+      return exact ? torch::equal(a, b) : torch::allclose(a, b, 1e-5, 1e-6);
+    };
     auto model = build("cnn", shape, 10, 3);
     torch::manual_seed(7);
     std::vector<int64_t> xs = {6};
@@ -123,12 +130,13 @@ TEST(ModelZoo, CnnPoolingEqualsTheTextbookFormExactly) {
     const torch::Tensor grads = model->grads().clone();  // [P]
     model->zero_grad();
     torch::nn::functional::cross_entropy(textbook(x), y).backward();
-    EXPECT_TRUE(torch::equal(grads, model->grads())) << "gradients, input " << x.sizes();
+    EXPECT_TRUE(same(grads, model->grads())) << "gradients, input " << x.sizes() << ": largest difference "
+                                             << (grads - model->grads()).abs().max().item<float>();
     torch::NoGradGuard no_grad;
     const torch::Tensor want = textbook(x);
-    EXPECT_TRUE(torch::equal(model->forward(x), want)) << "no-grad logits, input " << x.sizes();
+    EXPECT_TRUE(same(model->forward(x), want)) << "no-grad logits, input " << x.sizes();
     torch::AutoGradMode with_grad(true);
-    EXPECT_TRUE(torch::equal(model->forward(x).detach(), want)) << "logits with gradients, input " << x.sizes();
+    EXPECT_TRUE(same(model->forward(x).detach(), want)) << "logits with gradients, input " << x.sizes();
   }
 }
 
