@@ -102,9 +102,10 @@ torch::Tensor relu_pool2(const torch::Tensor& x) {  // [B, C, H, W] → [B, C, H
 // A valid, stride-1 convolution of one input channel as an explicit im2col GEMM, its output in
 // channels-last strides. On the CPU LibTorch's convolution runs a one-channel 5×5 layer at
 // 15–17 GFLOP/s, the same product as a GEMM near the SGEMM rate, and channels-last lets the
-// pooling after it vectorise over channels (bench/bench_cnn_step: the whole training step
-// 1.15–1.25× faster, the no-grad forward ~1.9×; with three channels it gains nothing). The input
-// is the data and needs no gradient, so the backward is one GEMM for the weight, no col2im.
+// pooling after it vectorise over channels (bench/bench_cnn_step: a training step 1.3–1.6×
+// faster, the no-grad forward ~1.9×; with three channels it gained nothing in training and lost
+// without gradients, so those keep LibTorch's convolution). Used only on an input that needs no
+// gradient (the data): the backward is then one GEMM for the weight, no col2im.
 torch::Tensor single_channel_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   // x [B, 1, H, W]; weight [O, 1, k, k]; bias [O]
   const int64_t b = x.size(0), o = weight.size(0), k = weight.size(2);
