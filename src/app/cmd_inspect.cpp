@@ -53,6 +53,14 @@ class RunFileChecks {
     return d.read<T>();
   }
 
+  // The one string a [1] string data set holds (the resolved config).
+  std::string text(const std::string& name) const {
+    const std::vector<int64_t> shape = file_.open_dataset(name).shape();
+    if (shape != std::vector<int64_t>{1})
+      damaged(fmt::format("/{} has shape [{}], expected [1] (one string)", name, fmt::join(shape, ", ")));
+    return file_.read_strings(name).at(0);
+  }
+
   void require(bool ok, const std::string& what) const {
     if (!ok) damaged(what);
   }
@@ -118,16 +126,23 @@ void inspect(const std::string& path, bool show_config) {
                 "/timing/bytes_sent holds a negative or impossible byte count");
   check.require(all_in(wall, 0.0, std::numeric_limits<double>::max()), "/metrics/rounds/wall_seconds holds a negative or non-finite time");
 
+  const std::string status = root.get_string("status"), fedsaf_version = root.get_string("fedsaf_version"),
+                    git_commit = root.get_string("git_commit"), algorithm = root.get_string("algorithm"),
+                    dataset = root.get_string("dataset"), model = root.get_string("model"),
+                    device = root.get_string("device"), method = file.open_group("partition").attrs().get_string("method");
+  const int64_t seed = root.get_int("seed");
+  const std::string wall_total =
+      root.has("wall_seconds") ? fmt::format(", {:.1f} s wall", root.get_double("wall_seconds")) : "";
+  const std::string config = show_config ? check.text("config") : "";
+
   fmt::print("run file      {}\n", path);
-  fmt::print("status        {} (schema {}, fedsaf {} git {})\n", root.get_string("status"), version,
-             root.get_string("fedsaf_version"), root.get_string("git_commit"));
-  fmt::print("experiment    {} on {} with {}, seed {}, {} clients, {} classes\n", root.get_string("algorithm"),
-             root.get_string("dataset"), root.get_string("model"), root.get_int("seed"), clients, classes);
+  fmt::print("status        {} (schema {}, fedsaf {} git {})\n", status, version, fedsaf_version, git_commit);
+  fmt::print("experiment    {} on {} with {}, seed {}, {} clients, {} classes\n", algorithm, dataset, model, seed,
+             clients, classes);
   fmt::print("model         {} parameters ({} shared)\n", params, shared);
-  fmt::print("ranks         {} on {}\n", world, root.get_string("device"));
-  fmt::print("partition     {}: client sizes min {} / median {} / max {}, {} samples\n",
-             file.open_group("partition").attrs().get_string("method"), totals.front(), totals[totals.size() / 2],
-             totals.back(), std::accumulate(totals.begin(), totals.end(), int64_t{0}));
+  fmt::print("ranks         {} on {}\n", world, device);
+  fmt::print("partition     {}: client sizes min {} / median {} / max {}, {} samples\n", method, totals.front(),
+             totals[totals.size() / 2], totals.back(), std::accumulate(totals.begin(), totals.end(), int64_t{0}));
   fmt::print("progress      {} of {} rounds, {} evaluations\n", n_rounds, planned, accuracy.size());
   if (!accuracy.empty()) {
     const size_t best = static_cast<size_t>(std::max_element(accuracy.begin(), accuracy.end()) - accuracy.begin());
@@ -139,11 +154,11 @@ void inspect(const std::string& path, bool show_config) {
   if (n_rounds > 0) {
     const double total_wall = std::accumulate(wall.begin(), wall.end(), 0.0);
     fmt::print("time          {:.1f} s in rounds ({:.3f} s/round){}\n", total_wall, total_wall / static_cast<double>(n_rounds),
-               root.has("wall_seconds") ? fmt::format(", {:.1f} s wall", root.get_double("wall_seconds")) : "");
+               wall_total);
     fmt::print("traffic       {:.3f} MB sent per round (all ranks)\n",
                static_cast<double>(std::accumulate(sent.begin(), sent.end(), int64_t{0})) / 1e6 / static_cast<double>(n_rounds));
   }
-  if (show_config) fmt::print("\n{}", file.read_strings("config").at(0));
+  if (show_config) fmt::print("\n{}", config);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // it; the GPU tests (tests/gpu) check the same with pinned host memory.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <unistd.h>
 
 #include <numeric>
 #include <string>
@@ -43,6 +44,11 @@ TEST_P(ClientState, ATinyBudgetSpillsStateWithBitIdenticalResultsAndTheRunFileSa
             sum(column("spilled", "state_device_bytes")) + sum(column("spilled", "state_host_bytes")));
   EXPECT_EQ(h5::File::open(dir / "all/run.h5", h5::Mode::kRead).read_strings("ranks/device"),
             std::vector<std::string>(static_cast<size_t>(world.size()), "cpu"));
+  // Every rank's host, so a scaling study can count nodes without a flag (all here: one machine).
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  EXPECT_EQ(h5::File::open(dir / "all/run.h5", h5::Mode::kRead).read_strings("ranks/hostname"),
+            std::vector<std::string>(static_cast<size_t>(world.size()), host));
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, ClientState, ::testing::Values("local", "fedper", "fedamp", "fedsaf"));

@@ -259,7 +259,7 @@ TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
     damage(file);
     return copy;
   };
-  const std::vector<std::pair<std::string, std::string>> cases = {
+  std::vector<std::pair<std::string, std::string>> cases = {
       {damaged_copy("clients", [](h5::File& f) { f.attrs().set("num_clients", int64_t{-5}); }),
        "attribute num_clients = -5 is outside [1, 100000000]"},
       {damaged_copy("rounds", [](h5::File& f) { f.attrs().set("rounds_planned", int64_t{1} << 62); }),
@@ -293,9 +293,17 @@ TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
        }),
        "/metrics/eval/accuracy declares [2199023255552] values (1.76e+13 bytes) but the file stores only"},
   };
-  for (const auto& [file, message] : cases) {
-    const test::CommandResult inspected = test::run_fedsaf("inspect " + file);
-    EXPECT_EQ(inspected.status, 1) << file << "\n" << inspected.output;
+  // --config prints the one stored config string; a /config of another shape is named (found by
+  // fuzz/run_file_target: an empty string array ended inspect with std::out_of_range).
+  cases.push_back({damaged_copy("config", [](h5::File& f) {
+                     f.remove("config");
+                     f.write_strings("config", {"[run]", "rounds = 3"});
+                   }) + " --config",
+                   "/config has shape [2], expected [1] (one string)"});
+  for (const auto& [arguments, message] : cases) {
+    const std::string file = arguments.substr(0, arguments.find(' '));
+    const test::CommandResult inspected = test::run_fedsaf("inspect " + arguments);
+    EXPECT_EQ(inspected.status, 1) << arguments << "\n" << inspected.output;
     EXPECT_NE(inspected.output.find(file + ": " + message), std::string::npos) << inspected.output;
     EXPECT_NE(inspected.output.find("damaged or was not written by fedsaf"), std::string::npos) << inspected.output;
     EXPECT_EQ(inspected.output.find("clients,"), std::string::npos) << "nothing printed from a damaged file";
