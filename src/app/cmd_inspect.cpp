@@ -25,8 +25,6 @@ std::string percent(double x) { return fmt::format("{:.2f}%", 100.0 * x); }
 // crafted file gets one error naming the field instead of "-5 clients" or a wild read.
 class RunFileChecks {
  public:
-  static constexpr double kMaxCompression = 1032.0;  // deflate's best ratio
-
   RunFileChecks(const h5::File& file, std::string path) : file_(file), path_(std::move(path)) {}
 
   int64_t count(const std::string& name, int64_t lo, int64_t hi) const {
@@ -43,11 +41,11 @@ class RunFileChecks {
     bool ok = shape.size() == dims.size();
     for (size_t i = 0; ok && i < dims.size(); ++i) ok = dims[i] < 0 || shape[i] == dims[i];
     if (!ok) damaged(fmt::format("/{} has shape [{}], expected [{}]", name, fmt::join(shape, ", "), dims_text(dims)));
-    // Before allocating: the values declared must be ones the file stores (deflate packs at most
-    // ~1032:1), so a crafted extent of 2^41 rows cannot make inspect allocate terabytes.
+    // Before allocating: the values declared must be ones the file stores (at most deflate's
+    // best ratio), so a crafted extent of 2^41 rows cannot make inspect allocate terabytes.
     const double declared = std::accumulate(shape.begin(), shape.end(), static_cast<double>(sizeof(T)),
                                             [](double a, int64_t b) { return a * static_cast<double>(b); });
-    if (declared > kMaxCompression * static_cast<double>(d.storage_bytes()))
+    if (declared > static_cast<double>(limits::kDeflateMaxRatio) * static_cast<double>(d.storage_bytes()))
       damaged(fmt::format("/{} declares [{}] values ({:.3g} bytes) but the file stores only {} bytes of it", name,
                           fmt::join(shape, ", "), declared, d.storage_bytes()));
     return d.read<T>();

@@ -10,4 +10,8 @@ constexpr int64_t kMaxClients = 100'000'000;    // run.clients
 constexpr int64_t kMaxClasses = 1'000'000;      // classes of a data set
 constexpr int64_t kMaxWorldSize = 10'000'000;   // MPI ranks of one run
 
+// deflate's best compression ratio: B compressed bytes (gzip, HDF5's deflate filter) hold at most
+// 1032·B bytes of data, so a size declared beyond that cannot be what the file stores.
+constexpr int64_t kDeflateMaxRatio = 1032;
+
 }  // namespace fedsaf::limits

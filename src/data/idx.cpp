@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 #include "data/readers.hpp"
 
 namespace fedsaf {
@@ -125,7 +126,6 @@ class IdxFile {
   // Before anything is allocated for the payload: a raw file must hold it all; a gzip file
   // cannot hold more than deflate's largest ratio (1032:1) times its own size.
   void check_payload_fits_the_file() const {
-    constexpr int64_t kDeflateMaxRatio = 1032;
     std::error_code ec;
     const auto on_disk = static_cast<int64_t>(fs::file_size(path_, ec));
     if (ec) return;  // the reads say what is wrong
@@ -133,7 +133,7 @@ class IdxFile {
     if (!gzipped_ && needed > on_disk) {
       bad(path_, fmt::format("truncated: header {} needs {} bytes, file has {}", shape_text(), needed, on_disk));
     }
-    if (gzipped_ && payload_bytes_ / kDeflateMaxRatio > on_disk) {
+    if (gzipped_ && payload_bytes_ / limits::kDeflateMaxRatio > on_disk) {
       bad(path_, fmt::format("header {} needs {} bytes, more than a gzip file of {} bytes can hold", shape_text(), needed,
                              on_disk));
     }
