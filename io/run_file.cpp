@@ -229,6 +229,17 @@ void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hoste
   evals_written_ = row + 1;
 }
 
+void RunFile::append_replacement(int64_t round, const std::vector<int>& rank_of) {
+  ensure_series("partition/replacements/round", h5::DType::kI64, {0}, 0, "round index (0-based)");
+  ensure_series("partition/replacements/placement", h5::DType::kI64, {0, num_clients_}, 1, "MPI rank");
+  const int64_t row = next_row("partition/replacements/round");
+  append_shared_value("partition/replacements/round", row, h5::DType::kI64, &round);
+  const std::vector<int64_t> ranks(rank_of.begin(), rank_of.end());  // [N]
+  h5::Dataset d = file_->open_dataset("partition/replacements/placement");
+  d.resize_rows(row + 1);
+  d.write_rows(h5::DType::kI64, row, rank_ == 0 ? 1 : 0, ranks.data());
+}
+
 void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
   for (const ScalarDiagnostic& x : d.scalars) {
     const h5::DType type = x.integer ? h5::DType::kI64 : h5::DType::kF64;

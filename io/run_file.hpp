@@ -50,6 +50,8 @@ class RunFile {
   // Collective: round's diagnostics, combined over ranks (the same on every rank), each appended
   // under its path; data sets are created on first use (SCHEMA.md, "Algorithm diagnostics").
   void append_diagnostics(int64_t round, const Diagnostics& combined);
+  // Collective: clients were re-placed after round `round`; rank_of: [N] each client's rank now.
+  void append_replacement(int64_t round, const std::vector<int>& rank_of);
   // Collective: where this rank's client state lives now (bytes on its device, bytes spilled to
   // host memory, the device budget; -1 = no limit), into /ranks.
   void set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes);

@@ -78,6 +78,10 @@ NodeLayout node_layout(MPI_Comm comm);
 // phase of a round and check that the whole job ends. Does nothing without the variable.
 void set_fail_point_round(int64_t round);
 void fail_point(const char* phase);
+// Test hook: with FEDSAF_SLOW_RANK=RANK:FACTOR in the environment, slow_point(seconds) sleeps
+// FACTOR × seconds on world rank RANK: a rank that computes slower than the others, for the tests
+// of re-placement (run.rebalance). Does nothing without the variable.
+void slow_point(double seconds);
 
 // Collective over comm (MPI_Allreduce, logical or): true on every rank when any rank passed true.
 // For errors that every rank checks at the same point.

@@ -31,6 +31,9 @@ struct RunConfig {
   // the run stops when all of a cohort diverge, or at least this share for this many rounds in a row.
   double max_diverged_share = 0.5;
   int64_t max_diverged_rounds = 3;
+  // Re-place clients between rounds when the ranks' mean idle share exceeds this for two rounds in
+  // a row (src/sim/rebalance.hpp); 0 = keep the placement the run started with.
+  double rebalance = 0;
 };
 
 struct SyntheticConfig {

@@ -62,6 +62,8 @@ const std::vector<ConfigKeySpec>& general_keys() {
        [](Config& c) -> ConfigValueRef { return &c.run.max_diverged_share; }, 0, 1, true},
       {"run.max_diverged_rounds", "Rounds in a row with at least run.max_diverged_share of the cohort diverging that stop the run.",
        [](Config& c) -> ConfigValueRef { return &c.run.max_diverged_rounds; }, 1, kInf},
+      {"run.rebalance", "Re-place clients between rounds from the ranks' measured speeds when, for two rounds in a row, the ranks wait on average more than this share of the slowest rank's training + evaluation time (1 - mean/max); 0 = never: the placement by estimated cost the run starts with stays. For ranks of unequal speed (mixed nodes or GPUs, shared nodes). Results do not depend on the placement beyond float rounding (the same 1e-5 as across rank counts), but a run that re-places is no longer bit-identical to its rerun, since the decision follows measured time.",
+       [](Config& c) -> ConfigValueRef { return &c.run.rebalance; }, 0, 1},
       // ---- [data]
       {"data.dataset", "Data set: `synthetic` (FedProx Synthetic(alpha, beta), no files), `fashionmnist` / `mnist` (IDX files), `cifar10` (binary batches), `hdf5` (a fedsaf data set file).",
        [](Config& c) -> ConfigValueRef { return &c.data.dataset; }, -kInf, kInf, false,

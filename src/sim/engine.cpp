@@ -1,6 +1,6 @@
 // The round loop. Each round runs named phases (algorithm.hpp has the hooks' order):
 //   start (cohort, round_begin) → train the cohort → server step → diagnostics → evaluate →
-//   record (run file, progress line) → checkpoint
+//   record (run file, progress line) → checkpoint → re-placement (only with run.rebalance)
 // each timed by one scoped PhaseTimer, which also names the phase in a fatal error's message.
 #include "sim/engine.hpp"
 
@@ -31,8 +31,10 @@
 #include "sim/combine_diagnostics.hpp"
 #include "sim/device.hpp"
 #include "sim/gpu_info.hpp"
+#include "sim/move_client_state.hpp"
 #include "sim/placement.hpp"
 #include "sim/progress_line.hpp"
+#include "sim/rebalance.hpp"
 #include "sim/run_log.hpp"
 #include "sim/stop_signal.hpp"
 #include "sim/weighted_average.hpp"
@@ -148,9 +150,14 @@ class Experiment {
     data_ = load_dataset(config_);
     partition_ = make_partition(config_.partition, seed, config_.run.clients, data_.labels(), data_.groups(),
                                 data_.num_classes);
-    std::vector<int64_t> train_sizes;
-    for (const auto& c : partition_.clients) train_sizes.push_back(static_cast<int64_t>(c.train.size()));
-    rank_of_ = place_clients(train_sizes, comm_.size());
+    std::vector<int64_t> train_sizes, test_sizes;
+    for (const auto& c : partition_.clients) {
+      train_sizes.push_back(static_cast<int64_t>(c.train.size()));
+      test_sizes.push_back(static_cast<int64_t>(c.test.size()));
+    }
+    costs_ = estimate_client_costs(train_sizes, test_sizes,
+                                   {config_.train.local_epochs, config_.train.batch_size, config_.run.eval_every});
+    rank_of_ = place_by_cost(costs_, comm_.size());
     hosted_ = hosted_clients(rank_of_, rank_);
     choice_ = select_device(config_.run.device, node_local_rank(comm_.local_rank()), comm_.local_size(),
                             static_cast<int>(config_.run.max_ranks_per_gpu));
@@ -249,6 +256,7 @@ class Experiment {
     judge_divergence(round);
     const bool go_on = checkpoint(round);
     if (round.stop_diverging) throw AgreedError(divergence_message(round));
+    if (go_on && !round.last && config_.run.rebalance > 0) rebalance(round);
     return go_on;
   }
 
@@ -267,6 +275,12 @@ class Experiment {
   // model, the algorithm and the client allow it (train.client_group), the others one at a time.
   void train_cohort(Round& round) {
     PhaseTimer timer(phase_, "training", round.record.timing.train_seconds);
+    const Clock::time_point start = Clock::now();
+    train_clients(round);
+    slow_point(seconds_since(start));  // test hook (FEDSAF_SLOW_RANK)
+  }
+
+  void train_clients(Round& round) {
     std::vector<int64_t> alone, together;
     for (int64_t client : round.cohort) {
       if (rank_of_[static_cast<size_t>(client)] != rank_) continue;
@@ -538,6 +552,62 @@ class Experiment {
                           result_.last_checkpoint));
   }
 
+  // ---- re-placement (run.rebalance) -------------------------------------------------------
+  // Collective: every rank's busy time and estimated work of the round, all-gathered; when the
+  // ranks drifted apart, clients move to the placement the measured speeds suggest.
+  void rebalance(const Round& round) {
+    const RoundTiming& t = round.record.timing;
+    double work = 0;
+    for (int64_t client : round.cohort)
+      if (rank_of_[static_cast<size_t>(client)] == rank_) work += costs_[static_cast<size_t>(client)] - amortised_eval_cost(client);
+    if (round.evaluates)
+      for (int64_t client : hosted_) work += eval_cost(test_size(client));
+    const torch::Tensor mine = torch::tensor({t.train_seconds + t.eval_seconds, work}, torch::kFloat64);  // [2]
+    const torch::Tensor all = comm_.allgather(mine);  // [R, 2]
+    std::vector<double> busy, done;
+    for (int r = 0; r < comm_.size(); ++r) busy.push_back(all[r][0].item<double>()), done.push_back(all[r][1].item<double>());
+    const std::optional<std::vector<int>> placed = rebalancer_.observe(busy, done, costs_, rank_of_);
+    if (!placed) return;
+    phase_ = "re-placement";
+    const Clock::time_point start = Clock::now();
+    int64_t moved = 0;
+    for (size_t c = 0; c < rank_of_.size(); ++c) moved += (*placed)[c] != rank_of_[c] ? 1 : 0;
+    const MovedState state = move_client_state(*algorithm_, *placed, comm_);
+    algorithm_.reset();  // its per-client state is in `state` now
+    rank_of_ = *placed;
+    hosted_ = hosted_clients(rank_of_, rank_);
+    context_.hosted = hosted_;
+    context_.memory = std::make_shared<ClientMemory>(device_, context_.memory->budget_bytes());
+    algorithm_ = make_algorithm(config_);
+    algorithm_->init(context_);
+    algorithm_->load_state(*state.state);
+    if (run_file_) run_file_->append_replacement(round.index, rank_of_);
+    ++result_.replacements;
+    const double slowest = *std::max_element(busy.begin(), busy.end());
+    double mean = 0;
+    for (double b : busy) mean += b / static_cast<double>(busy.size());
+    say(fmt::format("round {}: the ranks waited on average {:.0f} % of the slowest rank's training + evaluation time "
+                    "({} rounds in a row above run.rebalance = {:g}); {} clients re-placed by measured speed (ranks "
+                    "at {:.2f} of the fastest; moved in {:.2f} s)",
+                    round.index + 1, 100 * (1 - mean / slowest), Rebalancer::kRounds, config_.run.rebalance, moved,
+                    fmt::join(relative(rebalancer_.last_speeds()), ", "), seconds_since(start)));
+    log_("round {}: re-placed: now hosts {} clients; {} bytes of client state received", round.index + 1,
+         hosted_.size(), state.bytes_received);
+  }
+
+  // The evaluation part of a client's estimated per-round cost, and its cost per evaluation.
+  double amortised_eval_cost(int64_t client) const {
+    return eval_cost(test_size(client)) / static_cast<double>(config_.run.eval_every);
+  }
+  int64_t test_size(int64_t client) const {
+    return static_cast<int64_t>(partition_.clients[static_cast<size_t>(client)].test.size());
+  }
+  static std::vector<double> relative(std::vector<double> speeds) {
+    const double fastest = *std::max_element(speeds.begin(), speeds.end());
+    for (double& s : speeds) s = fastest > 0 ? s / fastest : 0;
+    return speeds;
+  }
+
   // ---- the end ------------------------------------------------------------------------------
   void finish() {
     result_.summary = summarize(result_.evals);
@@ -591,6 +661,8 @@ class Experiment {
   std::unique_ptr<Algorithm> algorithm_;
   std::unique_ptr<WeightedAverage> average_;
   std::unique_ptr<RunFile> run_file_;
+  std::vector<double> costs_;  // every client's estimated per-round cost (placement.hpp)
+  Rebalancer rebalancer_{config_.run.rebalance, comm_.size()};
   int64_t first_round_ = 0;
   int64_t client_group_ = 1;  // clients trained together (train.client_group, resolved)
   double earlier_seconds_ = 0;  // wall time of the segments before a resume

@@ -36,6 +36,7 @@ struct RunResult {
   bool stopped = false;                 // a stop signal ended it early, after a checkpoint
   std::string last_checkpoint;          // path of the newest checkpoint written, if any
   int64_t client_group = 1;             // clients this rank trained together (train.client_group, resolved)
+  int64_t replacements = 0;             // times clients were re-placed between rounds (run.rebalance)
 };
 
 RunResult run_experiment(const Config& config, const RunOptions& options, Communicator& comm);

@@ -9,22 +9,47 @@
 
 namespace fedsaf {
 
-std::vector<int> place_clients(const std::vector<int64_t>& train_sizes, int world_size) {
-  std::vector<int64_t> order(train_sizes.size());
+std::vector<double> estimate_client_costs(const std::vector<int64_t>& train_sizes,
+                                          const std::vector<int64_t>& test_sizes, const CostRule& rule) {
+  std::vector<double> costs(train_sizes.size());
+  for (size_t c = 0; c < costs.size(); ++c) {
+    const auto n = static_cast<double>(train_sizes[c]);
+    const auto steps = static_cast<double>((train_sizes[c] + rule.batch_size - 1) / rule.batch_size);
+    const int64_t test = c < test_sizes.size() ? test_sizes[c] : 0;
+    costs[c] = static_cast<double>(rule.epochs) * (n + kStepOverhead * steps) +
+               eval_cost(test) / static_cast<double>(rule.eval_every) + kClientOverhead;
+  }
+  return costs;
+}
+
+std::vector<int> place_by_cost(const std::vector<double>& costs, int world_size, const std::vector<double>& speeds) {
+  std::vector<int64_t> order(costs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return train_sizes[static_cast<size_t>(a)] > train_sizes[static_cast<size_t>(b)];
+    return costs[static_cast<size_t>(a)] > costs[static_cast<size_t>(b)];
   });
-  std::vector<int64_t> load(static_cast<size_t>(world_size), 0);
-  std::vector<int> rank_of(train_sizes.size(), 0);
+  const auto speed = [&](int r) { return speeds.empty() ? 1.0 : speeds[static_cast<size_t>(r)]; };
+  std::vector<double> load(static_cast<size_t>(world_size), 0.0);
+  std::vector<int> rank_of(costs.size(), 0);
   for (int64_t client : order) {
-    const auto least = std::min_element(load.begin(), load.end());  // first minimum = lowest rank
-    const int rank = static_cast<int>(least - load.begin());
-    rank_of[static_cast<size_t>(client)] = rank;
-    // +1 so that empty clients still spread over ranks instead of piling onto rank 0.
-    *least += train_sizes[static_cast<size_t>(client)] + 1;
+    const double cost = costs[static_cast<size_t>(client)];
+    int best = 0;
+    for (int r = 1; r < world_size; ++r)  // strict: ties go to the lower rank
+      if ((load[static_cast<size_t>(r)] + cost) / speed(r) < (load[static_cast<size_t>(best)] + cost) / speed(best))
+        best = r;
+    rank_of[static_cast<size_t>(client)] = best;
+    load[static_cast<size_t>(best)] += cost;
   }
   return rank_of;
+}
+
+double predicted_makespan(const std::vector<double>& costs, const std::vector<int>& rank_of,
+                          const std::vector<double>& speeds) {
+  std::vector<double> load(speeds.size(), 0.0);
+  for (size_t c = 0; c < costs.size(); ++c) load[static_cast<size_t>(rank_of[c])] += costs[c];
+  double slowest = 0;
+  for (size_t r = 0; r < load.size(); ++r) slowest = std::max(slowest, load[r] / speeds[r]);
+  return slowest;
 }
 
 std::vector<int64_t> hosted_clients(const std::vector<int>& rank_of, int rank) {

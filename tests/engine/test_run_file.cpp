@@ -220,8 +220,12 @@ TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
   run(config);
   if (world.rank() != 0) return;
   const Walk walk = walk_file(path_);
-  for (const auto& entry : documented_entries().optional)
-    EXPECT_TRUE(walk.entries.count(entry)) << "documented (optional) but missing in a fedsaf run: " << entry;
+  const Documented documented = documented_entries();
+  for (const char* section : {"attention", "fisher"}) {
+    ASSERT_EQ(documented.optional_by_section.count(section), 1u) << section;
+    for (const auto& entry : documented.optional_by_section.at(section))
+      EXPECT_TRUE(walk.entries.count(entry)) << "documented (optional) but missing in a fedsaf run: " << entry;
+  }
   h5::File file = h5::File::open(path_, h5::Mode::kRead);
   const std::vector<std::string> tensors = file.open_group("fisher").read_strings("tensors");
   ASSERT_EQ(tensors.size(), 2u);
