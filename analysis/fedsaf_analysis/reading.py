@@ -158,7 +158,8 @@ class Run:
       [E × N] table (index round, one column per client).
     - ``timing``: one row per (round, rank): round, rank, train_seconds, comm_seconds,
       eval_seconds, io_seconds, total_seconds (the sum of the four), bytes_sent, bytes_received.
-    - ``partition``: one row per client: client, rank (placement), train_size, test_size, size,
+    - ``partition``: one row per client: client, rank (placement when the run started; runs with
+      ``run.rebalance`` keep later ones in ``/partition/replacements``), train_size, test_size, size,
       classes (with at least one sample), dominant_class, dominant_share.
       ``partition_stats``: the ``/partition`` attributes; ``histogram``: [N × C] numpy array.
     - ``metrics_attrs``: the ``/metrics`` attributes (best_accuracy, best_round, ...), with
