@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <vector>
 
@@ -77,6 +78,14 @@ ExistingRunFile classify_run_file(const std::filesystem::path& run_file) {
   }
 }
 
+// OUT/.run.h5.unfinished: written before fedsaf creates or continues OUT/run.h5, removed when the
+// run completes. A run killed while HDF5 was writing can leave a run.h5 nothing can read; this
+// marker is how fedsaf knows that such a file is its own unfinished one and not another
+// program's (a preempted job must start again by itself, not ask for --force).
+std::filesystem::path unfinished_marker(const std::filesystem::path& run_file) {
+  return run_file.parent_path() / ("." + run_file.filename().string() + ".unfinished");
+}
+
 // Collective: the checkpoint to resume from, or nullopt to start at round 0 (see RunArgs).
 // Rank 0 searches and verifies; every rank then reads the chosen file's metadata.
 std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Config& config, MPI_Comm comm) {
@@ -122,6 +131,7 @@ int run_command(const RunArgs& args) {
             comm.raw());
         const std::optional<CheckpointMeta> resume = choose_checkpoint(args, config, comm.raw());
         const auto run_file = std::filesystem::path(config.run.out_dir) / "run.h5";
+        const std::filesystem::path marker = unfinished_marker(run_file);
         const std::string checkpoints = checkpoint_dir(config.run.out_dir);
         agreed(
             [&] {
@@ -136,11 +146,12 @@ int run_command(const RunArgs& args) {
                   const ExistingRunFile kind = classify_run_file(run_file);
                   if (args.fresh || kind == ExistingRunFile::finished)
                     throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
-                  if (kind == ExistingRunFile::foreign)
+                  const bool ours_unreadable = kind == ExistingRunFile::foreign && std::filesystem::exists(marker);
+                  if (kind == ExistingRunFile::foreign && !ours_unreadable)
                     throw Error(run_file.string() + " exists and is not a fedsaf run file fedsaf can read (another "
                                 "program's file, or a damaged one): choose another --out, or pass --force to overwrite it");
-                  fmt::print(stderr, "fedsaf: warning: {} belongs to a run stopped before its first checkpoint: starting over\n",
-                             run_file.string());
+                  fmt::print(stderr, "fedsaf: warning: {} belongs to a run stopped before its first checkpoint{}: starting over\n",
+                             run_file.string(), ours_unreadable ? " (killed while writing it: unreadable)" : "");
                 }
               }
               if (!resume && args.fresh && std::filesystem::exists(checkpoints)) {
@@ -149,6 +160,10 @@ int run_command(const RunArgs& args) {
               }
               std::filesystem::create_directories(config.run.out_dir);
               if (!args.log_dir.empty()) std::filesystem::create_directories(args.log_dir);
+              std::ofstream(marker) << "fedsaf is writing " << run_file.filename().string()
+                                    << "; this file is removed when the run completes\n";
+              if (!std::filesystem::exists(marker))
+                throw Error(marker.string() + ": cannot be written (is the output folder writable?)");
             },
             comm.raw());
         comm.barrier();  // the output folder exists before any rank opens files in it
@@ -160,7 +175,10 @@ int run_command(const RunArgs& args) {
         options.resume = resume;
         install_stop_handlers();
         const RunResult result = run_experiment(config, options, comm);
-        return result.stopped ? kExitStoppedResumable : kExitOk;
+        if (result.stopped) return kExitStoppedResumable;
+        std::error_code ignored;  // a marker left behind only makes a later unreadable run.h5 replaceable
+        if (comm.rank() == 0) std::filesystem::remove(marker, ignored);
+        return kExitOk;
       },
       comm.raw());
   if (h5::file_close_failed()) {  // skip MPI_Finalize's HDF5 clean-up, which can crash then

@@ -114,6 +114,24 @@ TEST_F(RunCli, AnExistingRunFileIsNeverOverwrittenWithoutForce) {
             std::string::npos);
 }
 
+// A run killed while HDF5 was writing its run file (before its first checkpoint) can leave a
+// run.h5 nothing can read; OUT/.run.h5.unfinished says fedsaf was writing it, so the next start
+// (a requeued job) starts over by itself. A completed run removes the marker.
+TEST_F(RunCli, AnUnreadableRunFileOfAKilledRunStartsOver) {
+  const std::string run = "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_;
+  std::ofstream(dir_ + "/run.h5") << "\x89HDF\r\n\x1a\n half-written superblock";
+  std::ofstream(dir_ + "/.run.h5.unfinished") << "fedsaf is writing run.h5\n";
+  const Outcome again = run_shell(mpirun(2, run));
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_EQ(count(again.output, dir_ + "/run.h5 belongs to a run stopped before its first checkpoint (killed while "
+                                "writing it: unreadable): starting over"),
+            1u)
+      << again.output;
+  EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/.run.h5.unfinished")) << "removed when the run completed";
+}
+
 // OUT/run.h5 that fedsaf cannot prove it wrote is never replaced without --force; a FIFO never.
 TEST_F(RunCli, AFileFedsafDidNotWriteIsNeverReplacedWithoutForce) {
   const std::string run = "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_;
