@@ -557,15 +557,19 @@ class Experiment {
   // ranks drifted apart, clients move to the placement the measured speeds suggest.
   void rebalance(const Round& round) {
     const RoundTiming& t = round.record.timing;
-    double work = 0;
+    double work = 0;  // estimated cost of what this rank trained and evaluated in the round
     for (int64_t client : round.cohort)
-      if (rank_of_[static_cast<size_t>(client)] == rank_) work += costs_[static_cast<size_t>(client)] - amortised_eval_cost(client);
+      if (rank_of_[static_cast<size_t>(client)] == rank_)
+        work += costs_[static_cast<size_t>(client)] - amortised_eval_cost(client);
     if (round.evaluates)
       for (int64_t client : hosted_) work += eval_cost(test_size(client));
     const torch::Tensor mine = torch::tensor({t.train_seconds + t.eval_seconds, work}, torch::kFloat64);  // [2]
     const torch::Tensor all = comm_.allgather(mine);  // [R, 2]
     std::vector<double> busy, done;
-    for (int r = 0; r < comm_.size(); ++r) busy.push_back(all[r][0].item<double>()), done.push_back(all[r][1].item<double>());
+    for (int r = 0; r < comm_.size(); ++r) {
+      busy.push_back(all[r][0].item<double>());
+      done.push_back(all[r][1].item<double>());
+    }
     const std::optional<std::vector<int>> placed = rebalancer_.observe(busy, done, costs_, rank_of_);
     if (!placed) return;
     phase_ = "re-placement";
