@@ -173,6 +173,17 @@ TEST(VersionCli, NamesLibTorchCudaAndTheVisibleGpus) {
       << o.output;
 }
 
+// The commit --version (and every run file) names is the checkout's HEAD: the build configures
+// again when HEAD moves, so a rebuild after a pull or commit never keeps an older commit.
+TEST(VersionCli, NamesTheCommitTheSourcesAreAt) {
+  const Outcome head = run_shell("git -C " FEDSAF_SOURCE_DIR " rev-parse --short=12 HEAD 2>/dev/null");
+  if (head.status != 0) GTEST_SKIP() << "the sources are not a git checkout";
+  const std::string commit = head.output.substr(0, head.output.find('\n'));
+  const Outcome o = fedsaf::test::run_fedsaf("--version");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("(git " + commit + ","), std::string::npos) << "HEAD is " << commit << "; " << o.output;
+}
+
 // Device keys that cannot be honoured here end the run with one message naming the key.
 TEST_F(RunCli, ImpossibleDeviceSettingsAreOneClearError) {
   if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU: run.device = cuda is possible";
