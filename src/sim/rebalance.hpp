@@ -20,7 +20,9 @@ class Rebalancer {
   // (placement.hpp) of what it trained and evaluated; costs and rank_of: every client's estimated
   // cost and current rank. Returns the new rank_of when the ranks drifted for kRounds rounds and
   // a placement by the measured speeds (work / busy since the last re-placement) predicts a
-  // slowest rank at least threshold / 2 faster than the current placement's; else nullopt.
+  // slowest rank at least threshold / 2 faster than the current placement's; else nullopt. A rank
+  // with no work since the last re-placement keeps the speed it was given then. The sums start
+  // again after each re-placement.
   std::optional<std::vector<int>> observe(const std::vector<double>& busy, const std::vector<double>& work,
                                           const std::vector<double>& costs, const std::vector<int>& rank_of);
   // [R] the rank speeds (estimated cost per second) the last re-placement used.
