@@ -234,10 +234,8 @@ void RunFile::append_replacement(int64_t round, const std::vector<int>& rank_of)
   ensure_series("partition/replacements/placement", h5::DType::kI64, {0, num_clients_}, 1, "MPI rank");
   const int64_t row = next_row("partition/replacements/round");
   append_shared_value("partition/replacements/round", row, h5::DType::kI64, &round);
-  const std::vector<int64_t> ranks(rank_of.begin(), rank_of.end());  // [N]
-  h5::Dataset d = file_->open_dataset("partition/replacements/placement");
-  d.resize_rows(row + 1);
-  d.write_rows(h5::DType::kI64, row, rank_ == 0 ? 1 : 0, ranks.data());
+  const std::vector<int64_t> ranks(rank_of.begin(), rank_of.end());  // [N]: one row of the [K, N] data set
+  append_shared_value("partition/replacements/placement", row, h5::DType::kI64, ranks.data());
 }
 
 void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {

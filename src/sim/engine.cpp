@@ -587,13 +587,10 @@ class Experiment {
     algorithm_->load_state(*state.state);
     if (run_file_) run_file_->append_replacement(round.index, rank_of_);
     ++result_.replacements;
-    const double slowest = *std::max_element(busy.begin(), busy.end());
-    double mean = 0;
-    for (double b : busy) mean += b / static_cast<double>(busy.size());
     say(fmt::format("round {}: the ranks waited on average {:.0f} % of the slowest rank's training + evaluation time "
                     "({} rounds in a row above run.rebalance = {:g}); {} clients re-placed by measured speed (ranks "
                     "at {:.2f} of the fastest; moved in {:.2f} s)",
-                    round.index + 1, 100 * (1 - mean / slowest), Rebalancer::kRounds, config_.run.rebalance, moved,
+                    round.index + 1, 100 * rebalancer_.last_idle_share(), Rebalancer::kRounds, config_.run.rebalance, moved,
                     fmt::join(relative(rebalancer_.last_speeds()), ", "), seconds_since(start)));
     log_("round {}: re-placed: now hosts {} clients; {} bytes of client state received", round.index + 1,
          hosted_.size(), state.bytes_received);

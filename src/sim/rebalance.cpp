@@ -20,7 +20,8 @@ std::optional<std::vector<int>> Rebalancer::observe(const std::vector<double>& b
   for (size_t r = 0; r < ranks; ++r) busy_sum_[r] += busy[r], work_sum_[r] += work[r];
   const double slowest = *std::max_element(busy.begin(), busy.end());
   const double mean = std::accumulate(busy.begin(), busy.end(), 0.0) / static_cast<double>(ranks);
-  const bool drifting = slowest > 0 && 1.0 - mean / slowest > threshold_;
+  last_idle_share_ = slowest > 0 ? 1.0 - mean / slowest : 0.0;
+  const bool drifting = last_idle_share_ > threshold_;
   drifting_rounds_ = drifting ? drifting_rounds_ + 1 : 0;
   if (drifting_rounds_ < kRounds) return std::nullopt;
   drifting_rounds_ = 0;

@@ -27,11 +27,14 @@ class Rebalancer {
                                           const std::vector<double>& costs, const std::vector<int>& rank_of);
   // [R] the rank speeds (estimated cost per second) the last re-placement used.
   const std::vector<double>& last_speeds() const { return last_speeds_; }
+  // The mean idle share, 1 − mean(busy) / max(busy), of the round last observed.
+  double last_idle_share() const { return last_idle_share_; }
 
  private:
   double threshold_;
   std::vector<double> busy_sum_, work_sum_;  // [R] since the last re-placement
   std::vector<double> last_speeds_;
+  double last_idle_share_ = 0;
   int drifting_rounds_ = 0;
 };
 

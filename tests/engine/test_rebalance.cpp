@@ -3,10 +3,8 @@
 // others, and every algorithm's results still agree with a single-rank run within 1e-5.
 #include <gtest/gtest.h>
 #include <mpi.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
 #include <string>
 
 #include "algo/algorithm.hpp"
@@ -16,6 +14,7 @@
 #include "sim/engine.hpp"
 #include "sim/move_client_state.hpp"
 #include "sim/placement.hpp"
+#include "tests/checkpoint/resume_support.hpp"  // SharedDir, run_into
 #include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
@@ -120,20 +119,10 @@ TEST_P(Rebalance, ASlowRankLosesClientsAndResultsAgreeWithOneRank) {
   const Config config = rebalancing_config(GetParam());
   const Reference ref = single_rank_reference(config, world);
 
-  // A temporary folder named after rank 0's process id, the same on every rank.
-  torch::Tensor pid = torch::tensor({static_cast<int64_t>(getpid())});  // [1]
-  world.broadcast(pid, 0);
-  const std::string dir =
-      std::filesystem::temp_directory_path() / ("fedsaf-rebalance-" + std::to_string(pid.item<int64_t>()));
-  if (world.rank() == 0) std::filesystem::create_directories(dir);
-  MPI_Barrier(MPI_COMM_WORLD);
-
+  const test::SharedDir dir(world);
   const int slow = world.size() - 1;
   setenv("FEDSAF_SLOW_RANK", (std::to_string(slow) + ":8").c_str(), 1);  // training takes 9× as long there
-  RunOptions options;
-  options.quiet = true;
-  options.run_file = dir + "/run.h5";
-  const RunResult r = run_experiment(config, options, world);
+  const RunResult r = test::run_into(config, dir / "out", world);
   unsetenv("FEDSAF_SLOW_RANK");
 
   EXPECT_GE(r.replacements, 1) << "the slow rank never lost clients";
@@ -154,7 +143,7 @@ TEST_P(Rebalance, ASlowRankLosesClientsAndResultsAgreeWithOneRank) {
   if (world.rank() == 0 && r.replacements > 0 && world.size() == 2) {
     // The run file keeps every re-placement; the slow rank ends with less estimated work than it
     // started with.
-    h5::File file = h5::File::open(options.run_file, h5::Mode::kRead);
+    h5::File file = h5::File::open(dir / "out/run.h5", h5::Mode::kRead);
     const std::vector<int64_t> start = file.open_dataset("partition/placement").read<int64_t>();
     const std::vector<int64_t> rounds = file.open_dataset("partition/replacements/round").read<int64_t>();
     const std::vector<int64_t> placements = file.open_dataset("partition/replacements/placement").read<int64_t>();
@@ -172,8 +161,6 @@ TEST_P(Rebalance, ASlowRankLosesClientsAndResultsAgreeWithOneRank) {
     };
     EXPECT_LT(work_on_slow(placements.data() + placements.size() - start.size()), work_on_slow(start.data()));
   }
-  MPI_Barrier(MPI_COMM_WORLD);
-  if (world.rank() == 0) std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, Rebalance,

@@ -67,6 +67,7 @@ TEST(Rebalance, ReplacesAfterTwoDriftingRoundsByMeasuredSpeed) {
   // so the placement of MeasuredSpeedsGiveTheFasterRankMoreWork (slowest rank 4/3 s instead of 8/3).
   const auto placed = r.observe({8 / 9.0, 8 / 3.0}, {8, 8}, costs, start);
   ASSERT_TRUE(placed);
+  EXPECT_NEAR(r.last_idle_share(), 1 - (8 / 9.0 + 8 / 3.0) / 2 / (8 / 3.0), 1e-12);  // 1/3
   EXPECT_EQ(*placed, (std::vector<int>{1, 0, 1, 0, 0}));
   ASSERT_EQ(r.last_speeds().size(), 2u);
   EXPECT_NEAR(r.last_speeds()[0], 9.0, 1e-12);
