@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The issue-4 FashionMNIST study (FEDSAF-SPEC.md protocol: 20 clients, FedAvg CNN, lr 0.005,
-# batch 10, 1 local epoch, full participation, evaluation every round) on Dir(0.1) and
-# pathological(2): every algorithm, the FedSAF ablations and a small α_K / n_head sweep.
+# The issue-4 FashionMNIST study (evaluation protocol: docs/algorithms.md#evaluation-protocol;
+# 20 clients, FedAvg CNN, lr 0.005, batch 10, 1 local epoch, full participation, evaluation every
+# round) on Dir(0.1) and pathological(2): every algorithm, the FedSAF ablations and a small
+# α_K / n_head sweep.
 # Two queues run side by side, one core each, at low priority (builds on the same machine win).
 # Usage: bash docs/studies/fashionmnist.sh OUT_DIR [DIR_ROUNDS] [PAT_ROUNDS]
 #   FEDSAF_BIN=path/to/fedsaf to use a frozen copy of the binary (default: build/fedsaf).
