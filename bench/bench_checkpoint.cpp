@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   const Config config = default_config({"run.algorithm=fedsaf", "run.clients=" + std::to_string(clients),
                                         "fedsaf.fisher_source=last_epoch", "attention.kernel=samples"});
   AlgoContext context;
-  context.config = &config;
+  context.train = config.train;
+  context.seed = config.run.seed;
   context.num_clients = clients;
   context.make_exchange = exchanges_on(comm, clients);
   context.train_sizes.assign(static_cast<size_t>(clients), 100);

@@ -46,9 +46,11 @@ using ExchangeFactory =
 class FlatModel;
 struct Dataset;
 
-// What an algorithm knows of the run; the same on every rank except `hosted`.
+// What an algorithm knows of the run; the same on every rank except `hosted`. Its own options
+// (its config section) reach it through its factory (registry.hpp), not through the context.
 struct AlgoContext {
-  const Config* config = nullptr;
+  TrainConfig train;  // local training (fedsaf: the batches of its Fisher pass and last epoch)
+  uint64_t seed = 0;  // run.seed, the root of every random stream
   // The attention algorithms' one way to other ranks (the engine does every other reduction):
   // a PairwiseExchange over the run's ranks for N = num_clients (src/algo/pairwise.hpp).
   ExchangeFactory make_exchange;

@@ -1,5 +1,5 @@
 #pragma once
-// The attention weights ξ of fedamp / fedsaf (FEDSAF-SPEC.md) and the Fisher weights of fedsaf's
+// The attention weights ξ of fedamp / fedsaf (docs/algorithms.md#attention) and the Fisher weights of fedsaf's
 // mix, as pure functions on tensors. Rows are this rank's selected clients; columns are all N
 // clients; self_cols[i] is row i's own client. The only communicating function is
 // auto_sigma_global (σ = "auto" must be the same on every rank, so its median is over the whole

@@ -57,11 +57,14 @@ const bool registered = register_config_section({
 
 }  // namespace
 
-torch::Tensor attention_mix(PairwiseExchange& exchange, const AttentionOptions& config,
-                            const std::vector<int64_t>& sizes, const torch::Tensor& queries,
-                            const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
-                            const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
-                            double& sigma) {
+Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, const std::vector<int64_t>& sizes,
+                  const MixRows& rows) {
+  const torch::Tensor& queries = rows.params;      // [k, S]
+  const torch::Tensor& self_cols = rows.clients;   // [k]
+  const torch::Tensor& sigma_rows = rows.sigma_rows;  // [k]
+  Mix out;
+  Attention& att = out.att;
+  double& sigma = out.sigma;
   const AttentionKernel kernel = config.kernel;
   const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur);  // sq_dist [k, N]
   sigma = 0;
@@ -83,10 +86,11 @@ torch::Tensor attention_mix(PairwiseExchange& exchange, const AttentionOptions& 
   const torch::Tensor cols = self_cols.reshape({k, 1});  // [k, 1]
   SelfTerm self;
   self.xi = att.xi.gather(1, cols).reshape({k});                 // [k] ξ_ii
-  self.weights = self_weights;                                   // [k, S] or undefined
-  self.scalar = self_scalar;                                     // [k] or undefined
+  self.weights = rows.self_weights;                              // [k, S] or undefined
+  self.scalar = rows.self_scalar;                                // [k] or undefined
   const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k, N]: own column from the query
-  return exchange.mix(queries, xi_others, &self);                // [k, S]
+  out.u = exchange.mix(queries, xi_others, &self);               // [k, S]
+  return out;
 }
 
 torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,

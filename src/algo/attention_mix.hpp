@@ -25,18 +25,25 @@ struct AttentionReport {
   torch::Tensor xi;           // [k, N] float64: this rank's ξ rows, each summing to 1
 };
 
-// The attention step shared by fedamp and fedsaf. The uploads must
-// already be registered on `exchange` (set_held). Collective.
-//   queries [k, S] float32 (CPU): the rows' own parameters; self_cols [k] int64: the rows' clients;
-//   sigma_rows [k] bool: the rows whose distances define σ = "auto" (median over every rank's);
-//   self_weights [k, S] / self_scalar [k]: the rows' own Fisher weights, or undefined (= 1).
-// Returns u [k, S] float32 with u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j; fills
-// att (ξ [k, N], this rank's guard count) and sigma (0 unless the fedamp kernel).
-torch::Tensor attention_mix(PairwiseExchange& exchange, const AttentionOptions& options,
-                            const std::vector<int64_t>& sizes, const torch::Tensor& queries,
-                            const torch::Tensor& self_cols, const torch::Tensor& sigma_rows,
-                            const torch::Tensor& self_weights, const torch::Tensor& self_scalar, Attention& att,
-                            double& sigma);
+// The k rows (this rank's clients) that get a mix.
+struct MixRows {
+  torch::Tensor params;        // [k, S] float32 (CPU): the rows' own parameters
+  torch::Tensor clients;       // [k] int64: the rows' clients
+  torch::Tensor sigma_rows;    // [k] bool: the rows whose distances define σ = "auto" (median over every rank's)
+  torch::Tensor self_weights;  // [k, S] the rows' own Fisher weights, or undefined (= 1)
+  torch::Tensor self_scalar;   // [k] the rows' own scalar Fisher weights, or undefined (= 1)
+};
+
+struct Mix {
+  torch::Tensor u;  // [k, S] float32: u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j
+  Attention att;    // ξ [k, N] and this rank's guard count
+  double sigma = 0;  // σ used (0 unless the fedamp kernel)
+};
+
+// The attention step shared by fedamp and fedsaf. The uploads must already be registered on
+// `exchange` (set_held). sizes: n_j for every client. Collective.
+Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& options, const std::vector<int64_t>& sizes,
+                  const MixRows& rows);
 
 // [m, numel] float32 CPU: the first `numel` elements of each listed client's tensor, in order
 // (the held uploads or the query rows of a pairwise pass).

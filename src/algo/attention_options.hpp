@@ -1,5 +1,5 @@
 #pragma once
-// The [attention] section, shared by fedamp and fedsaf (FEDSAF-SPEC.md); registered with its keys
+// The [attention] section, shared by fedamp and fedsaf (docs/algorithms.md#attention); registered with its keys
 // in attention_mix.cpp. Read it as config.section<AttentionOptions>().
 #include <cstdint>
 #include <string>

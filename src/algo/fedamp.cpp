@@ -1,5 +1,5 @@
-// FedAMP (Huang et al., AAAI 2021), the paper's version (FEDSAF-SPEC.md): every client keeps its
-// own whole model w_i. From round 1 on, for each selected client i the server side computes
+// FedAMP (Huang et al., AAAI 2021), the paper's version (docs/algorithms.md#fedamp): every client
+// keeps its own whole model w_i. From round 1 on, for each selected client i the server side computes
 // d_ij = ‖w_i − w_j‖² against the latest uploads of all clients (held by their owning ranks, moved
 // by PairwiseExchange), ξ by the attention kernel with the guard, and u_i = Σ_j ξ_ij w_j. Client i
 // trains from w_i with CE + (λ/(2α_K))·‖w − u_i‖² and uploads w_i.
@@ -35,16 +35,15 @@ struct FedAmpOptions {
 
 class FedAmp : public Algorithm {
  public:
+  FedAmp(const AttentionOptions& attention, const FedAmpOptions& options)
+      : attention_(attention), compat_(options.pfllib_compat),
+        coef_(attention.lambda / attention.alpha_k) {}  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
   std::string name() const override { return "fedamp"; }
   bool personalised() const override { return true; }
 
   void init(const AlgoContext& context) override {
     context_ = context;
-    const Config& config = *context.config;
-    const AttentionOptions& attention = config.section<AttentionOptions>();
-    compat_ = config.section<FedAmpOptions>().pfllib_compat;
-    coef_ = attention.lambda / attention.alpha_k;  // ∇ (λ/(2α_K))‖w − u‖² = (λ/α_K)(w − u)
-    exchange_ = context.make_exchange(attention.exchange, attention.precision);
+    exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
     for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
   }
 
@@ -62,17 +61,14 @@ class FedAmp : public Algorithm {
     for (int64_t c : cohort)
       if (personal_.count(c)) rows.push_back(c);
     const int64_t k = static_cast<int64_t>(rows.size());
-    const torch::Tensor queries = stack_rows(personal_, rows, p);  // [k, P]
-    const torch::Tensor self_cols = torch::tensor(rows, kI64);     // [k]
-    Attention att;
-    double sigma = 0;
-    const torch::Tensor u = attention_mix(*exchange_, context_.config->section<AttentionOptions>(),
-                                          context_.train_sizes, queries, self_cols,
-                                          torch::ones({k}, torch::kBool), torch::Tensor(), torch::Tensor(), att,
-                                          sigma);  // [k, P]
+    MixRows mix_rows;
+    mix_rows.params = stack_rows(personal_, rows, p);  // [k, P]
+    mix_rows.clients = torch::tensor(rows, kI64);      // [k]
+    mix_rows.sigma_rows = torch::ones({k}, torch::kBool);  // [k]
+    const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows);  // u: [k, P]
     for (int64_t i = 0; i < k; ++i)
-      u_[rows[static_cast<size_t>(i)]] = u[i].to(context_.initial_params.device());  // [P]
-    add_to_report(report_, att, self_cols, sigma, *exchange_);
+      u_[rows[static_cast<size_t>(i)]] = mix.u[i].to(context_.initial_params.device());  // [P]
+    add_to_report(report_, mix.att, mix_rows.clients, mix.sigma, *exchange_);
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
@@ -99,8 +95,7 @@ class FedAmp : public Algorithm {
   int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
   Diagnostics diagnostics(int64_t round) const override {
     Diagnostics out;
-    add_attention_diagnostics(out, report_, round, context_.config->section<AttentionOptions>().every,
-                              context_.num_clients);
+    add_attention_diagnostics(out, report_, round, attention_.every, context_.num_clients);
     return out;
   }
   // u_ is recomputed in round_begin from these.
@@ -115,6 +110,7 @@ class FedAmp : public Algorithm {
 
  private:
   AlgoContext context_;
+  AttentionOptions attention_;
   bool compat_ = false;
   double coef_ = 0;                               // λ/α_K
   std::unique_ptr<PairwiseExchange> exchange_;
@@ -128,7 +124,9 @@ const bool registered = register_algorithm(
     {50, "fedamp", "(FedAMP: attentive message passing between personal models, [attention] keys)",
      {{"fedamp.pfllib_compat", "Reproduce PFLlib's FedAMP, whose proximal term carries no gradient (it then trains exactly like `local`). Only for comparison.",
        [](Config& c) -> ConfigValueRef { return &c.section<FedAmpOptions>().pfllib_compat; }}},
-     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedAmp>(); }});
+     [](const Config& c) -> std::unique_ptr<Algorithm> {
+       return std::make_unique<FedAmp>(c.section<AttentionOptions>(), c.section<FedAmpOptions>());
+     }});
 
 }  // namespace
 

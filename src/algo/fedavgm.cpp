@@ -18,11 +18,11 @@ struct FedAvgMOptions {
 
 class FedAvgM : public Algorithm {
  public:
+  explicit FedAvgM(const FedAvgMOptions& options) : options_(options) {}
   std::string name() const override { return "fedavgm"; }
   bool personalised() const override { return false; }
 
   void init(const AlgoContext& context) override {
-    options_ = context.config->section<FedAvgMOptions>();
     global_ = context.initial_params.clone();                  // [P] float32
     velocity_ = torch::zeros_like(global_, torch::kFloat64);  // [P] float64
   }
@@ -66,7 +66,7 @@ const bool registered = register_algorithm(
       {"fedavgm.server_lr", "fedavgm: server step η of global ← global + η·v.",
        [](Config& c) -> ConfigValueRef { return &c.section<FedAvgMOptions>().server_lr; }, 0,
        std::numeric_limits<double>::infinity(), true}},
-     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedAvgM>(); }});
+     [](const Config& c) -> std::unique_ptr<Algorithm> { return std::make_unique<FedAvgM>(c.section<FedAvgMOptions>()); }});
 
 }  // namespace
 }  // namespace fedsaf

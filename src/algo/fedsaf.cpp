@@ -1,4 +1,4 @@
-// FedSAF, the reference design of FEDSAF-SPEC.md: the model is split at n_head into the shared
+// FedSAF, as defined in docs/algorithms.md#fedsaf: the model is split at n_head into the shared
 // part θˢ (uploaded) and the private part θᴾ (never leaves the client). Per round:
 //   1. attention on θˢ only (kernel fedamp / heur / samples) against the latest uploads of all
 //      clients, moved between ranks by PairwiseExchange;
@@ -9,15 +9,16 @@
 //   4. the empirical Fisher diagonal F_i of θˢ after training (extra_pass, in client_trained) or
 //      accumulated over the last epoch (last_epoch, in add_regularizer_grad), then upload θˢ_i, F_i.
 //
-// WHEN THE MIX IS COMPUTED. The spec mixes at the start of round t for the cohort of t (none at
-// t = 0). Here the mix for round t + 1 is computed at the end of round t (server_step), for the
-// hosted clients of cohort t + 1 (the engine passes it in ServerStep; round_begin recomputes if
-// the cohort it gets differs) and, on evaluation rounds (ServerStep::evaluates), for every hosted
-// client: a client is evaluated on the personal model it would start the next round with,
-// u_iˢ + θᴾ_i (with init_from_cloud = false: its own θˢ_i + θᴾ_i), exactly FedPer's evaluation, so
-// that fedsaf(samples, fisher none) ≡ fedper and, with n_head = L, ≡ fedavg. σ = "auto" is the
-// median over the rows of cohort t + 1 only, so evaluating does not change training. Evaluation
-// rounds therefore cost one pairwise pass with N query rows instead of |cohort| rows.
+// WHEN THE MIX IS COMPUTED (docs/algorithms.md#when-the-mix-is-computed). The definition mixes at
+// the start of round t for the cohort of t (none at t = 0). Here the mix for round t + 1 is
+// computed at the end of round t (server_step), for the hosted clients of cohort t + 1 (the engine
+// passes it in ServerStep; round_begin recomputes if the cohort it gets differs) and, on evaluation
+// rounds (ServerStep::evaluates), for every hosted client: a client is evaluated on the personal
+// model it would start the next round with, u_iˢ + θᴾ_i (with init_from_cloud = false: its own θˢ_i
+// + θᴾ_i), exactly FedPer's evaluation, so that fedsaf(samples, fisher none) ≡ fedper and, with
+// n_head = L, ≡ fedavg. σ = "auto" is the median over the rows of cohort t + 1 only, so evaluating
+// does not change training. Evaluation rounds therefore cost one pairwise pass with N query rows
+// instead of |cohort| rows.
 //
 // STATE (all with the rank that owns the client): θ_i [P] (θˢ_i is also the held copy of its
 // latest upload: after training they are equal and θˢ_i only changes by training), the Fisher
@@ -77,13 +78,12 @@ struct FisherSums {
 
 class FedSaf : public Algorithm {
  public:
+  FedSaf(const FedSafOptions& options, const AttentionOptions& attention) : options_(options), attention_(attention) {}
   std::string name() const override { return "fedsaf"; }
   bool personalised() const override { return true; }
 
   void init(const AlgoContext& context) override {
     context_ = context;
-    options_ = context.config->section<FedSafOptions>();
-    attention_ = context.config->section<AttentionOptions>();
     s_ = context.shared_numel;
     exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
     for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
@@ -120,7 +120,7 @@ class FedSaf : public Algorithm {
     // last_epoch Fisher: count this client's batches to recognise the last epoch's.
     last_epoch_acc_.reset();
     if (options_.fisher_mode != FisherMode::none && options_.fisher_source == FisherSource::last_epoch) {
-      const TrainConfig& t = context_.config->train;
+      const TrainConfig& t = context_.train;
       const int64_t n = context_.train_sizes.at(static_cast<size_t>(client));
       const int64_t per_epoch = n / t.batch_size > 0 ? n / t.batch_size : (n > 0 ? 1 : 0);  // as epoch_batches
       first_fisher_batch_ = (t.local_epochs - 1) * per_epoch;
@@ -151,25 +151,22 @@ class FedSaf : public Algorithm {
 
   void client_trained(int64_t client, FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
                       int64_t round) override {
-    const Config& config = *context_.config;
     const FedSafOptions& f = options_;
     if (f.fisher_mode == FisherMode::none) return;
     use_fisher(client, f.fisher_source == FisherSource::last_epoch
                            ? last_epoch_acc_->value()
-                           : fisher_diagonal(model, data, train_indices, config.train.batch_size, f.fisher_batches, s_,
-                                             config.run.seed, round, client, model.params().device()));  // [S]
+                           : fisher_diagonal(model, data, train_indices, client, fisher_pass(round),
+                                             model.params().device()));  // [S]
   }
 
   // The extra Fisher pass of a group trained together, as one stacked pass.
   bool group_trained(const std::vector<StackedClient>& group, FlatModel& model, const torch::Tensor& stacked,
                      const Dataset& data, int64_t round) override {
-    const Config& config = *context_.config;
     const FedSafOptions& f = options_;
     if (f.fisher_mode == FisherMode::none) return true;  // nothing to do per client
     if (f.fisher_source != FisherSource::extra_pass) return false;
-    const torch::Tensor fisher = fisher_diagonals_stacked(model, stacked, data, group, config.train.batch_size,
-                                                          f.fisher_batches, s_, config.run.seed, round,
-                                                          model.params().device());  // [G, S]
+    const torch::Tensor fisher =
+        fisher_diagonals_stacked(model, stacked, data, group, fisher_pass(round), model.params().device());  // [G, S]
     for (size_t i = 0; i < group.size(); ++i) use_fisher(group[i].client, fisher[static_cast<int64_t>(i)]);
     return true;
   }
@@ -283,17 +280,20 @@ class FedSaf : public Algorithm {
       for (int64_t r = 0; r < k; ++r) self_scalar[r] = scalar_or_neutral(rows[static_cast<size_t>(r)]);
     }
     exchange_->set_held(held);
-    const torch::Tensor queries = stack_rows(theta_, rows, s_);  // [k, S]
-    const torch::Tensor self_cols = torch::tensor(rows, kI64);  // [k]
-    torch::Tensor sigma_mask = torch::zeros({k}, torch::kBool);  // [k]
-    for (int64_t r = 0; r < k; ++r) sigma_mask[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
-    Attention att;
-    double sigma = 0;
-    const torch::Tensor u = attention_mix(*exchange_, attention_,
-                                          context_.train_sizes, queries, self_cols, sigma_mask, self_weights,
-                                          self_scalar, att, sigma);  // [k, S]
-    for (int64_t r = 0; r < k; ++r) context_.store(mix_, rows[static_cast<size_t>(r)], u[r]);  // [S]
-    add_to_report(report_, att, self_cols, sigma, *exchange_);
+    MixRows mix_rows;
+    mix_rows.params = stack_rows(theta_, rows, s_);           // [k, S]
+    mix_rows.clients = torch::tensor(rows, kI64);             // [k]
+    mix_rows.sigma_rows = torch::zeros({k}, torch::kBool);    // [k]
+    for (int64_t r = 0; r < k; ++r) mix_rows.sigma_rows[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
+    mix_rows.self_weights = self_weights;                     // [k, S] or undefined
+    mix_rows.self_scalar = self_scalar;                       // [k] or undefined
+    const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows);  // u: [k, S]
+    for (int64_t r = 0; r < k; ++r) context_.store(mix_, rows[static_cast<size_t>(r)], mix.u[r]);  // [S]
+    add_to_report(report_, mix.att, mix_rows.clients, mix.sigma, *exchange_);
+  }
+
+  FisherPass fisher_pass(int64_t round) const {
+    return {context_.train.batch_size, options_.fisher_batches, s_, context_.seed, round};
   }
 
   // fisher: [S] one client's Fisher diagonal, summed into this round's per-tensor statistics.
@@ -361,7 +361,9 @@ const bool registered = register_algorithm(
       enum_key<DeepMode>("fedsaf.deep_mode",
                          "Private (deep) layers: `train` (trained locally, never uploaded) or `frozen` (requires_grad = false).",
                          {"train", "frozen"}, [](Config& c) -> auto& { return c.section<FedSafOptions>().deep_mode; })},
-     [](const Config&) -> std::unique_ptr<Algorithm> { return std::make_unique<FedSaf>(); }});
+     [](const Config& c) -> std::unique_ptr<Algorithm> {
+       return std::make_unique<FedSaf>(c.section<FedSafOptions>(), c.section<AttentionOptions>());
+     }});
 
 }  // namespace
 

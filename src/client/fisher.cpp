@@ -25,8 +25,8 @@ torch::Tensor FisherAccumulator::value() const {
 }
 
 torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
-                              int64_t batch_size, int64_t fisher_batches, int64_t shared_numel, uint64_t seed,
-                              int64_t round, int64_t client, const torch::Device& device) {
+                              int64_t client, const FisherPass& fisher, const torch::Device& device) {
+  const int64_t fisher_batches = fisher.batches, shared_numel = fisher.shared_numel;
   if (fisher_batches < 0) throw ConfigError(fmt::format("fedsaf.fisher_batches = {}: must be ≥ 0", fisher_batches));
   if (shared_numel < 0 || shared_numel > model.num_params())
     throw Error(fmt::format("fisher: shared_numel = {} outside [0, {}]", shared_numel, model.num_params()));
@@ -35,7 +35,8 @@ torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::
   model.train(false);
   torch::Tensor& grads = model.grads();  // [P]
   for (int64_t pass = 0;; ++pass) {
-    const auto batches = epoch_batches(train_indices, batch_size, seed, round, client, kFisherEpoch + pass);
+    const auto batches =
+        epoch_batches(train_indices, fisher.batch_size, fisher.seed, fisher.round, client, kFisherEpoch + pass);
     const torch::Tensor order = indices_on(concatenated(batches), device);  // [n'] int64
     int64_t begin = 0;
     for (const auto& batch : batches) {

@@ -1,5 +1,5 @@
 #pragma once
-// The empirical Fisher diagonal of the shared part θˢ (FEDSAF-SPEC.md, FedSAF step 4):
+// The empirical Fisher diagonal of the shared part θˢ (docs/algorithms.md#fisher-diagonal):
 //   F[p] = mean over M batches of (∂ mean-batch CE / ∂θˢ[p])², with the true labels.
 #include <torch/torch.h>
 
@@ -16,15 +16,24 @@ namespace fedsaf {
 // the Fisher batches are a seeded stream of their own (RngPurpose::kLocalTraining, round, client).
 constexpr int64_t kFisherEpoch = int64_t{1} << 23;
 
-// F over the first shared_numel elements of the model's flat parameters, from M = fisher_batches
-// batches of batch_size (0 = every batch of one pass over train_indices; M larger than one pass
-// continues with the next pass, epoch kFisherEpoch + 1, ...). The model's parameters are not
-// changed; its grads are left zeroed; it is left in eval mode (no dropout, batch-norm statistics
-// untouched) — the trainer switches it back to train mode. data lives on `device` (Dataset::on).
+// What one Fisher pass of round `round` computes, and from which batches: F over the first
+// shared_numel elements of the flat parameters, from M = batches batches of batch_size (0 = every
+// batch of one pass over the client's training split; M larger than one pass continues with the
+// next pass, epoch kFisherEpoch + 1, ...), drawn from the client's seeded stream.
+struct FisherPass {
+  int64_t batch_size = 1;    // train.batch_size
+  int64_t batches = 0;       // M, fedsaf.fisher_batches
+  int64_t shared_numel = 0;  // S
+  uint64_t seed = 0;         // run.seed
+  int64_t round = 0;
+};
+
+// F for `client` from its train_indices. The model's parameters are not changed; its grads are
+// left zeroed; it is left in eval mode (no dropout, batch-norm statistics untouched) — the
+// trainer switches it back to train mode. data lives on `device` (Dataset::on).
 // Returns [S] float32 on the CPU.
 torch::Tensor fisher_diagonal(FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
-                              int64_t batch_size, int64_t fisher_batches, int64_t shared_numel, uint64_t seed,
-                              int64_t round, int64_t client, const torch::Device& device);
+                              int64_t client, const FisherPass& pass, const torch::Device& device);
 
 // Accumulates the Fisher from gradients that are computed anyway (fisher_source = last_epoch):
 // add(grads) once per batch with the mean-batch CE gradient of the shared part, then value().

@@ -196,14 +196,14 @@ std::vector<TrainStats> train_clients_stacked(FlatModel& model, torch::Tensor& p
 }
 
 torch::Tensor fisher_diagonals_stacked(FlatModel& model, const torch::Tensor& params, const Dataset& data,
-                                       const std::vector<StackedClient>& group, int64_t batch_size,
-                                       int64_t fisher_batches, int64_t shared_numel, uint64_t seed, int64_t round,
+                                       const std::vector<StackedClient>& group, const FisherPass& fisher,
                                        const torch::Device& device) {
+  const int64_t batch_size = fisher.batch_size, shared_numel = fisher.shared_numel;
   const auto g = static_cast<int64_t>(group.size());
   if (g == 0) return torch::zeros({0, shared_numel});
   model.train(false);
   std::vector<ClientSteps> steps;
-  for (const StackedClient& c : group) steps.push_back(fisher_steps(c, batch_size, fisher_batches, seed, round));
+  for (const StackedClient& c : group) steps.push_back(fisher_steps(c, batch_size, fisher.batches, fisher.seed, fisher.round));
   StackedPass pass(model, std::move(steps), batch_size, device);
   const torch::Tensor rows = params.index_select(0, pass.perm());  // [G, P], sorted by step count
   torch::Tensor grad_rows = torch::empty_like(rows);               // [G, P]

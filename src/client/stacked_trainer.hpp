@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "client/fisher.hpp"  // FisherPass
 #include "client/trainer.hpp"
 
 namespace fedsaf {
@@ -41,8 +42,7 @@ std::vector<TrainStats> train_clients_stacked(FlatModel& model, torch::Tensor& p
 // changed) with the same batches: [G, S] float32 on the CPU, rows in group order. The model is
 // left in eval mode, as fisher_diagonal leaves it.
 torch::Tensor fisher_diagonals_stacked(FlatModel& model, const torch::Tensor& params, const Dataset& data,
-                                       const std::vector<StackedClient>& group, int64_t batch_size,
-                                       int64_t fisher_batches, int64_t shared_numel, uint64_t seed, int64_t round,
+                                       const std::vector<StackedClient>& group, const FisherPass& pass,
                                        const torch::Device& device);
 
 }  // namespace fedsaf

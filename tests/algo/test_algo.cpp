@@ -212,7 +212,8 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
                                         "train.batch_size=10"});
   Communicator comm;
   AlgoContext context;
-  context.config = &config;
+  context.train = config.train;
+  context.seed = config.run.seed;
   context.num_clients = 3;
   context.make_exchange = exchanges_on(comm, context.num_clients);
   context.train_sizes = {10, 10, 10};
@@ -323,7 +324,7 @@ TEST(Fisher, MatchesPlainLoop) {
     return (sum / count).to(torch::kFloat32);
   };
   for (int64_t m : {0, 2, 7}) {  // 22 samples, batch 4 → 5 batches per pass; 7 crosses into the next
-    const torch::Tensor f = fisher_diagonal(*model, data, train, 4, m, s, 5, 2, 3, torch::kCPU);  // [25]
+    const torch::Tensor f = fisher_diagonal(*model, data, train, 3, {4, m, s, 5, 2}, torch::kCPU);  // [25]
     EXPECT_TRUE(torch::allclose(f, reference(m), 1e-5, 1e-9)) << "fisher_batches " << m;
     EXPECT_TRUE(torch::equal(model->params(), before));  // the pass does not train
     EXPECT_EQ(model->grads().abs().sum().item<float>(), 0.f);

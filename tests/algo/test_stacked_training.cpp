@@ -127,11 +127,11 @@ TEST_P(StackedTraining, FisherDiagonalsEqualOneClientAtATime) {
   std::vector<StackedClient> group;
   for (int64_t i = 0; i < 3; ++i) group.push_back({50 + i, &indices[static_cast<size_t>(i)], nullptr});
   for (const int64_t batches : {int64_t{0}, int64_t{7}}) {
-    const torch::Tensor together = fisher_diagonals_stacked(*model, stacked, data, group, 8, batches, s, 11, 2, torch::kCPU);  // [G, S]
+    const torch::Tensor together = fisher_diagonals_stacked(*model, stacked, data, group, {8, batches, s, 11, 2}, torch::kCPU);  // [G, S]
     ASSERT_EQ(together.sizes(), (std::vector<int64_t>{3, s}));
     for (int64_t i = 0; i < 3; ++i) {
       model->params().copy_(stacked[i]);
-      const torch::Tensor alone = fisher_diagonal(*model, data, indices[static_cast<size_t>(i)], 8, batches, s, 11, 2, 50 + i, torch::kCPU);  // [S]
+      const torch::Tensor alone = fisher_diagonal(*model, data, indices[static_cast<size_t>(i)], 50 + i, {8, batches, s, 11, 2}, torch::kCPU);  // [S]
       const double scale = alone.abs().max().item<double>();
       EXPECT_GT(scale, 0.0);
       EXPECT_LE((together[i] - alone).abs().max().item<double>(), 1e-5 * std::max(1.0, scale))

@@ -85,7 +85,8 @@ TEST(FedAvgServer, HandComputedThreeClientWeightedAverage) {
   Communicator world(MPI_COMM_WORLD);
   Config config = default_config();
   AlgoContext context;
-  context.config = &config;
+  context.train = config.train;
+  context.seed = config.run.seed;
   context.num_clients = 3;
   context.train_sizes = {1, 2, 3};
   context.initial_params = torch::zeros({2});

@@ -1,4 +1,4 @@
-// The equivalences of FEDSAF-SPEC.md through the whole round loop, at 1, 2 and 4 ranks:
+// The equivalences of docs/algorithms.md#equivalences through the whole round loop, at 1, 2 and 4 ranks:
 // fedamp pfllib_compat ≡ local (bit for bit); fedsaf with sample attention and no Fisher ≡ fedper
 // at the same split; fedsaf with every layer shared ≡ fedavg; ring ≡ allgather (bit for bit);
 // fedamp / fedsaf at R ranks ≡ the single-rank run within 1e-5; the ξ guard count.
@@ -154,7 +154,8 @@ struct HandRun {
 void hand_round0(HandRun& h, Communicator& world, const std::vector<std::string>& overrides,
                  const std::vector<std::vector<float>>& uploads) {
   h.config = default_config(overrides + std::vector<std::string>{"run.algorithm=fedamp"});
-  h.context.config = &h.config;
+  h.context.train = h.config.train;
+  h.context.seed = h.config.run.seed;
   h.context.num_clients = static_cast<int64_t>(uploads.size());
   h.context.make_exchange = exchanges_on(world, h.context.num_clients);
   h.context.train_sizes.assign(uploads.size(), 10);

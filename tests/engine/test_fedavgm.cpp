@@ -16,7 +16,8 @@ TEST(FedAvgM, ServerStepMatchesHandComputedMomentum) {
   Communicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.algorithm=fedavgm", "fedavgm.momentum=0.5", "fedavgm.server_lr=2"});
   AlgoContext context;
-  context.config = &config;
+  context.train = config.train;
+  context.seed = config.run.seed;
   context.num_clients = 1;
   context.train_sizes = {1};
   context.initial_params = torch::zeros({2});  // [P]

@@ -1,0 +1,99 @@
+#include "sim/federation.hpp"
+
+#include <fmt/format.h>
+
+#include "algo/client_memory.hpp"
+#include "algo/pairwise.hpp"
+#include "algo/registry.hpp"
+#include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
+#include "client/stacked_trainer.hpp"
+#include "mpi/communicator.hpp"
+#include "sim/gpu_info.hpp"
+#include "sim/placement.hpp"
+
+namespace fedsaf {
+
+namespace {
+
+// The algorithm's view of the run: the same on every rank except `hosted`.
+void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int rank, Communicator& comm) {
+  const Config& config = fed.config;
+  AlgoContext& context = fed.context;
+  context.train = config.train;
+  context.seed = config.run.seed;
+  context.num_clients = static_cast<int64_t>(fed.partition.clients.size());
+  context.make_exchange = exchanges_on(comm, context.num_clients);
+  context.train_sizes = train_sizes;
+  context.hosted = hosted_clients(fed.rank_of, rank);
+  context.initial_params = fed.model->params().clone();  // [P]
+  context.shared_numel = fed.model->shared_numel(config.model.n_head);
+  context.shared_tensor_names = shared_tensor_names(*fed.model, config.model.n_head);
+  context.shared_tensor_sizes = shared_tensor_sizes(*fed.model, config.model.n_head);
+  int64_t gpu_bytes = 0;
+  for (const GpuInfo& g : visible_gpus())
+    if (fed.device.is_cuda() && g.index == fed.device.index()) gpu_bytes = g.total_bytes;
+  context.memory = std::make_shared<ClientMemory>(
+      fed.device, client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing));
+}
+
+}  // namespace
+
+std::unique_ptr<Federation> build_federation(const Config& config, Communicator& comm) {
+  auto fed = std::make_unique<Federation>(config);
+  const uint64_t seed = config.run.seed;
+  fed->data = load_dataset(config);
+  fed->partition = make_partition(config.partition, seed, config.run.clients, fed->data.labels(), fed->data.groups(),
+                                  fed->data.num_classes);
+  std::vector<int64_t> train_sizes, test_sizes;
+  for (const auto& c : fed->partition.clients) {
+    train_sizes.push_back(static_cast<int64_t>(c.train.size()));
+    test_sizes.push_back(static_cast<int64_t>(c.test.size()));
+  }
+  fed->costs = estimate_client_costs(train_sizes, test_sizes,
+                                     {config.train.local_epochs, config.train.batch_size, config.run.eval_every});
+  fed->rank_of = place_by_cost(fed->costs, comm.size());
+  fed->choice = select_device(config.run.device, node_local_rank(comm.local_rank()), comm.local_size(),
+                              static_cast<int>(config.run.max_ranks_per_gpu));
+  fed->device = fed->choice.device;
+  // On a GPU too: the attention stage and the staging of collectives run on the CPU, and
+  // LibTorch's default (every core, in every rank) oversubscribes a node with many ranks.
+  torch::set_num_threads(static_cast<int>(config.run.threads_per_rank));
+  comm.set_cuda_aware(cuda_aware_wanted(config.run.cuda_aware_mpi));
+  fed->model = make_model(config.model, fed->data.sample_shape(), fed->data.num_classes, seed);
+  fed->model->to(fed->device);
+  fill_context(*fed, train_sizes, comm.rank(), comm);
+  fed->algorithm = make_algorithm(config);
+  fed->algorithm->init(fed->context);
+  return fed;
+}
+
+void Federation::replace(const std::vector<int>& new_rank_of, int rank, StateReader& state) {
+  algorithm.reset();  // its per-client state is in `state` now
+  rank_of = new_rank_of;
+  context.hosted = hosted_clients(rank_of, rank);
+  context.memory = std::make_shared<ClientMemory>(device, context.memory->budget_bytes());
+  algorithm = make_algorithm(config);
+  algorithm->init(context);
+  algorithm->load_state(state);
+}
+
+int64_t resolve_client_group(const Federation& fed, int rank) {
+  const int64_t asked = fed.config.train.client_group;
+  if (asked == 1) return 1;
+  const FlatModel& model = *fed.model;
+  if (!model.stacks_clients() || !fed.algorithm->trains_clients_together()) {
+    if (asked > 1 && rank == 0)
+      fmt::print(stderr,
+                 "fedsaf: warning: train.client_group = {}, but {} cannot train clients together ({}): one at a "
+                 "time\n",
+                 asked,
+                 model.stacks_clients() ? "this " + fed.algorithm->name() + " configuration"
+                                        : "model " + fed.config.model.name,
+                 model.stacks_clients() ? "fedsaf needs init_from_cloud = true and fisher_source = extra_pass"
+                                        : "logreg, mlp and cnn can");
+    return 1;
+  }
+  return asked == 0 ? automatic_client_group(model.num_params(), fed.device) : asked;
+}
+
+}  // namespace fedsaf
