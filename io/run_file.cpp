@@ -136,7 +136,7 @@ void RunFile::write_ranks(const RunFileInfo& info) {
 
 void RunFile::set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes) {
   const auto put = [&](const char* name, int64_t value) {
-    file_->open_dataset(std::string("ranks/") + name).write_points(h5::DType::kI64, {{rank_}}, &value);
+    file_->open_dataset(std::string("ranks/") + name).write_points({{rank_}}, &value);
   };
   put("state_device_bytes", device_bytes);
   put("state_host_bytes", host_bytes);
@@ -164,58 +164,59 @@ std::vector<EvalRecord> RunFile::read_evals() const {
   return evals;
 }
 
-void RunFile::append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value) {
+template <typename T>
+void RunFile::append_shared_value(const std::string& path, int64_t row, const T* value) {
   h5::Dataset d = file_->open_dataset(path);
   d.resize_rows(row + 1);
   // Rank 0 writes the value (the same on every rank); the others join the collective with an
   // empty selection.
-  d.write_rows(type, row, rank_ == 0 ? 1 : 0, value);
+  d.write_rows(row, rank_ == 0 ? 1 : 0, value);
 }
 
 void RunFile::append_round(const RoundRecord& r) {
   const int64_t row = rounds_written_;
-  const auto put_row = [&](const char* name, h5::DType type, const void* v) {
-    append_shared_value(std::string("metrics/rounds/") + name, row, type, v);
+  const auto put_row = [&](const char* name, const auto* v) {
+    append_shared_value(std::string("metrics/rounds/") + name, row, v);
   };
-  put_row("round", h5::DType::kI64, &r.round);
-  put_row("cohort_size", h5::DType::kI64, &r.cohort_size);
-  put_row("train_loss", h5::DType::kF64, &r.train_loss);
-  put_row("wall_seconds", h5::DType::kF64, &r.wall_seconds);
-  put_row("client_updates_per_second", h5::DType::kF64, &r.client_updates_per_second);
-  put_row("protocol_bytes_up", h5::DType::kI64, &r.protocol_bytes_up);
-  put_row("protocol_bytes_down", h5::DType::kI64, &r.protocol_bytes_down);
-  put_row("diverged_clients", h5::DType::kI64, &r.diverged_clients);
+  put_row("round", &r.round);
+  put_row("cohort_size", &r.cohort_size);
+  put_row("train_loss", &r.train_loss);
+  put_row("wall_seconds", &r.wall_seconds);
+  put_row("client_updates_per_second", &r.client_updates_per_second);
+  put_row("protocol_bytes_up", &r.protocol_bytes_up);
+  put_row("protocol_bytes_down", &r.protocol_bytes_down);
+  put_row("diverged_clients", &r.diverged_clients);
   // Timing: every rank writes its own column of the new row.
-  const auto put_timing = [&](const char* name, h5::DType type, const void* v) {
+  const auto put_timing = [&](const char* name, const auto* v) {
     h5::Dataset d = file_->open_dataset(std::string("timing/") + name);
     d.resize_rows(row + 1);
-    d.write_points(type, {{row, rank_}}, v);
+    d.write_points({{row, rank_}}, v);
   };
-  put_timing("train_seconds", h5::DType::kF64, &r.timing.train_seconds);
-  put_timing("comm_seconds", h5::DType::kF64, &r.timing.comm_seconds);
-  put_timing("eval_seconds", h5::DType::kF64, &r.timing.eval_seconds);
-  put_timing("io_seconds", h5::DType::kF64, &r.timing.io_seconds);
-  put_timing("bytes_sent", h5::DType::kI64, &r.timing.bytes_sent);
-  put_timing("bytes_received", h5::DType::kI64, &r.timing.bytes_received);
+  put_timing("train_seconds", &r.timing.train_seconds);
+  put_timing("comm_seconds", &r.timing.comm_seconds);
+  put_timing("eval_seconds", &r.timing.eval_seconds);
+  put_timing("io_seconds", &r.timing.io_seconds);
+  put_timing("bytes_sent", &r.timing.bytes_sent);
+  put_timing("bytes_received", &r.timing.bytes_received);
   rounds_written_ = row + 1;
 }
 
 void RunFile::set_io_seconds(int64_t round_row, double seconds) {
   h5::Dataset d = file_->open_dataset("timing/io_seconds");
-  d.write_points(h5::DType::kF64, {{round_row, rank_}}, &seconds);
+  d.write_points({{round_row, rank_}}, &seconds);
 }
 
 void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hosted) {
   const int64_t row = evals_written_;
-  const auto put_row = [&](const char* name, h5::DType type, const void* v) {
-    append_shared_value(std::string("metrics/eval/") + name, row, type, v);
+  const auto put_row = [&](const char* name, const auto* v) {
+    append_shared_value(std::string("metrics/eval/") + name, row, v);
   };
-  put_row("round", h5::DType::kI64, &e.round);
-  put_row("accuracy", h5::DType::kF64, &e.accuracy);
-  put_row("accuracy_mean", h5::DType::kF64, &e.accuracy_mean);
-  put_row("accuracy_std", h5::DType::kF64, &e.accuracy_std);
-  put_row("loss", h5::DType::kF64, &e.loss);
-  put_row("auc", h5::DType::kF64, &e.auc);
+  put_row("round", &e.round);
+  put_row("accuracy", &e.accuracy);
+  put_row("accuracy_mean", &e.accuracy_mean);
+  put_row("accuracy_std", &e.accuracy_std);
+  put_row("loss", &e.loss);
+  put_row("auc", &e.auc);
   // Per-client accuracy: each rank writes the entries of the clients it hosts.
   h5::Dataset d = file_->open_dataset("metrics/eval/client_accuracy");
   d.resize_rows(row + 1);
@@ -225,7 +226,7 @@ void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hoste
     points.push_back({row, c});
     values.push_back(e.client_accuracy.at(static_cast<size_t>(c)));
   }
-  d.write_points(h5::DType::kF64, points, values.data());
+  d.write_points(points, values.data());
   evals_written_ = row + 1;
 }
 
@@ -233,17 +234,18 @@ void RunFile::append_replacement(int64_t round, const std::vector<int>& rank_of)
   ensure_series("partition/replacements/round", h5::DType::kI64, {0}, 0, "round index (0-based)");
   ensure_series("partition/replacements/placement", h5::DType::kI64, {0, num_clients_}, 1, "MPI rank");
   const int64_t row = next_row("partition/replacements/round");
-  append_shared_value("partition/replacements/round", row, h5::DType::kI64, &round);
+  append_shared_value("partition/replacements/round", row, &round);
   const std::vector<int64_t> ranks(rank_of.begin(), rank_of.end());  // [N]: one row of the [K, N] data set
-  append_shared_value("partition/replacements/placement", row, h5::DType::kI64, ranks.data());
+  append_shared_value("partition/replacements/placement", row, ranks.data());
 }
 
 void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
   for (const ScalarDiagnostic& x : d.scalars) {
     const h5::DType type = x.integer ? h5::DType::kI64 : h5::DType::kF64;
     ensure_series(x.path, type, {0}, 0, x.unit);
-    const int64_t as_int = static_cast<int64_t>(x.value);
-    append_shared_value(x.path, next_row(x.path), type, x.integer ? static_cast<const void*>(&as_int) : &x.value);
+    const int64_t row = next_row(x.path), as_int = static_cast<int64_t>(x.value);
+    if (x.integer) append_shared_value(x.path, row, &as_int);
+    else append_shared_value(x.path, row, &x.value);
   }
   for (const PartStatistics& p : d.parts) {
     const auto t = static_cast<int64_t>(p.names.size());
@@ -255,8 +257,8 @@ void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
     ensure_series(mean, h5::DType::kF64, {0, t}, 0,
                   fmt::format("mean of {} in the round (NaN: none computed)", p.of));
     ensure_series(max, h5::DType::kF64, {0, t}, 0, fmt::format("largest value of {} in the round (NaN: none computed)", p.of));
-    append_shared_value(mean, next_row(mean), h5::DType::kF64, p.mean.data());
-    append_shared_value(max, next_row(max), h5::DType::kF64, p.max.data());
+    append_shared_value(mean, next_row(mean), p.mean.data());
+    append_shared_value(max, next_row(max), p.max.data());
   }
   for (const ClientRows& c : d.client_rows) {
     const std::string round_path = c.path + "_round";
@@ -266,9 +268,9 @@ void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
     ensure_series(c.path, h5::DType::kF32, shape, 1, c.unit);
     if (!c.store) continue;
     const int64_t row = next_row(round_path);
-    append_shared_value(round_path, row, h5::DType::kI64, &round);
+    append_shared_value(round_path, row, &round);
     const std::vector<float> values(c.values.begin(), c.values.end());  // as stored: float32
-    append_shared_value(c.path, row, h5::DType::kF32, values.data());
+    append_shared_value(c.path, row, values.data());
   }
 }
 

@@ -61,7 +61,8 @@ class RunFile {
  private:
   void continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
   void write_ranks(const RunFileInfo& info);
-  void append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value);
+  // Collective: resizes the data set at path to row + 1 rows and writes row `row` from rank 0.
+  template <typename T> void append_shared_value(const std::string& path, int64_t row, const T* value);
   void ensure_parent(const std::string& path);  // creates the groups above path
   // Creates an extendible data set (first dimension 0) with its unit unless it exists.
   void ensure_series(const std::string& path, h5::DType type, const std::vector<int64_t>& shape, int64_t chunk_rows,
