@@ -1,6 +1,7 @@
 #pragma once
 // The HDF5 run file: one per run, written collectively by every rank through parallel HDF5.
-// Layout, dtypes and units: io/SCHEMA.md (a test keeps the two in sync).
+// Layout, dtypes and units: io/SCHEMA.md (tests keep the two in sync); the per-round, per-evaluation
+// and timing columns are declared once, in io/run_columns.hpp.
 #include <mpi.h>
 
 #include <cstdint>
