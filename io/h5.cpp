@@ -212,12 +212,6 @@ hid_t Handle::release() noexcept {
 
 // ---- types --------------------------------------------------------------------------------------
 
-template <> DType dtype_of<uint8_t>() { return DType::kU8; }
-template <> DType dtype_of<int32_t>() { return DType::kI32; }
-template <> DType dtype_of<int64_t>() { return DType::kI64; }
-template <> DType dtype_of<float>() { return DType::kF32; }
-template <> DType dtype_of<double>() { return DType::kF64; }
-
 hid_t native_type(DType t) {
   switch (t) {
     case DType::kU8: return H5T_NATIVE_UINT8;
@@ -238,6 +232,10 @@ std::string dtype_name(DType t) {
     case DType::kF64: return "float64";
   }
   return "unknown";
+}
+
+void unknown_dtype(DType t) {
+  throw IoError(fmt::format("unknown element type (DType {})", static_cast<int>(t)));
 }
 
 void silence_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
@@ -388,15 +386,31 @@ DType Dataset::dtype() const {
                             static_cast<int>(cls), size));
 }
 
-void Dataset::read_raw(DType t, void* out) const {
-  if (product(shape()) == 0) return;
+void Dataset::require_dtype(DType t, const char* access) const {
+  const DType stored = dtype();
+  if (t != stored)
+    throw IoError(fmt::format("{}: stores {}, {} as {}", where(id(), path_), dtype_name(stored), access, dtype_name(t)));
+}
+
+void Dataset::read_all(DType t, void* out, int64_t count) const {
+  require_dtype(t, "read");
+  const int64_t n = product(shape());
+  if (count != n) {
+    throw IoError(fmt::format("{}: cannot read a data set of {} elements into {} values", where(id(), path_), n, count));
+  }
+  if (n == 0) return;
   Handle dxpl = transfer_plist(collective_, id(), path_);
   check(H5Dread(id(), native_type(t), H5S_ALL, H5S_ALL, plist_or_default(dxpl), out), id(), path_,
         fmt::format("cannot read as {}", dtype_name(t)));
 }
 
-void Dataset::write_raw(DType t, const void* data) {
-  if (product(shape()) == 0) return;
+void Dataset::write_all(DType t, const void* data, int64_t count) {
+  require_dtype(t, "written");
+  const int64_t n = product(shape());
+  if (count != n) {
+    throw IoError(fmt::format("{}: cannot write {} values into a data set of {} elements", where(id(), path_), count, n));
+  }
+  if (n == 0) return;
   Handle dxpl = transfer_plist(collective_, id(), path_);
   Handle file_space;
   Handle mem_space;
@@ -417,17 +431,12 @@ void Dataset::write_raw(DType t, const void* data) {
 
 template <typename T> std::vector<T> Dataset::read() const {
   std::vector<T> out(static_cast<size_t>(product(shape())));
-  read_raw(dtype_of<T>(), out.data());
+  read(out.data(), static_cast<int64_t>(out.size()));
   return out;
 }
 
 template <typename T> void Dataset::write(const std::vector<T>& data) {
-  const int64_t n = product(shape());
-  if (static_cast<int64_t>(data.size()) != n) {
-    throw IoError(fmt::format("{}: cannot write {} values into a data set of {} elements", where(id(), path_),
-                              data.size(), n));
-  }
-  write_raw(dtype_of<T>(), data.data());
+  write(data.data(), static_cast<int64_t>(data.size()));
 }
 
 namespace {
@@ -465,7 +474,8 @@ RowSelection select_rows(hid_t dset, const std::string& path, int64_t row_begin,
 }
 }  // namespace
 
-void Dataset::write_rows(DType t, int64_t row_begin, int64_t rows, const void* data) {
+void Dataset::write_rows_as(DType t, int64_t row_begin, int64_t rows, const void* data) {
+  require_dtype(t, "written");
   if (rows == 0 && !collective_) return;
   RowSelection sel = select_rows(id(), path_, row_begin, rows);
   Handle dxpl = transfer_plist(collective_, id(), path_);
@@ -475,7 +485,8 @@ void Dataset::write_rows(DType t, int64_t row_begin, int64_t rows, const void* d
         id(), path_, fmt::format("cannot write rows [{}, {}) as {}", row_begin, row_begin + rows, dtype_name(t)));
 }
 
-void Dataset::read_rows(DType t, int64_t row_begin, int64_t rows, void* out) const {
+void Dataset::read_rows_as(DType t, int64_t row_begin, int64_t rows, void* out) const {
+  require_dtype(t, "read");
   if (rows == 0 && !collective_) return;
   RowSelection sel = select_rows(id(), path_, row_begin, rows);
   Handle dxpl = transfer_plist(collective_, id(), path_);
@@ -485,7 +496,8 @@ void Dataset::read_rows(DType t, int64_t row_begin, int64_t rows, void* out) con
         id(), path_, fmt::format("cannot read rows [{}, {}) as {}", row_begin, row_begin + rows, dtype_name(t)));
 }
 
-void Dataset::write_points(DType t, const std::vector<std::vector<int64_t>>& points, const void* data) {
+void Dataset::write_points_as(DType t, const std::vector<std::vector<int64_t>>& points, const void* data) {
+  require_dtype(t, "written");
   if (points.empty() && !collective_) return;
   Handle file_space(check(H5Dget_space(id()), id(), path_, "cannot read the data space"));
   const std::vector<int64_t> dims = extent(file_space.id(), id(), path_);

@@ -36,9 +36,34 @@ class Handle {
 
 // Element types stored by fedsaf files.
 enum class DType { kU8, kI32, kI64, kF32, kF64 };
-template <typename T> DType dtype_of();
 hid_t native_type(DType t);
 std::string dtype_name(DType t);
+
+// The DType of each C++ element type; any other type does not compile.
+template <typename T> struct DTypeOf;
+template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::kU8; };
+template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::kI32; };
+template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::kI64; };
+template <> struct DTypeOf<float> { static constexpr DType value = DType::kF32; };
+template <> struct DTypeOf<double> { static constexpr DType value = DType::kF64; };
+template <typename T> constexpr DType dtype_of() { return DTypeOf<T>::value; }
+
+[[noreturn]] void unknown_dtype(DType t);  // throws IoError (a DType outside the enumerators)
+
+// Calls f(T{}) with the element type T that t names, and returns what f returns. For code that
+// learns the element type only at run time (a tensor's dtype, a data set of any type): it still
+// goes through the typed I/O below, so every transfer is checked against the stored type.
+template <typename F>
+decltype(auto) visit_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::kU8: return f(uint8_t{});
+    case DType::kI32: return f(int32_t{});
+    case DType::kI64: return f(int64_t{});
+    case DType::kF32: return f(float{});
+    case DType::kF64: return f(double{});
+  }
+  unknown_dtype(t);
+}
 
 class Group;
 class Dataset;
@@ -80,26 +105,44 @@ class Dataset {
   uint64_t storage_bytes() const { return H5Dget_storage_size(id()); }
   Attributes attrs() const { return Attributes(h_.id(), path_); }
 
-  // Whole-data-set I/O (serial files, or collective where every rank passes the same data).
+  // Typed I/O: T must be the element type the data set stores (dtype()), else IoError names the
+  // data set and both types. HDF5 would convert silently (float64 written as int64 truncates), so
+  // a caller whose type is known only at run time dispatches with visit_dtype instead.
+  //
+  // The whole data set (serial files, or collective where every rank passes the same data; rank 0
+  // writes it). count must be its number of elements.
   template <typename T> std::vector<T> read() const;
   template <typename T> void write(const std::vector<T>& data);
-  void read_raw(DType t, void* out) const;
-  void write_raw(DType t, const void* data);
+  template <typename T> void read(T* out, int64_t count) const { read_all(dtype_of<T>(), out, count); }
+  template <typename T> void write(const T* data, int64_t count) { write_all(dtype_of<T>(), data, count); }
   // Rows [row_begin, row_begin + rows) of a data set of shape [N, ...]; `data` holds
   // rows × (product of the other dims) elements. In parallel files this is collective: ranks
   // with nothing to write pass rows = 0.
-  void write_rows(DType t, int64_t row_begin, int64_t rows, const void* data);
-  void read_rows(DType t, int64_t row_begin, int64_t rows, void* out) const;
+  template <typename T> void write_rows(int64_t row_begin, int64_t rows, const T* data) {
+    write_rows_as(dtype_of<T>(), row_begin, rows, data);
+  }
+  template <typename T> void read_rows(int64_t row_begin, int64_t rows, T* out) const {
+    read_rows_as(dtype_of<T>(), row_begin, rows, out);
+  }
   // Single elements at the given coordinates (each of the data set's rank), e.g. one rank's
   // entries of a row it shares with others. data holds points.size() elements. Collective in
   // parallel files: ranks with nothing to write pass no points.
-  void write_points(DType t, const std::vector<std::vector<int64_t>>& points, const void* data);
+  template <typename T> void write_points(const std::vector<std::vector<int64_t>>& points, const T* data) {
+    write_points_as(dtype_of<T>(), points, data);
+  }
   // Extendible data sets (created with max_rows = unlimited): grow the first dimension.
   void resize_rows(int64_t rows);
   void resize(const std::vector<int64_t>& dims);  // every dimension (same rank)
   bool collective() const { return collective_; }
 
  private:
+  // The transfers behind the typed API, as the memory type t; each first checks t against dtype().
+  void require_dtype(DType t, const char* access) const;
+  void read_all(DType t, void* out, int64_t count) const;
+  void write_all(DType t, const void* data, int64_t count);
+  void write_rows_as(DType t, int64_t row_begin, int64_t rows, const void* data);
+  void read_rows_as(DType t, int64_t row_begin, int64_t rows, void* out) const;
+  void write_points_as(DType t, const std::vector<std::vector<int64_t>>& points, const void* data);
   Handle h_;
   std::string path_;
   bool collective_ = false;

@@ -6,8 +6,11 @@
 
 #include <chrono>
 #include <ctime>
+#include <variant>
 
+#include "core/errors.hpp"
 #include "fedsaf/build_info.hpp"
+#include "io/run_columns.hpp"
 
 namespace fedsaf {
 
@@ -18,36 +21,21 @@ std::string utc_now() {
 
 namespace {
 
-// Per-round data sets: name → (dtype, unit).
-struct Column {
-  const char* name;
-  h5::DType type;
-  const char* unit;
-};
-constexpr Column kRoundColumns[] = {
-    {"round", h5::DType::kI64, "round index (0-based)"},
-    {"cohort_size", h5::DType::kI64, "clients"},
-    {"train_loss", h5::DType::kF64, "cross-entropy (nats), sample-weighted mean over the cohort"},
-    {"wall_seconds", h5::DType::kF64, "s"},
-    {"client_updates_per_second", h5::DType::kF64, "1/s"},
-    {"protocol_bytes_up", h5::DType::kI64, "bytes the FL protocol sends client→server in the round (float32 payload)"},
-    {"protocol_bytes_down", h5::DType::kI64, "bytes the FL protocol sends server→client in the round (float32 payload)"},
-    {"diverged_clients", h5::DType::kI64, "cohort clients left out of the round: non-finite model or loss after local training"},
-};
-constexpr Column kEvalColumns[] = {
-    {"round", h5::DType::kI64, "round index (0-based)"},
-    {"accuracy", h5::DType::kF64, "fraction, pooled over all test samples"},
-    {"accuracy_mean", h5::DType::kF64, "fraction, mean over clients"},
-    {"accuracy_std", h5::DType::kF64, "fraction, std over clients"},
-    {"loss", h5::DType::kF64, "cross-entropy (nats), pooled"},
-    {"auc", h5::DType::kF64, "micro one-vs-rest ROC AUC"},
-};
-constexpr Column kTimingColumns[] = {
-    {"train_seconds", h5::DType::kF64, "s"},   {"comm_seconds", h5::DType::kF64, "s"},
-    {"eval_seconds", h5::DType::kF64, "s"},    {"io_seconds", h5::DType::kF64, "s"},
-    {"bytes_sent", h5::DType::kI64, "bytes"},  {"bytes_received", h5::DType::kI64, "bytes"},
-};
 constexpr int64_t kChunkRows = 64;
+
+std::string path_in(const char* group, const char* name) { return std::string(group) + "/" + name; }
+
+// The element type of a pointer to a data member (int64_t RoundRecord::* → int64_t).
+template <typename M> struct FieldType;
+template <typename Record, typename T> struct FieldType<T Record::*> { using type = T; };
+
+// Creates one extendible data set per column of a table in `group`, of `shape` (first dimension 0).
+template <typename Record, size_t N>
+void create_columns(h5::Group& group, const RunColumn<Record> (&columns)[N], const std::vector<int64_t>& shape,
+                    const std::string& unit_suffix = "") {
+  for (const auto& c : columns)
+    group.create_dataset(c.name, c.dtype(), shape, kChunkRows).attrs().set("unit", std::string(c.unit) + unit_suffix);
+}
 
 }  // namespace
 
@@ -82,17 +70,17 @@ RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info
   file_->write_strings("config", {info.config_toml});
   write_ranks(info);
 
-  auto metrics = file_->create_group("metrics");
-  auto rounds = metrics.create_group("rounds");
-  for (const auto& c : kRoundColumns) rounds.create_dataset(c.name, c.type, {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
-  auto eval = metrics.create_group("eval");
-  for (const auto& c : kEvalColumns) eval.create_dataset(c.name, c.type, {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
-  eval.create_dataset("client_accuracy", h5::DType::kF64, {0, num_clients_}, kChunkRows)
+  ensure_parent(kRoundsGroup);  // each group made by itself, as the layout always was
+  auto rounds = file_->create_group(kRoundsGroup);
+  create_columns(rounds, kRoundColumns, {0});
+  ensure_parent(kEvalGroup);
+  auto eval = file_->create_group(kEvalGroup);
+  create_columns(eval, kEvalColumns, {0});
+  eval.create_dataset(kClientAccuracyName, h5::DType::kF64, {0, num_clients_}, kChunkRows)
       .attrs()
-      .set("unit", std::string("fraction per client (NaN: no test samples); rows = evaluations"));
-  auto timing = file_->create_group("timing");
-  for (const auto& c : kTimingColumns)
-    timing.create_dataset(c.name, c.type, {0, world_size_}, kChunkRows).attrs().set("unit", std::string(c.unit) + " per round (rows) and rank (columns)");
+      .set("unit", std::string(kClientAccuracyUnit));
+  auto timing = file_->create_group(kTimingGroup);
+  create_columns(timing, kTimingColumns, {0, world_size_}, kTimingUnitSuffix);
 }
 
 void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info) {
@@ -107,15 +95,15 @@ void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFil
   file_->remove("config");  // the resolved config of this segment (only safe keys may differ)
   file_->write_strings("config", {info.config_toml});
   write_ranks(info);  // this segment's ranks (their number, hosts and devices may differ)
-  const auto rows_of = [&](const char* name) { return file_->exists(name) ? file_->open_dataset(name).shape()[0] : 0; };
-  rounds_written_ = rows_of("metrics/rounds/round");
+  const auto rows_of = [&](const std::string& name) { return file_->exists(name) ? file_->open_dataset(name).shape()[0] : 0; };
+  rounds_written_ = rows_of(path_in(kRoundsGroup, kRoundColumns[0].name));
   for (const auto& c : kRoundColumns) {  // a column newer than the file (rows before it read 0)
-    const std::string name = std::string("metrics/rounds/") + c.name;
-    if (!file_->exists(name)) file_->create_dataset(name, c.type, {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
+    const std::string name = path_in(kRoundsGroup, c.name);
+    if (!file_->exists(name)) file_->create_dataset(name, c.dtype(), {0}, kChunkRows).attrs().set("unit", std::string(c.unit));
   }
-  evals_written_ = rows_of("metrics/eval/round");
+  evals_written_ = rows_of(path_in(kEvalGroup, kEvalColumns[0].name));
   for (const auto& c : kTimingColumns) {  // more ranks than before: more rank columns
-    h5::Dataset d = file_->open_dataset(std::string("timing/") + c.name);
+    h5::Dataset d = file_->open_dataset(path_in(kTimingGroup, c.name));
     const std::vector<int64_t> shape = d.shape();
     if (shape[1] < world_size_) d.resize({shape[0], world_size_});
   }
@@ -136,7 +124,7 @@ void RunFile::write_ranks(const RunFileInfo& info) {
 
 void RunFile::set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes) {
   const auto put = [&](const char* name, int64_t value) {
-    file_->open_dataset(std::string("ranks/") + name).write_points(h5::DType::kI64, {{rank_}}, &value);
+    file_->open_dataset(std::string("ranks/") + name).write_points({{rank_}}, &value);
   };
   put("state_device_bytes", device_bytes);
   put("state_host_bytes", host_bytes);
@@ -144,80 +132,68 @@ void RunFile::set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t
 }
 
 std::vector<EvalRecord> RunFile::read_evals() const {
-  const auto column = [&](const char* name) { return file_->open_dataset(std::string("metrics/eval/") + name).read<double>(); };
-  const std::vector<int64_t> rounds = file_->open_dataset("metrics/eval/round").read<int64_t>();
-  const std::vector<double> accuracy = column("accuracy"), mean = column("accuracy_mean"), std = column("accuracy_std"),
-                            loss = column("loss"), auc = column("auc"), clients = column("client_accuracy");
-  std::vector<EvalRecord> evals(rounds.size());
-  for (size_t e = 0; e < rounds.size(); ++e) {
-    EvalRecord& r = evals[e];
-    r.round = rounds[e];
-    r.accuracy = accuracy[e];
-    r.accuracy_mean = mean[e];
-    r.accuracy_std = std[e];
-    r.loss = loss[e];
-    r.auc = auc[e];
-    const auto n = static_cast<size_t>(num_clients_);
-    r.client_accuracy.assign(clients.begin() + static_cast<std::ptrdiff_t>(e * n),
-                             clients.begin() + static_cast<std::ptrdiff_t>((e + 1) * n));
+  std::vector<EvalRecord> evals;
+  // A damaged file could hold data sets of other lengths: refuse it rather than read past one.
+  const auto require_values = [&](const h5::Dataset& d, size_t values, size_t expected) {
+    if (values != expected)
+      throw IoError(fmt::format("{}: holds {} values, expected {} ({} evaluations): the run file is damaged", d.path(),
+                                values, expected, evals.size()));
+  };
+  for (const auto& c : kEvalColumns) {
+    std::visit(
+        [&](auto field) {
+          using T = typename FieldType<decltype(field)>::type;
+          const h5::Dataset d = file_->open_dataset(path_in(kEvalGroup, c.name));
+          const std::vector<T> values = d.read<T>();
+          if (&c == &kEvalColumns[0]) evals.resize(values.size());  // the first column counts the evaluations
+          require_values(d, values.size(), evals.size());
+          for (size_t e = 0; e < values.size(); ++e) evals[e].*field = values[e];
+        },
+        c.field);
   }
+  const h5::Dataset d = file_->open_dataset(path_in(kEvalGroup, kClientAccuracyName));
+  const std::vector<double> clients = d.read<double>();  // [E, N]
+  const auto n = static_cast<size_t>(num_clients_);
+  require_values(d, clients.size(), evals.size() * n);
+  for (size_t e = 0; e < evals.size(); ++e)
+    evals[e].client_accuracy.assign(clients.begin() + static_cast<std::ptrdiff_t>(e * n),
+                                    clients.begin() + static_cast<std::ptrdiff_t>((e + 1) * n));
   return evals;
 }
 
-void RunFile::append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value) {
+template <typename T>
+void RunFile::append_shared_value(const std::string& path, int64_t row, const T* value) {
   h5::Dataset d = file_->open_dataset(path);
   d.resize_rows(row + 1);
   // Rank 0 writes the value (the same on every rank); the others join the collective with an
   // empty selection.
-  d.write_rows(type, row, rank_ == 0 ? 1 : 0, value);
+  d.write_rows(row, rank_ == 0 ? 1 : 0, value);
 }
 
 void RunFile::append_round(const RoundRecord& r) {
   const int64_t row = rounds_written_;
-  const auto put_row = [&](const char* name, h5::DType type, const void* v) {
-    append_shared_value(std::string("metrics/rounds/") + name, row, type, v);
-  };
-  put_row("round", h5::DType::kI64, &r.round);
-  put_row("cohort_size", h5::DType::kI64, &r.cohort_size);
-  put_row("train_loss", h5::DType::kF64, &r.train_loss);
-  put_row("wall_seconds", h5::DType::kF64, &r.wall_seconds);
-  put_row("client_updates_per_second", h5::DType::kF64, &r.client_updates_per_second);
-  put_row("protocol_bytes_up", h5::DType::kI64, &r.protocol_bytes_up);
-  put_row("protocol_bytes_down", h5::DType::kI64, &r.protocol_bytes_down);
-  put_row("diverged_clients", h5::DType::kI64, &r.diverged_clients);
+  for (const auto& c : kRoundColumns)
+    std::visit([&](auto field) { append_shared_value(path_in(kRoundsGroup, c.name), row, &(r.*field)); }, c.field);
   // Timing: every rank writes its own column of the new row.
-  const auto put_timing = [&](const char* name, h5::DType type, const void* v) {
-    h5::Dataset d = file_->open_dataset(std::string("timing/") + name);
+  for (const auto& c : kTimingColumns) {
+    h5::Dataset d = file_->open_dataset(path_in(kTimingGroup, c.name));
     d.resize_rows(row + 1);
-    d.write_points(type, {{row, rank_}}, v);
-  };
-  put_timing("train_seconds", h5::DType::kF64, &r.timing.train_seconds);
-  put_timing("comm_seconds", h5::DType::kF64, &r.timing.comm_seconds);
-  put_timing("eval_seconds", h5::DType::kF64, &r.timing.eval_seconds);
-  put_timing("io_seconds", h5::DType::kF64, &r.timing.io_seconds);
-  put_timing("bytes_sent", h5::DType::kI64, &r.timing.bytes_sent);
-  put_timing("bytes_received", h5::DType::kI64, &r.timing.bytes_received);
+    std::visit([&](auto field) { d.write_points({{row, rank_}}, &(r.timing.*field)); }, c.field);
+  }
   rounds_written_ = row + 1;
 }
 
 void RunFile::set_io_seconds(int64_t round_row, double seconds) {
-  h5::Dataset d = file_->open_dataset("timing/io_seconds");
-  d.write_points(h5::DType::kF64, {{round_row, rank_}}, &seconds);
+  h5::Dataset d = file_->open_dataset(path_in(kTimingGroup, column_of(kTimingColumns, &RoundTiming::io_seconds).name));
+  d.write_points({{round_row, rank_}}, &seconds);
 }
 
 void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hosted) {
   const int64_t row = evals_written_;
-  const auto put_row = [&](const char* name, h5::DType type, const void* v) {
-    append_shared_value(std::string("metrics/eval/") + name, row, type, v);
-  };
-  put_row("round", h5::DType::kI64, &e.round);
-  put_row("accuracy", h5::DType::kF64, &e.accuracy);
-  put_row("accuracy_mean", h5::DType::kF64, &e.accuracy_mean);
-  put_row("accuracy_std", h5::DType::kF64, &e.accuracy_std);
-  put_row("loss", h5::DType::kF64, &e.loss);
-  put_row("auc", h5::DType::kF64, &e.auc);
+  for (const auto& c : kEvalColumns)
+    std::visit([&](auto field) { append_shared_value(path_in(kEvalGroup, c.name), row, &(e.*field)); }, c.field);
   // Per-client accuracy: each rank writes the entries of the clients it hosts.
-  h5::Dataset d = file_->open_dataset("metrics/eval/client_accuracy");
+  h5::Dataset d = file_->open_dataset(path_in(kEvalGroup, kClientAccuracyName));
   d.resize_rows(row + 1);
   std::vector<std::vector<int64_t>> points;
   std::vector<double> values;
@@ -225,7 +201,7 @@ void RunFile::append_eval(const EvalRecord& e, const std::vector<int64_t>& hoste
     points.push_back({row, c});
     values.push_back(e.client_accuracy.at(static_cast<size_t>(c)));
   }
-  d.write_points(h5::DType::kF64, points, values.data());
+  d.write_points(points, values.data());
   evals_written_ = row + 1;
 }
 
@@ -233,17 +209,18 @@ void RunFile::append_replacement(int64_t round, const std::vector<int>& rank_of)
   ensure_series("partition/replacements/round", h5::DType::kI64, {0}, 0, "round index (0-based)");
   ensure_series("partition/replacements/placement", h5::DType::kI64, {0, num_clients_}, 1, "MPI rank");
   const int64_t row = next_row("partition/replacements/round");
-  append_shared_value("partition/replacements/round", row, h5::DType::kI64, &round);
+  append_shared_value("partition/replacements/round", row, &round);
   const std::vector<int64_t> ranks(rank_of.begin(), rank_of.end());  // [N]: one row of the [K, N] data set
-  append_shared_value("partition/replacements/placement", row, h5::DType::kI64, ranks.data());
+  append_shared_value("partition/replacements/placement", row, ranks.data());
 }
 
 void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
   for (const ScalarDiagnostic& x : d.scalars) {
     const h5::DType type = x.integer ? h5::DType::kI64 : h5::DType::kF64;
     ensure_series(x.path, type, {0}, 0, x.unit);
-    const int64_t as_int = static_cast<int64_t>(x.value);
-    append_shared_value(x.path, next_row(x.path), type, x.integer ? static_cast<const void*>(&as_int) : &x.value);
+    const int64_t row = next_row(x.path), as_int = static_cast<int64_t>(x.value);
+    if (x.integer) append_shared_value(x.path, row, &as_int);
+    else append_shared_value(x.path, row, &x.value);
   }
   for (const PartStatistics& p : d.parts) {
     const auto t = static_cast<int64_t>(p.names.size());
@@ -255,8 +232,8 @@ void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
     ensure_series(mean, h5::DType::kF64, {0, t}, 0,
                   fmt::format("mean of {} in the round (NaN: none computed)", p.of));
     ensure_series(max, h5::DType::kF64, {0, t}, 0, fmt::format("largest value of {} in the round (NaN: none computed)", p.of));
-    append_shared_value(mean, next_row(mean), h5::DType::kF64, p.mean.data());
-    append_shared_value(max, next_row(max), h5::DType::kF64, p.max.data());
+    append_shared_value(mean, next_row(mean), p.mean.data());
+    append_shared_value(max, next_row(max), p.max.data());
   }
   for (const ClientRows& c : d.client_rows) {
     const std::string round_path = c.path + "_round";
@@ -266,9 +243,9 @@ void RunFile::append_diagnostics(int64_t round, const Diagnostics& d) {
     ensure_series(c.path, h5::DType::kF32, shape, 1, c.unit);
     if (!c.store) continue;
     const int64_t row = next_row(round_path);
-    append_shared_value(round_path, row, h5::DType::kI64, &round);
+    append_shared_value(round_path, row, &round);
     const std::vector<float> values(c.values.begin(), c.values.end());  // as stored: float32
-    append_shared_value(c.path, row, h5::DType::kF32, values.data());
+    append_shared_value(c.path, row, values.data());
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The HDF5 run file: one per run, written collectively by every rank through parallel HDF5.
-// Layout, dtypes and units: io/SCHEMA.md (a test keeps the two in sync).
+// Layout, dtypes and units: io/SCHEMA.md (tests keep the two in sync); the per-round, per-evaluation
+// and timing columns are declared once, in io/run_columns.hpp.
 #include <mpi.h>
 
 #include <cstdint>
@@ -61,7 +62,8 @@ class RunFile {
  private:
   void continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info);
   void write_ranks(const RunFileInfo& info);
-  void append_shared_value(const std::string& path, int64_t row, h5::DType type, const void* value);
+  // Collective: resizes the data set at path to row + 1 rows and writes row `row` from rank 0.
+  template <typename T> void append_shared_value(const std::string& path, int64_t row, const T* value);
   void ensure_parent(const std::string& path);  // creates the groups above path
   // Creates an extendible data set (first dimension 0) with its unit unless it exists.
   void ensure_series(const std::string& path, h5::DType type, const std::vector<int64_t>& shape, int64_t chunk_rows,

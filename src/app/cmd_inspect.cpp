@@ -41,6 +41,8 @@ class RunFileChecks {
     bool ok = shape.size() == dims.size();
     for (size_t i = 0; ok && i < dims.size(); ++i) ok = dims[i] < 0 || shape[i] == dims[i];
     if (!ok) damaged(fmt::format("/{} has shape [{}], expected [{}]", name, fmt::join(shape, ", "), dims_text(dims)));
+    if (d.dtype() != h5::dtype_of<T>())
+      damaged(fmt::format("/{} is {}, expected {}", name, h5::dtype_name(d.dtype()), h5::dtype_name(h5::dtype_of<T>())));
     // Before allocating: the values declared must be ones the file stores (at most deflate's
     // best ratio), so a crafted extent of 2^41 rows cannot make inspect allocate terabytes.
     const double declared = std::accumulate(shape.begin(), shape.end(), static_cast<double>(sizeof(T)),

@@ -37,7 +37,7 @@ torch::Tensor read_index_vector(const std::string& path, const h5::File& file, c
   }
   if (shape[0] != n) bad(path, fmt::format("/{} has {} entries but /x has {} samples", name, shape[0], n));
   torch::Tensor t = torch::empty({n}, torch::kInt64);
-  d.read_raw(h5::DType::kI64, t.data_ptr<int64_t>());
+  d.read(t.data_ptr<int64_t>(), n);
   const int64_t* v = t.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     if (v[i] < 0) bad(path, fmt::format("/{}[{}] = {} is negative ({} must be >= 0)", name, i, v[i], role));
@@ -119,7 +119,8 @@ Dataset read_file(const std::string& path) {
   }
 
   data.x = torch::empty(shape, xtype == h5::DType::kU8 ? torch::kUInt8 : torch::kFloat32);
-  x.read_raw(xtype, data.x.data_ptr());
+  if (xtype == h5::DType::kU8) x.read(data.x.data_ptr<uint8_t>(), data.x.numel());
+  else x.read(data.x.data_ptr<float>(), data.x.numel());
   if (xtype == h5::DType::kF32) {
     // A NaN or ±inf input makes its client's model non-finite in its first step: refuse it here.
     const torch::Tensor bad_rows = (~torch::isfinite(data.x)).any(1).nonzero();  // [k, 1]

@@ -126,7 +126,7 @@ ImageFolderSummary write_file(const fs::path& root, const std::vector<ClassFolde
   auto flush = [&] {
     if (in_block == 0) return;
     x.resize_rows(summary.images + in_block);
-    x.write_rows(h5::DType::kU8, summary.images, in_block, block.data());
+    x.write_rows(summary.images, in_block, block.data());
     summary.images += in_block;
     in_block = 0;
   };

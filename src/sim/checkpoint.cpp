@@ -159,6 +159,8 @@ torch::ScalarType torch_dtype(h5::DType t, const std::string& name) {
 
 // /checkpoint/state in a parallel file: globals written by every rank alike (rank 0's bytes land),
 // per-client entries as one contiguous block of rows per rank (rank 0's clients first, ...).
+// A state's element type is its tensor's, known only at run time: h5::visit_dtype picks the typed
+// call (and data_ptr<T> checks that the tensor holds T).
 class H5StateWriter : public StateWriter {
  public:
   H5StateWriter(h5::Group& group, MPI_Comm comm) : group_(group), comm_(comm) {
@@ -167,8 +169,9 @@ class H5StateWriter : public StateWriter {
   }
   void global(const std::string& name, const torch::Tensor& value) override {
     const torch::Tensor t = value.detach().to(torch::kCPU).contiguous().flatten();  // [numel]
-    h5::Dataset d = group_.create_dataset(name, h5_dtype(t.scalar_type(), name), {t.numel()});
-    d.write_raw(h5_dtype(t.scalar_type(), name), t.data_ptr());
+    const h5::DType type = h5_dtype(t.scalar_type(), name);
+    h5::Dataset d = group_.create_dataset(name, type, {t.numel()});
+    h5::visit_dtype(type, [&](auto zero) { d.write(t.data_ptr<decltype(zero)>(), t.numel()); });
   }
   void per_client(const std::string& name, int64_t numel, torch::ScalarType dtype,
                   const std::map<int64_t, torch::Tensor>& rows) override {
@@ -195,10 +198,12 @@ class H5StateWriter : public StateWriter {
     g.attrs().set("numel", numel);
     g.attrs().set("rows", total);
     if (total == 0) return;  // no zero-sized data sets
-    g.create_dataset("clients", h5::DType::kI64, {total}).write_rows(h5::DType::kI64, offset, k, ids.data());
-    if (numel > 0)
-      g.create_dataset("values", h5_dtype(dtype, name), {total, numel})
-          .write_rows(h5_dtype(dtype, name), offset, k, values.data_ptr());
+    g.create_dataset("clients", h5::DType::kI64, {total}).write_rows(offset, k, ids.data());
+    if (numel > 0) {
+      const h5::DType type = h5_dtype(dtype, name);
+      h5::Dataset d = g.create_dataset("values", type, {total, numel});
+      h5::visit_dtype(type, [&](auto zero) { d.write_rows(offset, k, values.data_ptr<decltype(zero)>()); });
+    }
   }
 
  private:
@@ -216,7 +221,7 @@ class H5StateReader : public StateReader {
     h5::Dataset d = group_.open_dataset(name);
     const std::vector<int64_t> shape = d.shape();
     torch::Tensor t = torch::empty({shape.empty() ? 1 : shape[0]}, torch::TensorOptions().dtype(torch_dtype(d.dtype(), name)));
-    d.read_raw(d.dtype(), t.data_ptr());
+    h5::visit_dtype(d.dtype(), [&](auto zero) { d.read(t.data_ptr<decltype(zero)>(), t.numel()); });
     return t;
   }
   std::map<int64_t, torch::Tensor> per_client(const std::string& name, const std::vector<int64_t>& hosted) override {
@@ -244,7 +249,7 @@ class H5StateReader : public StateReader {
         continue;
       }
       torch::Tensor row = torch::empty({numel}, torch::TensorOptions().dtype(torch_dtype(values->dtype(), name)));
-      values->read_rows(values->dtype(), it->second, 1, row.data_ptr());
+      h5::visit_dtype(values->dtype(), [&](auto zero) { values->read_rows(it->second, 1, row.data_ptr<decltype(zero)>()); });
       out[c] = row;
     }
     return out;

@@ -25,11 +25,10 @@ inline std::map<std::string, std::vector<double>> results_of(const std::string& 
   for (const char* path : kPaths) {
     if (!file.exists(path)) continue;
     const h5::Dataset d = file.open_dataset(path);
-    int64_t n = 1;
-    for (int64_t dim : d.shape()) n *= dim;
-    std::vector<double> values(static_cast<size_t>(n));
-    d.read_raw(h5::DType::kF64, values.data());
-    out[path] = values;
+    out[path] = h5::visit_dtype(d.dtype(), [&](auto zero) {
+      const auto stored = d.read<decltype(zero)>();
+      return std::vector<double>(stored.begin(), stored.end());
+    });
   }
   EXPECT_EQ(file.attrs().get_string("status"), "complete") << run_file;
   return out;

@@ -1,6 +1,7 @@
 // fedsaf: no-torch
 // The HDF5 RAII layer on serial files: round trips of every element type, attributes, strings,
-// extendible data sets, row I/O, and error messages that name the file and object.
+// extendible data sets, typed row and point I/O (a type other than the stored one is refused),
+// and error messages that name the file and object.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -8,7 +9,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -75,8 +78,6 @@ TEST_F(H5Test, RoundTripsEveryElementType) {
   EXPECT_EQ(f.open_dataset("f64").dtype(), DType::kF64);
   EXPECT_EQ(f.open_dataset("f64").read<double>(), (std::vector<double>{3.141592653589793, -2.0, 1e300}));
   EXPECT_EQ(f.open_dataset("f64").shape(), (std::vector<int64_t>{3}));
-  // HDF5 converts on read: int64 data read as double.
-  EXPECT_EQ(f.open_dataset("i64").read<double>()[3], 7.0);
 }
 
 TEST_F(H5Test, DtypeNamesAndNativeTypes) {
@@ -89,14 +90,19 @@ TEST_F(H5Test, DtypeNamesAndNativeTypes) {
   EXPECT_TRUE(H5Tequal(native_type(DType::kI64), H5T_NATIVE_INT64) > 0);
 }
 
-TEST_F(H5Test, RawIoAndEmptyDataSets) {
+TEST_F(H5Test, PointerIoAndEmptyDataSets) {
   File f = File::open(path("raw.h5"), Mode::kCreate);
   Dataset d = f.create_dataset("raw", DType::kF32, {2, 2});
   const float in[4] = {1, 2, 3, 4};
-  d.write_raw(DType::kF32, in);
-  double out[4] = {0, 0, 0, 0};
-  d.read_raw(DType::kF64, out);  // converted on read
-  EXPECT_EQ(out[3], 4.0);
+  d.write(in, 4);
+  float out[4] = {0, 0, 0, 0};
+  d.read(out, 4);
+  EXPECT_EQ(std::vector<float>(out, out + 4), std::vector<float>(in, in + 4));
+  // A count other than the data set's size is refused both ways, with both numbers.
+  std::string count_msg = io_error([&] { d.read(out, 3); });
+  EXPECT_NE(count_msg.find("/raw: cannot read a data set of 4 elements into 3 values"), std::string::npos) << count_msg;
+  count_msg = io_error([&] { d.write(in, 5); });
+  EXPECT_NE(count_msg.find("/raw: cannot write 5 values into a data set of 4 elements"), std::string::npos) << count_msg;
   Dataset empty = f.write<int64_t>("empty", {});
   EXPECT_EQ(empty.shape(), (std::vector<int64_t>{0}));
   EXPECT_TRUE(f.open_dataset("empty").read<int64_t>().empty());
@@ -204,11 +210,11 @@ TEST_F(H5Test, ExtendibleDataSetsGrowAndRowIo) {
     EXPECT_EQ(d.shape(), (std::vector<int64_t>{0, 3}));
     std::vector<int32_t> rows0{1, 2, 3, 4, 5, 6};
     d.resize_rows(2);
-    d.write_rows(DType::kI32, 0, 2, rows0.data());
+    d.write_rows(0, 2, rows0.data());
     std::vector<int32_t> rows1{7, 8, 9, 10, 11, 12, 13, 14, 15};
     d.resize_rows(5);
-    d.write_rows(DType::kI32, 2, 3, rows1.data());
-    d.write_rows(DType::kI32, 5, 0, nullptr);  // zero rows: a no-op
+    d.write_rows(2, 3, rows1.data());
+    d.write_rows<int32_t>(5, 0, nullptr);  // zero rows: a no-op
     EXPECT_EQ(d.shape(), (std::vector<int64_t>{5, 3}));
   }
   File f = File::open(file, Mode::kReadWrite);
@@ -216,14 +222,14 @@ TEST_F(H5Test, ExtendibleDataSetsGrowAndRowIo) {
   std::vector<int32_t> all = d.read<int32_t>();
   ASSERT_EQ(all.size(), 15u);
   for (int i = 0; i < 15; ++i) EXPECT_EQ(all[i], i + 1);
-  std::vector<int64_t> middle(6, -1);
-  d.read_rows(DType::kI64, 1, 2, middle.data());
-  EXPECT_EQ(middle, (std::vector<int64_t>{4, 5, 6, 7, 8, 9}));
+  std::vector<int32_t> middle(6, -1);
+  d.read_rows(1, 2, middle.data());
+  EXPECT_EQ(middle, (std::vector<int32_t>{4, 5, 6, 7, 8, 9}));
   // Shrinking works too.
   d.resize_rows(1);
   EXPECT_EQ(d.read<int32_t>(), (std::vector<int32_t>{1, 2, 3}));
   // Rows beyond the end are refused with the range and the size.
-  std::string msg = io_error([&] { d.read_rows(DType::kI32, 0, 2, middle.data()); });
+  std::string msg = io_error([&] { d.read_rows(0, 2, middle.data()); });
   EXPECT_NE(msg.find("rows [0, 2) out of range"), std::string::npos) << msg;
   EXPECT_NE(msg.find("1 rows"), std::string::npos) << msg;
   // A fixed-size data set cannot grow; HDF5's reason is in the message.
@@ -232,6 +238,83 @@ TEST_F(H5Test, ExtendibleDataSetsGrowAndRowIo) {
   EXPECT_NE(msg.find("/fixed"), std::string::npos) << msg;
   EXPECT_NE(msg.find("cannot resize to 4 rows"), std::string::npos) << msg;
   EXPECT_NE(msg.find("HDF5: "), std::string::npos) << msg;
+}
+
+namespace {
+
+// Every typed entry point (whole data set, pointer, rows, points) on one element type: an
+// extendible [rows, 2] data set of T, written and read back after reopening the file.
+template <typename T>
+void typed_round_trip(const std::string& file, const std::vector<T>& v) {  // v: 6 distinct values
+  {
+    File f = File::open(file, Mode::kCreate);
+    Dataset d = f.create_dataset("t", dtype_of<T>(), {0, 2}, /*chunk_rows=*/2);
+    d.resize_rows(3);
+    d.write_rows(0, 2, v.data());                                      // rows 0 and 1
+    d.write_points(std::vector<std::vector<int64_t>>{{2, 1}, {2, 0}}, &v[4]);  // row 2, reversed
+    Dataset whole = f.create_dataset("whole", dtype_of<T>(), {3});
+    whole.write(v.data() + 1, 3);
+  }
+  const File f = File::open(file, Mode::kRead);
+  const Dataset d = f.open_dataset("t");
+  EXPECT_EQ(d.dtype(), dtype_of<T>());
+  EXPECT_EQ(d.read<T>(), (std::vector<T>{v[0], v[1], v[2], v[3], v[5], v[4]})) << dtype_name(dtype_of<T>());
+  std::vector<T> row(2);
+  d.read_rows(1, 1, row.data());
+  EXPECT_EQ(row, (std::vector<T>{v[2], v[3]})) << dtype_name(dtype_of<T>());
+  std::vector<T> whole(3);
+  f.open_dataset("whole").read(whole.data(), 3);
+  EXPECT_EQ(whole, (std::vector<T>{v[1], v[2], v[3]})) << dtype_name(dtype_of<T>());
+}
+
+}  // namespace
+
+TEST_F(H5Test, TypedRowsPointsAndPointersRoundTripEveryElementType) {
+  typed_round_trip<uint8_t>(path("u8.h5"), {0, 1, 127, 128, 254, 255});
+  typed_round_trip<int32_t>(path("i32.h5"), {INT32_MIN, -7, 0, 1, 65536, INT32_MAX});
+  typed_round_trip<int64_t>(path("i64.h5"), {INT64_MIN, -(int64_t{1} << 40), -1, 3, int64_t{1} << 53, INT64_MAX});
+  typed_round_trip<float>(path("f32.h5"), {-1.5f, 0.0f, 1e-30f, 3.25f, 16777216.0f, -0.1f});
+  typed_round_trip<double>(path("f64.h5"), {-1e300, -0.1, 0.0, 1.0 / 3.0, 9007199254740993.0, 1e-300});
+}
+
+TEST_F(H5Test, VisitDtypeCallsWithTheNamedElementType) {
+  for (DType t : {DType::kU8, DType::kI32, DType::kI64, DType::kF32, DType::kF64})
+    EXPECT_EQ(visit_dtype(t, [](auto zero) { return dtype_of<decltype(zero)>(); }), t) << dtype_name(t);
+}
+
+TEST_F(H5Test, AnElementTypeOtherThanTheStoredOneIsRefusedNamingBoth) {
+  const std::string file = path("mismatch.h5");
+  File f = File::open(file, Mode::kCreate);
+  Dataset loss = f.create_dataset("metrics/rounds/train_loss", DType::kF64, {0}, /*chunk_rows=*/4);
+  loss.resize_rows(2);
+  const std::vector<double> stored{0.5, 0.25};
+  loss.write_rows(0, 2, stored.data());
+  const std::vector<int64_t> ints{7, 8};
+  std::vector<int64_t> int_out(2);
+  std::vector<float> float_out(2);
+  const std::string written = "/metrics/rounds/train_loss: stores float64, written as int64";
+  const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+      {written, [&] { loss.write_rows(0, 2, ints.data()); }},
+      {written, [&] { loss.write_points(std::vector<std::vector<int64_t>>{{1}}, ints.data()); }},
+      {written, [&] { loss.write(ints); }},
+      {written, [&] { loss.write(ints.data(), 2); }},
+      {written, [&] { loss.write_rows<int64_t>(2, 0, nullptr); }},  // even with nothing to write
+      {"/metrics/rounds/train_loss: stores float64, read as float32", [&] { loss.read_rows(0, 2, float_out.data()); }},
+      {"/metrics/rounds/train_loss: stores float64, read as int64", [&] { loss.read<int64_t>(); }},
+      {"/metrics/rounds/train_loss: stores float64, read as int64", [&] { loss.read(int_out.data(), 2); }},
+  };
+  for (const auto& [expected, call] : cases) {
+    const std::string msg = io_error(call);
+    EXPECT_NE(msg.find(expected), std::string::npos) << "expected: " << expected << "\ngot: " << msg;
+    EXPECT_NE(msg.find(file), std::string::npos) << msg;
+  }
+  // Nothing was written or converted on the way.
+  EXPECT_EQ(loss.read<double>(), stored);
+  EXPECT_EQ(int_out, (std::vector<int64_t>{0, 0}));
+  // Same size, other kind: int32 stored, read as float32.
+  Dataset counts = f.write<int32_t>("counts", {1, 2});
+  const std::string msg = io_error([&] { counts.read<float>(); });
+  EXPECT_NE(msg.find("/counts: stores int32, read as float32"), std::string::npos) << msg;
 }
 
 TEST_F(H5Test, GroupsAndExists) {
