@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeats; ++r) {
     meta.rounds_done = r + 1;
     auto t0 = Clock::now();
-    const std::string path = write_checkpoint(dir + "/checkpoints", run_file, meta, *algorithm, 2, comm);
+    const std::string path =
+        write_checkpoint(dir + "/checkpoints", run_file, meta, *algorithm, *context.states, 2, comm);
     const double ckpt = seconds(t0);
     bytes = static_cast<int64_t>(std::filesystem::file_size(path));
     const double raw = raw_write_seconds(dir + "/raw.bin", bytes);

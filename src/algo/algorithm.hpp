@@ -20,7 +20,7 @@
 //   server_step({t, evaluates, next cohort, mean})  all ranks (may communicate)
 //   diagnostics(t)                               all ranks (local; the engine combines them)
 //   [eval_params(c, params) for every client hosted by this rank, when evaluating]
-//   [save_state(writer) when a checkpoint is due]  all ranks
+//   [the client states and save_state(writer) when a checkpoint is due]  all ranks
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "algo/client_memory.hpp"
+#include "algo/client_state_store.hpp"
 #include "algo/state.hpp"
 #include "client/stacked_trainer.hpp"  // StackedClient
 #include "core/config.hpp"
@@ -63,23 +63,9 @@ struct AlgoContext {
   // shared_numel): the boundaries of per-tensor Fisher normalisation and statistics.
   std::vector<std::string> shared_tensor_names;
   std::vector<int64_t> shared_tensor_sizes;
-  // Where per-client state lives (device up to a budget, then host); null: beside initial_params.
-  std::shared_ptr<ClientMemory> memory;
-
-  // A copy of value ([any]) kept as per-client state, through `memory` when set.
-  torch::Tensor keep(const torch::Tensor& value) const {
-    return memory ? memory->keep(value) : value.clone();
-  }
-  // rows[client] ← value: into the tensor already there (it stays where it lives), else kept anew.
-  void store(std::map<int64_t, torch::Tensor>& rows, int64_t client, const torch::Tensor& value) const {
-    const auto it = rows.find(client);
-    if (it != rows.end() && it->second.sizes() == value.sizes()) it->second.copy_(value);
-    else rows[client] = keep(value);
-  }
-  // load_rows' row maker: a saved row ([numel], CPU) kept as per-client state with the given dtype.
-  KeepRow keeper(torch::ScalarType dtype) const {
-    return [this, dtype](const torch::Tensor& saved) { return keep(saved.to(dtype)); };
-  }
+  // Where every per-client state lives (client_state_store.hpp): declared in init(), saved, loaded
+  // and moved between ranks by the engine. The default (tests) keeps rows beside their values.
+  std::shared_ptr<ClientStateStore> states = std::make_shared<ClientStateStore>();
 };
 
 // What the engine tells the server step of round t. The engine decides cohorts and evaluations;
@@ -144,10 +130,11 @@ class Algorithm {
   // Fisher statistics), valid after server_step(t); the same names on every rank. Local: the
   // engine combines them over ranks (core/diagnostics.hpp).
   virtual Diagnostics diagnostics(int64_t /*round*/) const { return {}; }
-  // Checkpoints (collective, between rounds: after server_step(t), before round_begin(t + 1)):
-  // everything the algorithm needs to continue exactly; load_state is called after init().
-  virtual void save_state(StateWriter& out) const = 0;
-  virtual void load_state(StateReader& in) = 0;
+  // Checkpoints and re-placement (collective, between rounds: after server_step(t), before
+  // round_begin(t + 1)): the algorithm's globals, everything beyond its declared client states
+  // that it needs to continue exactly; load_state is called after init(). Default: none.
+  virtual void save_state(StateWriter& /*out*/) const {}
+  virtual void load_state(StateReader& /*in*/) {}
 };
 
 }  // namespace fedsaf

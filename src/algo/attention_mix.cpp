@@ -93,14 +93,6 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   return out;
 }
 
-torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,
-                         int64_t numel) {
-  torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), numel}, torch::kFloat32);  // [m, numel]
-  for (size_t r = 0; r < clients.size(); ++r)
-    out[static_cast<int64_t>(r)].copy_(by_client.at(clients[r]).narrow(0, 0, numel));
-  return out;
-}
-
 void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
                    PairwiseExchange& exchange) {
   torch::Tensor counts = torch::tensor({self_cols.numel(), att.guard_fired}, torch::kInt64);  // [2] rows, guard fired

@@ -45,11 +45,6 @@ struct Mix {
 Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& options, const std::vector<int64_t>& sizes,
                   const MixRows& rows);
 
-// [m, numel] float32 CPU: the first `numel` elements of each listed client's tensor, in order
-// (the held uploads or the query rows of a pairwise pass).
-torch::Tensor stack_rows(const std::map<int64_t, torch::Tensor>& by_client, const std::vector<int64_t>& clients,
-                         int64_t numel);
-
 // Collective: adds one attention_mix call to the round's report: its rows and guard count summed
 // over ranks, its σ, and this rank's rows (self_cols [k], att.xi [k, N]).
 void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,

@@ -14,7 +14,6 @@
 
 #include <map>
 #include <memory>
-#include <set>
 
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
@@ -44,7 +43,9 @@ class FedAmp : public Algorithm {
   void init(const AlgoContext& context) override {
     context_ = context;
     exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
-    for (int64_t c : context.hosted) personal_[c] = context.keep(context.initial_params);  // [P] each
+    personal_ = &context.states->rows("personal", context.initial_params.numel(), torch::kFloat32);
+    uploaded_ = &context.states->flags("uploaded");
+    for (int64_t c : context.hosted) personal_->put(c, context.initial_params);  // [P] each
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
@@ -54,15 +55,15 @@ class FedAmp : public Algorithm {
     if (round == 0) return;  // no uploads yet: every client starts from θ⁰ and trains like local
     const int64_t p = context_.initial_params.numel();
     // This rank's held uploads: the latest model of each hosted client that has uploaded.
-    const std::vector<int64_t> held_ids(uploaded_.begin(), uploaded_.end());
-    const torch::Tensor held_params = stack_rows(personal_, held_ids, p);  // [m, P]
+    const std::vector<int64_t> held_ids(uploaded_->clients().begin(), uploaded_->clients().end());
+    const torch::Tensor held_params = personal_->gather(held_ids, p);  // [m, P]
     exchange_->set_held({torch::tensor(held_ids, kI64), held_params, torch::Tensor(), torch::Tensor()});
     std::vector<int64_t> rows;
     for (int64_t c : cohort)
-      if (personal_.count(c)) rows.push_back(c);
+      if (personal_->has(c)) rows.push_back(c);
     const int64_t k = static_cast<int64_t>(rows.size());
     MixRows mix_rows;
-    mix_rows.params = stack_rows(personal_, rows, p);  // [k, P]
+    mix_rows.params = personal_->gather(rows, p);      // [k, P]
     mix_rows.clients = torch::tensor(rows, kI64);      // [k]
     mix_rows.sigma_rows = torch::ones({k}, torch::kBool);  // [k]
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows);  // u: [k, P]
@@ -71,7 +72,7 @@ class FedAmp : public Algorithm {
     add_to_report(report_, mix.att, mix_rows.clients, mix.sigma, *exchange_);
   }
 
-  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
   bool trains_clients_together() const override { return true; }  // the pull reads u_ by client
 
   double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override {
@@ -83,13 +84,13 @@ class FedAmp : public Algorithm {
   }
 
   void client_end(int64_t client, const torch::Tensor& params) override {
-    personal_.at(client).copy_(params);  // the upload is the personal model itself
-    uploaded_.insert(client);
+    personal_->put(client, params);  // the upload is the personal model itself
+    uploaded_->insert(client);
   }
 
   void server_step(const ServerStep& /*step*/) override {}  // uploads stay with their owners
 
-  void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_.at(client)); }
+  void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
 
   int64_t protocol_floats_up() const override { return context_.initial_params.numel(); }
   int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
@@ -98,15 +99,6 @@ class FedAmp : public Algorithm {
     add_attention_diagnostics(out, report_, round, attention_.every, context_.num_clients);
     return out;
   }
-  // u_ is recomputed in round_begin from these.
-  void save_state(StateWriter& out) const override {
-    out.per_client("personal", context_.initial_params.numel(), torch::kFloat32, personal_);
-    out.per_client("uploaded", 1, torch::kInt64, flags_as_rows(uploaded_));
-  }
-  void load_state(StateReader& in) override {
-    load_rows(in, "personal", context_.hosted, personal_, context_.keeper(torch::kFloat32));
-    uploaded_ = rows_as_flags(in.per_client("uploaded", context_.hosted));
-  }
 
  private:
   AlgoContext context_;
@@ -114,9 +106,11 @@ class FedAmp : public Algorithm {
   bool compat_ = false;
   double coef_ = 0;                               // λ/α_K
   std::unique_ptr<PairwiseExchange> exchange_;
-  std::map<int64_t, torch::Tensor> personal_;     // hosted client → w_i [P] (= its latest upload)
-  std::set<int64_t> uploaded_;                    // hosted clients that have uploaded
-  std::map<int64_t, torch::Tensor> u_;            // this round's hosted cohort → u_i [P]
+  RowState* personal_ = nullptr;     // hosted client → w_i [P] (= its latest upload)
+  FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
+  // This round's hosted cohort → u_i [P]: a working value of the round, recomputed in round_begin
+  // from the states above (so neither checkpointed nor moved).
+  std::map<int64_t, torch::Tensor> u_;
   AttentionReport report_;
 };
 

@@ -6,8 +6,6 @@
 // i.e. the freshly averaged global θˢ plus its own latest θᴾ (θᴾ⁰ for a client never selected).
 #include "algo/registry.hpp"
 
-#include <map>
-
 namespace fedsaf {
 namespace {
 
@@ -17,20 +15,20 @@ class FedPer : public Algorithm {
   bool personalised() const override { return true; }
 
   void init(const AlgoContext& context) override {
-    context_ = context;
     const int64_t p = context.initial_params.numel();
     s_ = context.shared_numel;
     shared_ = context.initial_params.narrow(0, 0, s_).clone();  // [S]
-    for (int64_t c : context.hosted) private_[c] = context.keep(context.initial_params.narrow(0, s_, p - s_));  // [P − S]
+    private_ = &context.states->rows("private", p - s_, torch::kFloat32);
+    for (int64_t c : context.hosted) private_->put(c, context.initial_params.narrow(0, s_, p - s_));  // [P − S]
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override {
     params.narrow(0, 0, s_).copy_(shared_);
-    params.narrow(0, s_, params.numel() - s_).copy_(private_.at(client));
+    params.narrow(0, s_, params.numel() - s_).copy_(private_->get(client));
   }
 
   void client_end(int64_t client, const torch::Tensor& params) override {
-    private_.at(client).copy_(params.narrow(0, s_, params.numel() - s_));
+    private_->put(client, params.narrow(0, s_, params.numel() - s_));
   }
   bool trains_clients_together() const override { return true; }
 
@@ -43,20 +41,13 @@ class FedPer : public Algorithm {
 
   int64_t protocol_floats_up() const override { return s_; }
   int64_t protocol_floats_down() const override { return s_; }
-  void save_state(StateWriter& out) const override {
-    out.global("shared", shared_);
-    out.per_client("private", context_.initial_params.numel() - s_, torch::kFloat32, private_);
-  }
-  void load_state(StateReader& in) override {
-    restore_into(shared_, in.global("shared"), "shared");
-    load_rows(in, "private", context_.hosted, private_, context_.keeper(torch::kFloat32));
-  }
+  void save_state(StateWriter& out) const override { out.global("shared", shared_); }
+  void load_state(StateReader& in) override { restore_into(shared_, in.global("shared"), "shared"); }
 
  private:
-  AlgoContext context_;
-  int64_t s_ = 0;                              // |θˢ|
-  torch::Tensor shared_;                       // [S] float32, identical on every rank
-  std::map<int64_t, torch::Tensor> private_;   // hosted client → [P − S]
+  int64_t s_ = 0;                   // |θˢ|
+  torch::Tensor shared_;            // [S] float32, identical on every rank
+  RowState* private_ = nullptr;   // hosted client → [P − S]
 };
 
 const bool registered = register_algorithm(

@@ -32,7 +32,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -86,7 +85,14 @@ class FedSaf : public Algorithm {
     context_ = context;
     s_ = context.shared_numel;
     exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
-    for (int64_t c : context.hosted) theta_[c] = context.keep(context.initial_params);  // [P] each
+    // Declared in the order the checkpoint has always listed them.
+    ClientStateStore& states = *context.states;
+    theta_ = &states.rows("theta", context.initial_params.numel(), torch::kFloat32);
+    uploaded_ = &states.flags("uploaded");
+    weight_ = &states.rows("fisher_weight", s_, torch::kFloat32);
+    scalar_ = &states.scalars("fisher_scalar");
+    mix_ = &states.rows("mix", s_, torch::kFloat32);
+    for (int64_t c : context.hosted) theta_->put(c, context.initial_params);  // [P] each
     const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
     fisher_sums_ = FisherSums{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
                               torch::zeros({tensors}, torch::kFloat64)};
@@ -106,17 +112,17 @@ class FedSaf : public Algorithm {
     // so every rank takes this branch together).
     std::vector<int64_t> rows;
     for (int64_t c : cohort)
-      if (theta_.count(c)) rows.push_back(c);
+      if (theta_->has(c)) rows.push_back(c);
     compute_mix(rows, std::vector<bool>(rows.size(), true));
     planned_round_ = round;
     planned_cohort_ = cohort;
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override {
-    params.copy_(theta_.at(client));
-    const bool mixed = round_ > 0 && mix_.count(client);
-    if (mixed && options_.init_from_cloud) params.narrow(0, 0, s_).copy_(mix_.at(client));
-    pull_ = mixed && !options_.init_from_cloud ? mix_.at(client).to(params.device()) : torch::Tensor();
+    params.copy_(theta_->get(client));
+    const bool mixed = round_ > 0 && mix_->has(client);
+    if (mixed && options_.init_from_cloud) params.narrow(0, 0, s_).copy_(mix_->get(client));
+    pull_ = mixed && !options_.init_from_cloud ? mix_->get(client).to(params.device()) : torch::Tensor();
     // last_epoch Fisher: count this client's batches to recognise the last epoch's.
     last_epoch_acc_.reset();
     if (options_.fisher_mode != FisherMode::none && options_.fisher_source == FisherSource::last_epoch) {
@@ -176,14 +182,14 @@ class FedSaf : public Algorithm {
     const FedSafOptions& f = options_;
     add_to_fisher_sums(fisher);
     if (f.fisher_mode == FisherMode::param)
-      context_.store(weight_, client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]
+      weight_->put(client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]
     else
-      scalar_[client] = fisher_scalar_weight(fisher);
+      scalar_->put(client, fisher_scalar_weight(fisher));
   }
 
   void client_end(int64_t client, const torch::Tensor& params) override {
-    theta_.at(client).copy_(params);  // θˢ_i is now also the held copy of the upload
-    uploaded_.insert(client);
+    theta_->put(client, params);  // θˢ_i is now also the held copy of the upload
+    uploaded_->insert(client);
   }
 
   void server_step(const ServerStep& step) override {
@@ -192,7 +198,7 @@ class FedSaf : public Algorithm {
     const std::set<int64_t> in_cohort(step.next_cohort.begin(), step.next_cohort.end());
     std::vector<int64_t> rows;
     std::vector<bool> sigma_rows;
-    for (const auto& [c, theta] : theta_) {
+    for (int64_t c : theta_->clients()) {
       if (!eval_mix && !in_cohort.count(c)) continue;
       rows.push_back(c);
       sigma_rows.push_back(in_cohort.count(c) > 0);
@@ -203,9 +209,8 @@ class FedSaf : public Algorithm {
   }
 
   void eval_params(int64_t client, torch::Tensor& params) override {
-    params.copy_(theta_.at(client));
-    if (options_.init_from_cloud && mix_.count(client))
-      params.narrow(0, 0, s_).copy_(mix_.at(client));
+    params.copy_(theta_->get(client));
+    if (options_.init_from_cloud && mix_->has(client)) params.narrow(0, 0, s_).copy_(mix_->get(client));
   }
 
   int64_t protocol_floats_up() const override {
@@ -231,27 +236,15 @@ class FedSaf : public Algorithm {
     out.parts.push_back(std::move(fisher));
     return out;
   }
-  // The mix for the next round is saved (computed in server_step, it is not recomputed on resume:
-  // σ = "auto" depends on which rows were mixed together).
+  // The client states (the mix for the next round among them: computed in server_step, it is not
+  // recomputed on resume, since σ = "auto" depends on which rows were mixed together) are the
+  // store's; the plan is the algorithm's own.
   void save_state(StateWriter& out) const override {
-    const int64_t p = context_.initial_params.numel();
-    out.per_client("theta", p, torch::kFloat32, theta_);
-    out.per_client("uploaded", 1, torch::kInt64, flags_as_rows(uploaded_));
-    out.per_client("fisher_weight", s_, torch::kFloat32, weight_);
-    std::map<int64_t, torch::Tensor> scalars;
-    for (const auto& [c, v] : scalar_) scalars[c] = torch::tensor({v}, torch::kFloat64);  // [1]
-    out.per_client("fisher_scalar", 1, torch::kFloat64, scalars);
-    out.per_client("mix", s_, torch::kFloat32, mix_);
     std::vector<int64_t> plan{planned_round_};  // planned round, then its cohort
     plan.insert(plan.end(), planned_cohort_.begin(), planned_cohort_.end());
     out.global("plan", torch::tensor(plan, kI64));
   }
   void load_state(StateReader& in) override {
-    load_rows(in, "theta", context_.hosted, theta_, context_.keeper(torch::kFloat32));
-    uploaded_ = rows_as_flags(in.per_client("uploaded", context_.hosted));
-    load_rows(in, "fisher_weight", context_.hosted, weight_, context_.keeper(torch::kFloat32));
-    for (const auto& [c, row] : in.per_client("fisher_scalar", context_.hosted)) scalar_[c] = row[0].item<double>();
-    load_rows(in, "mix", context_.hosted, mix_, context_.keeper(torch::kFloat32));
     const torch::Tensor plan = in.global("plan").to(torch::kInt64);  // [1 + |cohort|]
     planned_round_ = plan[0].item<int64_t>();
     planned_cohort_.assign(plan.data_ptr<int64_t>() + 1, plan.data_ptr<int64_t>() + plan.numel());
@@ -262,11 +255,11 @@ class FedSaf : public Algorithm {
   // uploads; sigma_rows marks the rows that define σ = "auto".
   void compute_mix(const std::vector<int64_t>& rows, const std::vector<bool>& sigma_rows) {
     const FisherMode mode = options_.fisher_mode;
-    std::vector<int64_t> held_ids(uploaded_.begin(), uploaded_.end());
+    std::vector<int64_t> held_ids(uploaded_->clients().begin(), uploaded_->clients().end());
     const int64_t m = static_cast<int64_t>(held_ids.size()), k = static_cast<int64_t>(rows.size());
     HeldUploads held;
     held.ids = torch::tensor(held_ids, kI64);  // [m]
-    held.params = stack_rows(theta_, held_ids, s_);  // [m, S]
+    held.params = theta_->gather(held_ids, s_);  // [m, S]
     torch::Tensor self_weights, self_scalar;
     if (mode == FisherMode::param) {
       held.weights = torch::empty({m, s_}, kF32);  // [m, S]
@@ -281,14 +274,14 @@ class FedSaf : public Algorithm {
     }
     exchange_->set_held(held);
     MixRows mix_rows;
-    mix_rows.params = stack_rows(theta_, rows, s_);           // [k, S]
+    mix_rows.params = theta_->gather(rows, s_);               // [k, S]
     mix_rows.clients = torch::tensor(rows, kI64);             // [k]
     mix_rows.sigma_rows = torch::zeros({k}, torch::kBool);    // [k]
     for (int64_t r = 0; r < k; ++r) mix_rows.sigma_rows[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
     mix_rows.self_weights = self_weights;                     // [k, S] or undefined
     mix_rows.self_scalar = self_scalar;                       // [k] or undefined
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows);  // u: [k, S]
-    for (int64_t r = 0; r < k; ++r) context_.store(mix_, rows[static_cast<size_t>(r)], mix.u[r]);  // [S]
+    mix_->scatter(rows, mix.u);  // [k, S]
     add_to_report(report_, mix.att, mix_rows.clients, mix.sigma, *exchange_);
   }
 
@@ -309,13 +302,10 @@ class FedSaf : public Algorithm {
 
   // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
   torch::Tensor weight_or_neutral(int64_t client) const {
-    const auto it = weight_.find(client);
-    return it != weight_.end() ? it->second : torch::full({s_}, 1.0 + options_.delta, kF32);  // [S]
+    if (weight_->has(client)) return weight_->get(client);  // [S]
+    return torch::full({s_}, 1.0 + options_.delta, kF32);      // [S]
   }
-  double scalar_or_neutral(int64_t client) const {
-    const auto it = scalar_.find(client);
-    return it != scalar_.end() ? it->second : 1.0;
-  }
+  double scalar_or_neutral(int64_t client) const { return scalar_->has(client) ? scalar_->get(client) : 1.0; }
 
   AlgoContext context_;
   FedSafOptions options_;
@@ -323,11 +313,11 @@ class FedSaf : public Algorithm {
   int64_t s_ = 0;  // |θˢ|
   int64_t round_ = 0;
   std::unique_ptr<PairwiseExchange> exchange_;
-  std::map<int64_t, torch::Tensor> theta_;   // hosted client → θ_i [P] (θˢ_i = its latest upload)
-  std::set<int64_t> uploaded_;               // hosted clients that have uploaded
-  std::map<int64_t, torch::Tensor> weight_;  // hosted client → F̂_i + δ [S] (fisher_mode param)
-  std::map<int64_t, double> scalar_;         // hosted client → mean(F_i) (fisher_mode scalar)
-  std::map<int64_t, torch::Tensor> mix_;     // hosted client → its latest u_iˢ [S]
+  RowState* theta_ = nullptr;        // hosted client → θ_i [P] (θˢ_i = its latest upload)
+  FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
+  RowState* weight_ = nullptr;       // hosted client → F̂_i + δ [S] (fisher_mode param)
+  ScalarState* scalar_ = nullptr;    // hosted client → mean(F_i) (fisher_mode scalar)
+  RowState* mix_ = nullptr;          // hosted client → its latest u_iˢ [S]
   int64_t planned_round_ = -1;               // the round whose mix server_step computed
   std::vector<int64_t> planned_cohort_;
   torch::Tensor pull_;                       // [S] the current client's u_iˢ (proximal pull) or undefined

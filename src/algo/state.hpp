@@ -37,16 +37,4 @@ class StateReader {
 // target ← saved (same numel; dtype and device of target); throws IoError naming `name` otherwise.
 void restore_into(torch::Tensor& target, const torch::Tensor& saved, const std::string& name);
 
-// Makes the tensor a restored row lives in from the saved row ([numel] on the CPU).
-using KeepRow = std::function<torch::Tensor(const torch::Tensor& saved)>;
-
-// Restores the per-client state `name` of the hosted clients into `target`: into the existing
-// tensor where target has the client, else as the new tensor keep(saved row) returns.
-void load_rows(StateReader& in, const std::string& name, const std::vector<int64_t>& hosted,
-               std::map<int64_t, torch::Tensor>& target, const KeepRow& keep);
-
-// Helpers for algorithms keeping std::set<int64_t> of hosted clients (e.g. "has uploaded").
-std::map<int64_t, torch::Tensor> flags_as_rows(const std::set<int64_t>& clients);
-std::set<int64_t> rows_as_flags(const std::map<int64_t, torch::Tensor>& rows);
-
 }  // namespace fedsaf

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "algo/algorithm.hpp"
+#include "algo/algorithm_state.hpp"
 #include "algo/state.hpp"
 #include "core/errors.hpp"
 #include "io/h5.hpp"
@@ -294,7 +295,8 @@ void prune(const std::string& dir, int64_t keep, const std::string& current_tmp)
 std::string checkpoint_dir(const std::string& out_dir) { return (fs::path(out_dir) / "checkpoints").string(); }
 
 std::string write_checkpoint(const std::string& dir, const std::string& run_file, const CheckpointMeta& meta,
-                             const Algorithm& algorithm, int64_t keep, Communicator& comm) {
+                             const Algorithm& algorithm, const ClientStateStore& states, int64_t keep,
+                             Communicator& comm) {
   const std::string name = fmt::format("ckpt-{:06}.h5", meta.rounds_done);
   const std::string final_path = (fs::path(dir) / name).string();
   const std::string tmp = (fs::path(dir) / ("." + name + ".tmp")).string();
@@ -324,7 +326,7 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         attrs.set("created", utc_now());
         h5::Group state = group.create_group("state");
         H5StateWriter writer(state, comm.raw());
-        algorithm.save_state(writer);
+        save_algorithm_state(algorithm, states, writer);
         crash_point("checkpoint-before-marker", meta.rounds_done);
         attrs.set("complete", int64_t{1});  // last: a file without it was not finished
         file.close();
@@ -448,10 +450,11 @@ std::optional<CheckpointMeta> find_checkpoint(const std::string& dir,
                           dir, found.size()));
 }
 
-void load_checkpoint_state(const std::string& path, Algorithm& algorithm, int64_t num_clients) {
+void load_checkpoint_state(const std::string& path, Algorithm& algorithm, ClientStateStore& states,
+                           const std::vector<int64_t>& hosted, int64_t num_clients) {
   const h5::File file = h5::File::open(path, h5::Mode::kRead);
   H5StateReader reader(file, path, num_clients);
-  algorithm.load_state(reader);
+  load_algorithm_state(algorithm, states, hosted, reader);
 }
 
 void restore_run_file(const std::string& checkpoint, const std::string& run_file) {

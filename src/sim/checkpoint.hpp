@@ -16,6 +16,7 @@
 namespace fedsaf {
 
 class Algorithm;
+class ClientStateStore;
 class Communicator;
 
 inline constexpr const char* kCheckpointFormat = "fedsaf-checkpoint/1";
@@ -30,11 +31,13 @@ struct CheckpointMeta {
 
 std::string checkpoint_dir(const std::string& out_dir);  // out_dir/checkpoints
 
-// Collective. run_file must be flushed and hold the rounds so far. Keeps the newest `keep`
+// Collective. run_file must be flushed and hold the rounds so far. Writes every client state of
+// `states` and the algorithm's globals (algo/algorithm_state.hpp). Keeps the newest `keep`
 // complete checkpoints. Any failure (unwritable folder, disk full) throws AgreedError on every
 // rank and leaves the earlier checkpoints as they were. Returns the new checkpoint's path.
 std::string write_checkpoint(const std::string& dir, const std::string& run_file, const CheckpointMeta& meta,
-                             const Algorithm& algorithm, int64_t keep, Communicator& comm);
+                             const Algorithm& algorithm, const ClientStateStore& states, int64_t keep,
+                             Communicator& comm);
 
 // One process: checks one checkpoint file (trailer, CRC, HDF5, marker, format) and reads its
 // metadata; throws Error saying what is wrong with it. verify_bytes = false skips the trailer and
@@ -47,9 +50,11 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, bool verify_bytes =
 std::optional<CheckpointMeta> find_checkpoint(const std::string& dir,
                                               const std::function<void(const std::string&)>& warn);
 
-// Collective: every rank reads the state of the clients it hosts now (any rank count). Throws
-// IoError, naming the file and the state, when a state holds a client id ≥ num_clients.
-void load_checkpoint_state(const std::string& path, Algorithm& algorithm, int64_t num_clients);
+// Collective: every rank reads the state of the clients it hosts now (`hosted`, any rank count)
+// into `states` and the algorithm's globals, after algorithm.init(). Throws IoError, naming the
+// file and the state, when a state holds a client id ≥ num_clients.
+void load_checkpoint_state(const std::string& path, Algorithm& algorithm, ClientStateStore& states,
+                           const std::vector<int64_t>& hosted, int64_t num_clients);
 
 // One process: run_file ← the run-file part of the checkpoint (written to a temporary name and
 // renamed). The caller reopens it and drops /checkpoint.

@@ -33,7 +33,8 @@ void Checkpointer::write(const Round& round) {
     meta.elapsed_seconds = run_.earlier_seconds + seconds_since(run_.run_start);
     meta.config_toml = to_toml(run_.config);
     run_.result.last_checkpoint = write_checkpoint(run_.options.checkpoint_dir, run_.options.run_file, meta,
-                                                   *run_.fed.algorithm, run_.config.run.checkpoint_keep, run_.comm);
+                                                   *run_.fed.algorithm, *run_.fed.context.states,
+                                                   run_.config.run.checkpoint_keep, run_.comm);
   }
   run_.console.say(fmt::format("checkpoint {} ({:.2f} s)", run_.result.last_checkpoint, seconds));
 }

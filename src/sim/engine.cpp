@@ -91,7 +91,8 @@ class Experiment {
         [&] {
           if (comm_.rank() == 0 && !options_.run_file.empty())
             restore_run_file(options_.resume->path, options_.run_file);
-          load_checkpoint_state(options_.resume->path, *fed_->algorithm, fed_->num_clients());
+          load_checkpoint_state(options_.resume->path, *fed_->algorithm, *fed_->context.states, fed_->hosted(),
+                                fed_->num_clients());
         },
         comm_.raw());
   }

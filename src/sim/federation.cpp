@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "algo/algorithm_state.hpp"
 #include "algo/client_memory.hpp"
 #include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
@@ -32,8 +33,8 @@ void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int 
   int64_t gpu_bytes = 0;
   for (const GpuInfo& g : visible_gpus())
     if (fed.device.is_cuda() && g.index == fed.device.index()) gpu_bytes = g.total_bytes;
-  context.memory = std::make_shared<ClientMemory>(
-      fed.device, client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing));
+  context.states = std::make_shared<ClientStateStore>(std::make_shared<ClientMemory>(
+      fed.device, client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing)));
 }
 
 }  // namespace
@@ -71,10 +72,11 @@ void Federation::replace(const std::vector<int>& new_rank_of, int rank, StateRea
   algorithm.reset();  // its per-client state is in `state` now
   rank_of = new_rank_of;
   context.hosted = hosted_clients(rank_of, rank);
-  context.memory = std::make_shared<ClientMemory>(device, context.memory->budget_bytes());
+  context.states = std::make_shared<ClientStateStore>(
+      std::make_shared<ClientMemory>(device, context.states->budget_bytes()));
   algorithm = make_algorithm(config);
   algorithm->init(context);
-  algorithm->load_state(state);
+  load_algorithm_state(*algorithm, *context.states, context.hosted, state);
 }
 
 int64_t resolve_client_group(const Federation& fed, int rank) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "algo/algorithm.hpp"
+#include "algo/algorithm_state.hpp"
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
 
@@ -87,9 +88,10 @@ class MovedStateReader : public StateReader {
 
 }  // namespace
 
-MovedState move_client_state(const Algorithm& algorithm, const std::vector<int>& new_rank_of, Communicator& comm) {
+MovedState move_client_state(const Algorithm& algorithm, const ClientStateStore& states,
+                             const std::vector<int>& new_rank_of, Communicator& comm) {
   MovingStateWriter writer(new_rank_of, comm);
-  algorithm.save_state(writer);
+  save_algorithm_state(algorithm, states, writer);
   MovedState moved;
   moved.bytes_received = writer.bytes_received();
   moved.state = std::make_unique<MovedStateReader>(std::move(writer));

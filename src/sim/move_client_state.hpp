@@ -11,6 +11,7 @@
 namespace fedsaf {
 
 class Algorithm;
+class ClientStateStore;
 class Communicator;
 
 struct MovedState {
@@ -18,8 +19,9 @@ struct MovedState {
   int64_t bytes_received = 0;          // rows that came from other ranks
 };
 
-// Collective: saves the algorithm's state; each client's rows go from the rank that holds them to
-// its rank in new_rank_of (rows that stay are not copied).
-MovedState move_client_state(const Algorithm& algorithm, const std::vector<int>& new_rank_of, Communicator& comm);
+// Collective: saves every client state of `states` and the algorithm's globals; each client's rows
+// go from the rank that holds them to its rank in new_rank_of (rows that stay are not copied).
+MovedState move_client_state(const Algorithm& algorithm, const ClientStateStore& states,
+                             const std::vector<int>& new_rank_of, Communicator& comm);
 
 }  // namespace fedsaf

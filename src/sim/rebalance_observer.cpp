@@ -54,7 +54,7 @@ void RebalanceObserver::move_clients(const Round& round, const std::vector<int>&
   const Clock::time_point start = Clock::now();
   int64_t moved = 0;
   for (size_t c = 0; c < placement.size(); ++c) moved += placement[c] != run_.fed.rank_of[c] ? 1 : 0;
-  const MovedState state = move_client_state(*run_.fed.algorithm, placement, run_.comm);
+  const MovedState state = move_client_state(*run_.fed.algorithm, *run_.fed.context.states, placement, run_.comm);
   run_.fed.replace(placement, run_.rank, *state.state);
   if (recorder_) recorder_->record_replacement(round.index);
   ++run_.result.replacements;

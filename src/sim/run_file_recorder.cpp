@@ -1,6 +1,6 @@
 #include "sim/run_file_recorder.hpp"
 
-#include "algo/client_memory.hpp"
+#include "algo/client_state_store.hpp"
 #include "data/partition_table.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"  // fail_point (test hook)
@@ -44,8 +44,8 @@ void RunFileRecorder::after_round(Round& round) {
     fail_point("run file");  // test hook (FEDSAF_FAIL_AT)
     if (!round.diagnostics.empty()) run_file_->append_diagnostics(round.index, round.diagnostics);  // combined
     run_file_->append_round(r);
-    const ClientMemory& memory = *run_.fed.context.memory;
-    run_file_->set_client_state(memory.device_bytes(), memory.host_bytes(), memory.budget_bytes());
+    const ClientStateStore& states = *run_.fed.context.states;
+    run_file_->set_client_state(states.device_bytes(), states.host_bytes(), states.budget_bytes());
     if (round.eval) run_file_->append_eval(*round.eval, run_.fed.hosted());
     run_file_->file().flush();
   }

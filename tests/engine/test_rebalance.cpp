@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "algo/algorithm.hpp"
+#include "algo/algorithm_state.hpp"
 #include "core/config.hpp"
 #include "io/h5.hpp"
 #include "mpi/communicator.hpp"
@@ -24,13 +26,19 @@ using test::Reference;
 using test::single_rank_reference;
 using test::small_config;
 
-// An algorithm that is only its state: per client a float32 row (c, c + 0.5, c / 3), an int64 flag
-// for even clients, a zero-length row for every client, and a global.
+// An algorithm that is only its state, kept in the client-state store as every algorithm's is:
+// per client a float32 row (c, c + 0.5, c / 3), a flag for even clients, a zero-length row for
+// every client; and a global of its own.
 class StateOnly : public Algorithm {
  public:
   std::string name() const override { return "state-only"; }
   bool personalised() const override { return true; }
-  void init(const AlgoContext& context) override { hosted = context.hosted; }
+  void init(const AlgoContext& context) override {
+    hosted = context.hosted;
+    rows = &context.states->rows("rows", 3, torch::kFloat32);
+    flags = &context.states->flags("flags");
+    empty = &context.states->rows("empty", 0, torch::kFloat32);
+  }
   void client_begin(int64_t, torch::Tensor&) override {}
   void server_step(const ServerStep&) override {}
   void eval_params(int64_t, torch::Tensor&) override {}
@@ -38,26 +46,18 @@ class StateOnly : public Algorithm {
   int64_t protocol_floats_down() const override { return 0; }
   void fill() {
     for (int64_t c : hosted) {
-      rows[c] = torch::tensor({static_cast<float>(c), c + 0.5f, c / 3.0f});  // [3]
-      if (c % 2 == 0) flags[c] = torch::ones({1}, torch::kInt64);          // [1]
-      empty[c] = torch::empty({0});                                        // [0]
+      rows->put(c, torch::tensor({static_cast<float>(c), c + 0.5f, c / 3.0f}));  // [3]
+      if (c % 2 == 0) flags->insert(c);
+      empty->put(c, torch::empty({0}));  // [0]
     }
     global = torch::tensor({1.5, -2.0}, torch::kFloat64);  // [2]
   }
-  void save_state(StateWriter& out) const override {
-    out.per_client("rows", 3, torch::kFloat32, rows);
-    out.per_client("flags", 1, torch::kInt64, flags);
-    out.per_client("empty", 0, torch::kFloat32, empty);
-    out.global("global", global);
-  }
-  void load_state(StateReader& in) override {
-    rows = in.per_client("rows", hosted);
-    flags = in.per_client("flags", hosted);
-    empty = in.per_client("empty", hosted);
-    global = in.global("global");
-  }
+  void save_state(StateWriter& out) const override { out.global("global", global); }
+  void load_state(StateReader& in) override { global = in.global("global"); }
   std::vector<int64_t> hosted;
-  std::map<int64_t, torch::Tensor> rows, flags, empty;
+  RowState* rows = nullptr;
+  FlagState* flags = nullptr;
+  RowState* empty = nullptr;
   torch::Tensor global;
 };
 
@@ -74,29 +74,33 @@ TEST(MoveClientState, EveryRowArrivesExactlyAtItsNewRank) {
   StateOnly old;
   old.init(context);
   old.fill();
-  const MovedState moved = move_client_state(old, after, world);
+  const MovedState moved = move_client_state(old, *context.states, after, world);
 
-  context.hosted = hosted_clients(after, world.rank());
+  AlgoContext fresh_context;  // a new store, as on a re-placement
+  fresh_context.hosted = hosted_clients(after, world.rank());
   StateOnly fresh;
-  fresh.init(context);
-  fresh.load_state(*moved.state);
-  ASSERT_EQ(fresh.rows.size(), context.hosted.size());
+  fresh.init(fresh_context);
+  load_algorithm_state(fresh, *fresh_context.states, fresh_context.hosted, *moved.state);
+  ASSERT_EQ(fresh.rows->clients(), fresh_context.hosted);
+  ASSERT_EQ(fresh.empty->clients(), fresh_context.hosted);
   int64_t arrived = 0;
-  for (int64_t c : context.hosted) {
-    EXPECT_TRUE(torch::equal(fresh.rows.at(c), torch::tensor({static_cast<float>(c), c + 0.5f, c / 3.0f}))) << c;
-    EXPECT_EQ(fresh.flags.count(c), c % 2 == 0 ? 1u : 0u) << c;
-    if (c % 2 == 0) EXPECT_EQ(fresh.flags.at(c).item<int64_t>(), 1) << c;
-    ASSERT_EQ(fresh.empty.count(c), 1u) << c;
-    EXPECT_EQ(fresh.empty.at(c).numel(), 0) << c;
+  for (int64_t c : fresh_context.hosted) {
+    EXPECT_TRUE(torch::equal(fresh.rows->get(c), torch::tensor({static_cast<float>(c), c + 0.5f, c / 3.0f}))) << c;
+    EXPECT_EQ(fresh.flags->has(c), c % 2 == 0) << c;
+    EXPECT_EQ(fresh.empty->get(c).numel(), 0) << c;
     if (before[static_cast<size_t>(c)] != world.rank()) ++arrived;
   }
+  EXPECT_EQ(fresh.flags->clients().size(), static_cast<size_t>(std::count_if(
+      fresh_context.hosted.begin(), fresh_context.hosted.end(), [](int64_t c) { return c % 2 == 0; })));
   EXPECT_TRUE(torch::equal(fresh.global, torch::tensor({1.5, -2.0}, torch::kFloat64)));
   // 3 float32 rows' bytes and one int64 flag for each even client that came from another rank.
   int64_t expected_bytes = 0;
-  for (int64_t c : context.hosted)
+  for (int64_t c : fresh_context.hosted)
     if (before[static_cast<size_t>(c)] != world.rank()) expected_bytes += 3 * 4 + (c % 2 == 0 ? 8 : 0);
   EXPECT_EQ(moved.bytes_received, expected_bytes);
-  if (world.size() == 1) EXPECT_EQ(arrived, 0);
+  if (world.size() == 1) {
+    EXPECT_EQ(arrived, 0);
+  }
 }
 
 // Every client trains every round (the slow rank is slow in every round). 5 rounds: drifting in
