@@ -45,7 +45,8 @@ def blocks(text):
                 kind, name = 'inner', ''
             else:
                 kind = 'function'
-                name = re.sub(r'\s+', ' ', head.strip().split('\n')[-1])[:70]
+                called = re.search(r'([\w:~]+)\s*\(', re.sub(r'\s+', ' ', head))
+                name = called.group(1) if called else '?'
             stack.append((kind, name, line))
             head_start = i + 1
         elif ch == '}':
