@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
-#include "algo/registry.hpp"
 #include "core/error_text.hpp"
 #include "core/errors.hpp"
 #include "mpi/communicator.hpp"
@@ -40,7 +40,7 @@ std::pair<int64_t, int64_t> total_bytes(const Communicator& comm) {
 class Experiment {
  public:
   Experiment(const Config& config, const RunOptions& options, Communicator& comm)
-      : config_(config), options_(options), comm_(comm), console_(comm.rank(), options.quiet),
+      : config_(config), options_(options), comm_(comm), started_(Clock::now()), console_(comm.rank(), options.quiet),
         log_(options.log_dir, comm.rank()) {}
 
   RunResult run() {
@@ -75,7 +75,7 @@ class Experiment {
     fed_->client_group = resolve_client_group(*fed_, comm_.rank());
     result_.client_group = fed_->client_group;
     run_ = std::make_unique<RunServices>(RunServices{config_, options_, comm_, comm_.rank(), *fed_, result_, console_,
-                                                     log_, phase_, Clock::now(), 0.0, 0});
+                                                     log_, phase_, started_, 0.0, 0});
     if (options_.resume) resume();
     say_what_runs();
     trainer_ = std::make_unique<CohortTrainer>(*run_, *average_);
@@ -240,6 +240,7 @@ class Experiment {
   const Config& config_;
   const RunOptions& options_;
   Communicator& comm_;
+  const Clock::time_point started_;  // of this segment (the ETA and the elapsed time count from here)
   Console console_;
   RankLog log_;
   const char* phase_ = "start";  // what this rank is doing, for a fatal error's message
