@@ -1,7 +1,8 @@
 #pragma once
 // The algorithms by name. Each algorithm registers itself in its own file with one line,
 //   const bool registered = register_algorithm({order, "name", "what it is", {its keys}, factory});
-// which adds the name to run.algorithm's choices, its keys (its own [name] section, typed:
+// which adds the name to run.algorithm's choices (through the generic core/registry.hpp, as data
+// sets, models and partitions do), its keys (its own [name] section, typed:
 // config.section<Options>()) to the config schema, the resolved TOML and docs/config.md, and its
 // factory to make_algorithm. docs/adding-an-algorithm.md walks through one.
 #include <functional>

@@ -18,6 +18,10 @@ std::vector<ConfigSectionSpec>& sections() {
   static std::vector<ConfigSectionSpec> registered;
   return registered;
 }
+std::vector<ConfigChoice>& choices() {
+  static std::vector<ConfigChoice> registered;  // by order within each key
+  return registered;
+}
 std::vector<ConfigKeySpec>& schema_cache() {
   static std::vector<ConfigKeySpec> cache;
   return cache;
@@ -32,7 +36,7 @@ const std::vector<ConfigKeySpec>& general_keys() {
        [](Config& c) -> ConfigValueRef { return &c.run.rounds; }, 1, limits::kMaxRounds},
       {"run.clients", "Number of simulated clients N (for `natural` partitions: must equal the number of groups, or 0 to take it from the data).",
        [](Config& c) -> ConfigValueRef { return &c.run.clients; }, 0, limits::kMaxClients},
-      {"run.algorithm", "Federated algorithm (the choices are the registered ones).",
+      {"run.algorithm", "Federated algorithm:",
        [](Config& c) -> ConfigValueRef { return &c.run.algorithm; }},
       {"run.join_ratio", "Fraction of clients selected per round (cohort = floor(N * join_ratio), at least 1).",
        [](Config& c) -> ConfigValueRef { return &c.run.join_ratio; }, 0, 1, true},
@@ -65,9 +69,8 @@ const std::vector<ConfigKeySpec>& general_keys() {
       {"run.rebalance", "Re-place clients between rounds from the ranks' measured speeds when, for two rounds in a row, the ranks wait on average more than this share of the slowest rank's training + evaluation time (1 - mean/max); 0 = never: the placement by estimated cost the run starts with stays. For ranks of unequal speed (mixed nodes or GPUs, shared nodes). Results do not depend on the placement beyond float rounding (the same 1e-5 as across rank counts), but a run that re-places is no longer bit-identical to its rerun, since the decision follows measured time.",
        [](Config& c) -> ConfigValueRef { return &c.run.rebalance; }, 0, 1},
       // ---- [data]
-      {"data.dataset", "Data set: `synthetic` (FedProx Synthetic(alpha, beta), no files), `fashionmnist` / `mnist` (IDX files), `cifar10` (binary batches), `hdf5` (a fedsaf data set file).",
-       [](Config& c) -> ConfigValueRef { return &c.data.dataset; }, -kInf, kInf, false,
-       {"synthetic", "fashionmnist", "mnist", "cifar10", "hdf5"}},
+      {"data.dataset", "Data set:",
+       [](Config& c) -> ConfigValueRef { return &c.data.dataset; }},
       {"data.path", "Folder of the IDX or CIFAR-10 files, or the HDF5 data set file. Empty: fashionmnist defaults to /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), cifar10 to $FEDSAF_DATA/cifar-10-batches-bin (FEDSAF_DATA defaults to ~/fedsaf-data).",
        [](Config& c) -> ConfigValueRef { return &c.data.path; }},
       {"data.files", "cifar10 only: batch file names inside data.path; empty = every data_batch_*.bin and test_batch.bin found.",
@@ -93,9 +96,8 @@ const std::vector<ConfigKeySpec>& general_keys() {
       {"data.synthetic.max_samples", "Synthetic: largest number of samples per client.",
        [](Config& c) -> ConfigValueRef { return &c.data.synthetic.max_samples; }, 2, 1e7},
       // ---- [partition]
-      {"partition.method", "How samples are dealt to clients: `auto` (natural when the data set has groups, else dirichlet), `iid`, `dirichlet`, `pathological`, `quantity`, `natural`.",
-       [](Config& c) -> ConfigValueRef { return &c.partition.method; }, -kInf, kInf, false,
-       {"auto", "iid", "dirichlet", "pathological", "quantity", "natural"}},
+      {"partition.method", "How samples are dealt to clients: `auto` (natural when the data set has groups, else dirichlet);",
+       [](Config& c) -> ConfigValueRef { return &c.partition.method; }, -kInf, kInf, false, {"auto"}},
       {"partition.alpha", "dirichlet: concentration alpha (smaller = more skewed labels).",
        [](Config& c) -> ConfigValueRef { return &c.partition.alpha; }, 0, kInf, true},
       {"partition.min_size", "dirichlet: redraw until every client has at least this many samples.",
@@ -107,9 +109,8 @@ const std::vector<ConfigKeySpec>& general_keys() {
       {"partition.train_fraction", "Per-client share of samples used for training; the rest is the client's test split.",
        [](Config& c) -> ConfigValueRef { return &c.partition.train_fraction; }, 0, 1, true},
       // ---- [model]
-      {"model.name", "Model: `logreg`, `mlp`, `cnn` (FedAvg CNN), `resnet18` (for 32×32 inputs) or `torchscript:PATH` (a user's TorchScript module).",
-       [](Config& c) -> ConfigValueRef { return &c.model.name; }, -kInf, kInf, false,
-       {"logreg", "mlp", "cnn", "resnet18", "torchscript:"}},
+      {"model.name", "Model:",
+       [](Config& c) -> ConfigValueRef { return &c.model.name; }},
       {"model.hidden", "mlp: hidden layer widths.",
        [](Config& c) -> ConfigValueRef { return &c.model.hidden; }, 1, kInf},
       {"model.n_head", "Split depth: the first n_head parameterised layers are shared, the rest private; 0 = every layer shared.",
@@ -131,20 +132,21 @@ const std::vector<ConfigKeySpec>& general_keys() {
   return schema;
 }
 
-// The general keys with run.algorithm's choices and doc from the registered algorithms, then
-// every registered section's keys.
+// The general keys, each with its registered choices appended to its fixed ones and to its doc
+// (" `name` summary;" each, the last ';' a '.'; a prefix choice shows as `name:PATH`), then every
+// registered section's keys.
 std::vector<ConfigKeySpec> build_schema() {
   std::vector<ConfigKeySpec> schema = general_keys();
   for (ConfigKeySpec& spec : schema) {
-    if (spec.key != "run.algorithm") continue;
-    std::string doc = "Federated algorithm:";
-    for (const ConfigSectionSpec& section : sections()) {
-      if (section.algorithm.empty()) continue;
-      spec.choices.push_back(section.algorithm);
-      doc += fmt::format(" `{}` {};", section.algorithm, section.algorithm_doc);
+    bool any = false;
+    for (const ConfigChoice& choice : choices()) {
+      if (choice.key != spec.key) continue;
+      any = true;
+      spec.choices.push_back(choice.name);
+      const std::string shown = choice.name.back() == ':' ? choice.name + "PATH" : choice.name;
+      spec.doc += fmt::format(" `{}` {};", shown, choice.summary);
     }
-    doc.back() = '.';
-    spec.doc = doc;
+    if (any) spec.doc.back() = '.';
   }
   for (const ConfigSectionSpec& section : sections())
     schema.insert(schema.end(), section.keys.begin(), section.keys.end());
@@ -163,6 +165,15 @@ bool register_config_section(ConfigSectionSpec section) {
 }
 
 const std::vector<ConfigSectionSpec>& config_sections() { return sections(); }
+
+bool register_config_choice(ConfigChoice choice) {
+  std::vector<ConfigChoice>& all = choices();
+  const auto at = std::upper_bound(all.begin(), all.end(), choice.order,
+                                   [](int order, const ConfigChoice& c) { return order < c.order; });
+  all.insert(at, std::move(choice));
+  schema_cache() = build_schema();
+  return true;
+}
 
 const std::vector<ConfigKeySpec>& config_schema() {
   if (schema_cache().empty()) schema_cache() = build_schema();

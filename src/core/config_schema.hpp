@@ -51,8 +51,10 @@ ConfigKeySpec enum_key(std::string key, std::string doc, std::vector<std::string
 // declaring file; the schema, resolved TOML and docs/config.md list sections by `order`.
 struct ConfigSectionSpec {
   int order = 0;
-  std::string algorithm;      // the run.algorithm value this section adds; "" = none
-  std::string algorithm_doc;  // one line for run.algorithm's documentation
+  // Unused: a key's choices come from register_config_choice (core/registry.hpp). Kept so that
+  // positional initialisers ({order, "", "", {keys}}) still compile.
+  std::string algorithm;
+  std::string algorithm_doc;
   std::vector<ConfigKeySpec> keys;
   // Checks that involve several keys: returns the problem, or "" when the config is fine.
   std::function<std::string(const Config&)> problem;
@@ -60,6 +62,18 @@ struct ConfigSectionSpec {
 // Returns true (for `static const bool registered = register_config_section(...)`).
 bool register_config_section(ConfigSectionSpec section);
 const std::vector<ConfigSectionSpec>& config_sections();  // registered, by order
+
+// One registered value of a general key whose choices are plug-ins (run.algorithm, data.dataset,
+// model.name, partition.method): added by Registry::add (core/registry.hpp). The schema appends
+// the key's registered choices, by order, to its fixed ones (e.g. partition.method's `auto`) and
+// its doc: "<doc> `name` summary; ...".
+struct ConfigChoice {
+  std::string key;
+  int order = 0;
+  std::string name;  // ending in ':' = any value with that prefix
+  std::string summary;
+};
+bool register_config_choice(ConfigChoice choice);  // returns true
 
 // Every key: the general ones, then the registered sections' by order.
 const std::vector<ConfigKeySpec>& config_schema();

@@ -11,6 +11,8 @@
 #include <fstream>
 
 #include "core/errors.hpp"
+#include "data/data_paths.hpp"
+#include "data/dataset_registry.hpp"
 #include "data/readers.hpp"
 
 namespace fedsaf {
@@ -148,5 +150,23 @@ Dataset read_cifar10(const std::string& dir, const std::vector<std::string>& fil
   data.class_names = class_names(root);
   return data;
 }
+
+namespace {
+// data.path empty: the binary batches extracted under data_root(), as the error below explains.
+DatasetSource read_cifar10_config(const Config& c) {
+  if (!c.data.path.empty()) return {read_cifar10(c.data.path, c.data.files), c.data.path};
+  const std::string dir = data_root() + "/cifar-10-batches-bin";
+  if (!std::filesystem::is_directory(dir))
+    throw DataError(fmt::format(
+        "{}: data.path is empty and the default CIFAR-10 folder {} does not exist: download the binary version "
+        "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and extract it into {} "
+        "(FEDSAF_DATA, default ~/fedsaf-data), or set data.path",
+        c.source, dir, data_root()));
+  return {read_cifar10(dir, c.data.files), dir};
+}
+
+const bool registered = datasets().add(
+    {40, "cifar10", "(binary batches; data.path empty: $FEDSAF_DATA/cifar-10-batches-bin)"}, read_cifar10_config);
+}  // namespace
 
 }  // namespace fedsaf

@@ -1,31 +1,18 @@
-// Dataset accessors and load_dataset(): picks the reader the config names, checks what it
-// returned, and sets the normalisation batch() applies.
+// Dataset accessors and load_dataset(): runs the reader the config names (data/dataset_registry.hpp),
+// checks what it returned, and sets the normalisation batch() applies.
 #include "data/dataset.hpp"
 
 #include <fmt/format.h>
 
 #include <array>
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
 
 #include "core/errors.hpp"
-#include "data/readers.hpp"
+#include "data/dataset_registry.hpp"
 
 namespace fedsaf {
 
 namespace {
-
-constexpr const char* kDefaultFashionMnist = "/usr/share/datasets/fashion-mnist";
-
-// Where downloaded data sets live: $FEDSAF_DATA, else ~/fedsaf-data.
-std::string data_root() {
-  if (const char* env = std::getenv("FEDSAF_DATA"); env != nullptr && *env != '\0') return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr && *home != '\0' ? home : ".") + "/fedsaf-data";
-}
-
-std::string default_cifar10_folder() { return data_root() + "/cifar-10-batches-bin"; }
 
 // Channels of the normalisation: C for images [N, C, H, W], 1 for vectors [N, D].
 int64_t norm_channels(const Dataset& d) { return d.x.dim() == 4 ? d.x.size(1) : 1; }
@@ -172,46 +159,13 @@ std::vector<int64_t> Dataset::groups() const {
 
 Dataset load_dataset(const Config& config) {
   const DataConfig& c = config.data;
-  const std::string& source = config.source;
-  auto require_path = [&](const char* what) {
-    if (c.path.empty()) {
-      throw ConfigError(fmt::format("{}: data.path must be set for data.dataset = \"{}\" ({})", source, c.dataset, what));
-    }
-  };
-  Dataset d;
-  std::string where;  // what check() errors name
-  if (c.dataset == "synthetic") {
-    d = make_synthetic(c.synthetic, config.run.clients, config.run.seed);
-    where = "synthetic data";
-  } else if (c.dataset == "fashionmnist") {
-    where = c.path.empty() ? kDefaultFashionMnist : c.path;
-    d = read_idx_folder(where, "fashionmnist");
-  } else if (c.dataset == "mnist") {
-    require_path("the folder of the MNIST IDX files");
-    where = c.path;
-    d = read_idx_folder(c.path, "mnist");
-  } else if (c.dataset == "cifar10") {
-    where = c.path.empty() ? default_cifar10_folder() : c.path;
-    if (c.path.empty() && !std::filesystem::is_directory(where))
-      throw DataError(fmt::format(
-          "{}: data.path is empty and the default CIFAR-10 folder {} does not exist: download the binary version "
-          "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) and extract it into {} "
-          "(FEDSAF_DATA, default ~/fedsaf-data), or set data.path",
-          source, where, data_root()));
-    d = read_cifar10(where, c.files);
-  } else if (c.dataset == "hdf5") {
-    require_path("the fedsaf HDF5 data set file");
-    where = c.path;
-    d = read_hdf5_dataset(c.path);
-  } else {
-    throw ConfigError(fmt::format(
-        "{}: data.dataset = \"{}\" is not one of synthetic, fashionmnist, mnist, cifar10, hdf5", source, c.dataset));
-  }
-  check(d, where);
+  DatasetSource read = datasets().get(c.dataset, config.source)(config);
+  Dataset& d = read.data;
+  check(d, read.where);
   if (d.class_names.empty()) {
     for (int64_t k = 0; k < d.num_classes; ++k) d.class_names.push_back(std::to_string(k));
   }
-  set_normalisation(d, c.normalize, source);
+  set_normalisation(d, c.normalize, config.source);
   return d;
 }
 

@@ -10,6 +10,8 @@
 #include <filesystem>
 
 #include "core/errors.hpp"
+#include "data/data_paths.hpp"
+#include "data/dataset_registry.hpp"
 #include "data/readers.hpp"
 #include "io/h5.hpp"
 
@@ -145,5 +147,12 @@ Dataset read_hdf5_dataset(const std::string& path) {
     throw DataError(e.what());
   }
 }
+
+namespace {
+const bool registered = datasets().add({50, "hdf5", "(a fedsaf HDF5 data set file in data.path)"}, [](const Config& c) {
+  const std::string& path = required_data_path(c, "the fedsaf HDF5 data set file");
+  return DatasetSource{read_hdf5_dataset(path), path};
+});
+}  // namespace
 
 }  // namespace fedsaf

@@ -14,6 +14,8 @@
 
 #include "core/errors.hpp"
 #include "core/limits.hpp"
+#include "data/data_paths.hpp"
+#include "data/dataset_registry.hpp"
 #include "data/readers.hpp"
 
 namespace fedsaf {
@@ -256,5 +258,21 @@ Dataset read_idx_folder(const std::string& dir, const std::string& name) {
   }
   return data;
 }
+
+namespace {
+// Debian's dataset-fashion-mnist package installs it here.
+constexpr const char* kDefaultFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+const bool fashionmnist = datasets().add(
+    {20, "fashionmnist", "(IDX files; data.path empty: " + std::string(kDefaultFashionMnist) + ")"},
+    [](const Config& c) {
+      const std::string dir = c.data.path.empty() ? kDefaultFashionMnist : c.data.path;
+      return DatasetSource{read_idx_folder(dir, "fashionmnist"), dir};
+    });
+const bool mnist = datasets().add({30, "mnist", "(IDX files in data.path)"}, [](const Config& c) {
+  const std::string& dir = required_data_path(c, "the folder of the MNIST IDX files");
+  return DatasetSource{read_idx_folder(dir, "mnist"), dir};
+});
+}  // namespace
 
 }  // namespace fedsaf

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <vector>
 
+#include "data/partition_registry.hpp"
+
 namespace fedsaf {
 
 namespace {
@@ -93,11 +95,8 @@ std::string format_partition_table(const Partition& p, int64_t max_rows) {
 }
 
 std::string describe_partition_method(const std::string& method, const PartitionConfig& config) {
-  if (method == "dirichlet") return fmt::format("dirichlet (alpha = {}, min_size = {})", config.alpha, config.min_size);
-  if (method == "pathological") return fmt::format("pathological (classes_per_client = {})", config.classes_per_client);
-  if (method == "quantity") return fmt::format("quantity (power = {})", config.power);
-  if (method == "natural") return "natural (one client per group)";
-  return method;
+  const PartitionMethod* known = partitions().find(method);
+  return known != nullptr && known->describe ? known->describe(config) : method;
 }
 
 std::string format_partition_summary(const Partition& p, const PartitionStats& stats, const PartitionConfig& config,

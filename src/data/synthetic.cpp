@@ -15,6 +15,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "data/dataset_registry.hpp"
 #include "data/readers.hpp"
 
 namespace fedsaf {
@@ -116,5 +117,12 @@ Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint6
   for (int64_t c = 0; c < config.classes; ++c) data.class_names.push_back(std::to_string(c));
   return data;
 }
+
+namespace {
+const bool registered = datasets().add(
+    {10, "synthetic", "(FedProx Synthetic(alpha, beta) generated from [data.synthetic], no files)"}, [](const Config& c) {
+      return DatasetSource{make_synthetic(c.data.synthetic, c.run.clients, c.run.seed), "synthetic data"};
+    });
+}  // namespace
 
 }  // namespace fedsaf

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/errors.hpp"
-#include "model/flat_params.hpp"
+#include "model/model_registry.hpp"
 
 namespace fedsaf {
 
@@ -28,7 +28,13 @@ int64_t FlatModel::shared_numel(int64_t n_head) const {
 }
 
 const std::vector<std::string>& builtin_model_names() {
-  static const std::vector<std::string> names = {"logreg", "mlp", "cnn", "resnet18"};
+  // After main() starts every model has registered; those taking an argument are left out.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const std::string& name : models().names())
+      if (name.back() != ':') all.push_back(name);
+    return all;
+  }();
   return names;
 }
 
@@ -50,22 +56,7 @@ std::unique_ptr<FlatModel> make_model(const ModelConfig& config, const std::vect
   {
     const std::lock_guard<std::mutex> lock(init_mutex);
     torch::manual_seed(seed);
-    const std::string& name = config.name;
-    if (name == "logreg") {
-      model = detail::build_logreg(name, sample_shape, num_classes);
-    } else if (name == "mlp") {
-      model = detail::build_mlp(name, sample_shape, config.hidden, num_classes);
-    } else if (name == "cnn") {
-      model = detail::build_cnn(name, sample_shape, num_classes);
-    } else if (name == "resnet18") {
-      model = detail::build_resnet18(name, sample_shape, num_classes);
-    } else if (name.rfind("torchscript:", 0) == 0) {
-      // The weights come from the file; the seed plays no part.
-      model = detail::build_torchscript(name, name.substr(std::string("torchscript:").size()));
-    } else {
-      throw ConfigError(fmt::format("model.name: unknown model '{}'; choose one of {}, or torchscript:PATH", name,
-                                    fmt::join(builtin_model_names(), ", ")));
-    }
+    model = models().get(config.name)({config, sample_shape, num_classes});
   }
   model->shared_numel(config.n_head);  // reject a bad split depth before anything runs
   return model;

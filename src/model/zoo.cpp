@@ -11,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "model/flat_params.hpp"
+#include "model/model_registry.hpp"
 
 namespace fedsaf::detail {
 
@@ -338,3 +339,27 @@ std::unique_ptr<FlatModel> build_torchscript(const std::string& name, const std:
 }
 
 }  // namespace fedsaf::detail
+
+// Each model's registration (model/model_registry.hpp), in model.name's order.
+namespace fedsaf {
+namespace {
+
+const bool logreg = models().add({10, "logreg", "(multinomial logistic regression)"}, [](const ModelRequest& r) {
+  return detail::build_logreg(r.config.name, r.sample_shape, r.num_classes);
+});
+const bool mlp = models().add({20, "mlp", "(fully connected, model.hidden widths)"}, [](const ModelRequest& r) {
+  return detail::build_mlp(r.config.name, r.sample_shape, r.config.hidden, r.num_classes);
+});
+const bool cnn = models().add({30, "cnn", "(the FedAvg CNN)"}, [](const ModelRequest& r) {
+  return detail::build_cnn(r.config.name, r.sample_shape, r.num_classes);
+});
+const bool resnet18 = models().add({40, "resnet18", "(for 32×32 inputs)"}, [](const ModelRequest& r) {
+  return detail::build_resnet18(r.config.name, r.sample_shape, r.num_classes);
+});
+// The weights come from the file; the seed plays no part.
+const bool torchscript = models().add({50, "torchscript:", "(a user's TorchScript module)"}, [](const ModelRequest& r) {
+  return detail::build_torchscript(r.config.name, r.config.name.substr(std::string("torchscript:").size()));
+});
+
+}  // namespace
+}  // namespace fedsaf
