@@ -24,6 +24,7 @@
 #include "io/run_file.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
+#include "mpi/mpi_communicator.hpp"  // mpi_handle, for parallel HDF5
 
 namespace fedsaf {
 
@@ -163,10 +164,8 @@ torch::ScalarType torch_dtype(h5::DType t, const std::string& name) {
 // call (and data_ptr<T> checks that the tensor holds T).
 class H5StateWriter : public StateWriter {
  public:
-  H5StateWriter(h5::Group& group, MPI_Comm comm) : group_(group), comm_(comm) {
-    MPI_Comm_rank(comm, &rank_);
-    MPI_Comm_size(comm, &size_);
-  }
+  H5StateWriter(h5::Group& group, Communicator& comm)
+      : group_(group), comm_(comm), rank_(comm.rank()), size_(comm.size()) {}
   void global(const std::string& name, const torch::Tensor& value) override {
     const torch::Tensor t = value.detach().to(torch::kCPU).contiguous().flatten();  // [numel]
     const h5::DType type = h5_dtype(t.scalar_type(), name);
@@ -187,8 +186,7 @@ class H5StateWriter : public StateWriter {
       values[static_cast<int64_t>(ids.size())].copy_(row.detach().flatten());
       ids.push_back(client);
     }
-    std::vector<int64_t> counts(static_cast<size_t>(size_));
-    check_mpi(MPI_Allgather(&k, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, comm_), "checkpoint", "MPI_Allgather");
+    const std::vector<int64_t> counts = comm_.gather_sizes(k);  // [R] rows per rank
     int64_t offset = 0, total = 0;
     for (int r = 0; r < size_; ++r) {
       if (r < rank_) offset += counts[static_cast<size_t>(r)];
@@ -208,7 +206,7 @@ class H5StateWriter : public StateWriter {
 
  private:
   h5::Group& group_;
-  MPI_Comm comm_;
+  Communicator& comm_;
   int rank_ = 0, size_ = 1;
 };
 
@@ -299,6 +297,8 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
   const std::string final_path = (fs::path(dir) / name).string();
   const std::string tmp = (fs::path(dir) / ("." + name + ".tmp")).string();
   const bool root = comm.rank() == 0;
+  // Checked first, on every rank alike: checkpoints are parallel HDF5 files, which need MPI.
+  const auto handle = mpi_handle(comm, "checkpoint");
   agreed(
       [&] {
         fail_point("checkpoint");
@@ -308,10 +308,10 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         copy_bytes(run_file, tmp, file_size(run_file));
         crash_point("checkpoint-after-copy", meta.rounds_done);
       },
-      comm.raw());
+      comm);
   agreed(
       [&] {
-        h5::File file = h5::File::open_parallel(tmp, h5::Mode::kReadWrite, comm.raw());
+        h5::File file = h5::File::open_parallel(tmp, h5::Mode::kReadWrite, handle);
         h5::Group group = file.create_group("checkpoint");
         auto attrs = group.attrs();
         attrs.set("format", std::string(kCheckpointFormat));
@@ -323,13 +323,13 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         attrs.set("world_size", static_cast<int64_t>(comm.size()));
         attrs.set("created", utc_now());
         h5::Group state = group.create_group("state");
-        H5StateWriter writer(state, comm.raw());
+        H5StateWriter writer(state, comm);
         algorithm.save_state(writer);
         crash_point("checkpoint-before-marker", meta.rounds_done);
         attrs.set("complete", int64_t{1});  // last: a file without it was not finished
         file.close();
       },
-      comm.raw());
+      comm);
   agreed(
       [&] {
         if (!root) return;
@@ -339,7 +339,7 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         sync_dir(dir);
         prune(dir, keep, tmp);
       },
-      comm.raw());
+      comm);
   return final_path;
 }
 
