@@ -42,9 +42,10 @@ int64_t nbytes(const torch::Tensor& t) { return t.numel() * static_cast<int64_t>
 // An irecv: the message is taken when waited for (or when test() finds it), counted when posted.
 class InProcessReceive final : public Request::Pending {
  public:
-  InProcessReceive(std::shared_ptr<InProcessGroup> group, int source, int dest, int tag, torch::Tensor target)
+  InProcessReceive(std::shared_ptr<InProcessGroup> group, int source, int dest, int tag, torch::Tensor target,
+                   const char* op)
       : group_(std::move(group)), source_(source), dest_(dest), tag_(tag), target_(std::move(target)),
-        what_(fmt::format("irecv from rank {} (tag {})", source, tag)) {}
+        what_(fmt::format("{} from rank {} (tag {})", op, source, tag)) {}
   ~InProcessReceive() override {
     if (done_ || std::uncaught_exceptions() > 0) return;  // unwinding: drop it, as MPI cancels
     try {
@@ -231,8 +232,7 @@ void InProcessCommunicator::send(const torch::Tensor& tensor, int dest, int tag)
 }
 
 void InProcessCommunicator::recv(const torch::Tensor& tensor, int source, int tag) {
-  Request request = irecv(tensor, source, tag);
-  request.wait();
+  receive(tensor, source, tag, "recv").wait();
 }
 
 Request InProcessCommunicator::isend(const torch::Tensor& tensor, int dest, int tag) {
@@ -241,12 +241,15 @@ Request InProcessCommunicator::isend(const torch::Tensor& tensor, int dest, int 
 }
 
 Request InProcessCommunicator::irecv(const torch::Tensor& tensor, int source, int tag) {
-  const char* op = "irecv";
+  return receive(tensor, source, tag, "irecv");
+}
+
+Request InProcessCommunicator::receive(const torch::Tensor& tensor, int source, int tag, const char* op) {
   check_tensor(tensor, op);
   check_rank(source, size(), op, "source rank");
   check_tag(tag, op);
   count(CommKind::sendrecv, 0, nbytes(tensor));
-  return Request(std::make_unique<InProcessReceive>(group_, source, rank(), tag, tensor));
+  return Request(std::make_unique<InProcessReceive>(group_, source, rank(), tag, tensor, op));
 }
 
 // ---- bookkeeping ---------------------------------------------------------------------------------

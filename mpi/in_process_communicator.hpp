@@ -46,6 +46,8 @@ class InProcessCommunicator final : public Communicator {
   // Runs one collective: deposits `mine` (meta = operation, dtype, elements, extra) and returns
   // every rank's part; throws Error naming both sides when the metas differ.
   std::vector<InProcessPart> exchange(const char* op, InProcessPart mine);
+  // recv and irecv: a receive that errors name as `op` ("recv from rank 1 (tag 0): ...").
+  Request receive(const torch::Tensor& tensor, int source, int tag, const char* op);
   // Sums (or takes the maximum of) every rank's tensor, rank 0 first.
   static torch::Tensor reduce(const std::vector<InProcessPart>& parts, bool maximum);
 

@@ -241,6 +241,9 @@ TEST_P(InProcess, ArgumentErrorsNameTheOperation) {
     EXPECT_EQ(test::error_of([&] { c.allreduce_sum(torch::zeros({2, 2}).t()); }).rfind("allreduce_sum: tensor [2, 2]", 0), 0u);
     EXPECT_EQ(test::error_of([&] { c.broadcast(torch::zeros({1}, torch::kInt16), 0); }),
               "broadcast: unsupported dtype Short; supported: float32, float64, int64, int32, uint8");
+    c.send(torch::zeros({2}), c.rank(), 3);
+    EXPECT_EQ(test::error_of([&] { c.recv(torch::zeros({1}), c.rank(), 3); }),
+              "recv from rank " + std::to_string(c.rank()) + " (tag 3): expected 1 elements of float32, got 2 of float32");
     EXPECT_EQ(test::error_of([&] { c.send(torch::zeros({1}), c.size()); }),
               "send: destination rank " + std::to_string(c.size()) + " is out of range for " +
                   std::to_string(c.size()) + " ranks");
