@@ -20,7 +20,7 @@
 #include "data/dataset.hpp"
 #include "io/run_file.hpp"
 #include "model/model.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
 
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   const double round_seconds = argc > 3 ? std::stod(argv[3]) : 35.0;
   const std::string base = argc > 4 ? argv[4] : "/tmp";
   Environment mpi;
-  Communicator comm(MPI_COMM_WORLD);
+  MpiCommunicator comm(MPI_COMM_WORLD);
   torch::set_num_threads(1);
   const std::string dir = base + "/fedsaf-bench-checkpoint";
   std::filesystem::create_directories(dir);
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   info.num_params = p;
   info.shared_params = s;
   const std::string run_file = dir + "/run.h5";
-  { RunFile file(run_file, comm.raw(), info); file.file().flush(); }
+  { RunFile file(run_file, mpi_handle(comm, "bench_checkpoint"), info); file.file().flush(); }
 
   CheckpointMeta meta;
   meta.config_toml = info.config_toml;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "algo/pairwise.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sgemm_rate.hpp"
 
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     const int64_t block_rows = argc > 4 ? std::atoll(argv[4]) : 64;
     const int repeats = argc > 5 ? std::atoi(argv[5]) : 2;
     torch::set_num_threads(1);  // one core per rank
-    Communicator comm;
+    MpiCommunicator comm;
     const int R = comm.size(), me = comm.rank();
 
     // Client c on rank c % R; every client has an upload; every (N/cohort)-th local client queries.

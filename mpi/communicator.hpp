@@ -1,5 +1,13 @@
 #pragma once
-// Typed, validated tensor collectives over a private MPI communicator (the c10d / Horovod idea).
+// The interface of typed, validated tensor collectives (the c10d / Horovod idea), and what every
+// implementation shares: the Request handle and the byte counters. Two implementations:
+//   MpiCommunicator (mpi/mpi_communicator.hpp)        a private duplicate of an MPI communicator;
+//                                                     what fedsaf runs on.
+//   InProcessCommunicator (mpi/in_process_communicator.hpp)  N ranks as N threads of one process
+//                                                     (as c10d's fake process group), for tests of
+//                                                     engine and algorithm logic without mpirun.
+// Code outside mpi/ and io/ sees only this interface; parallel HDF5, which needs the MPI handle,
+// gets it through mpi_handle() (mpi/mpi_communicator.hpp).
 //
 // CONTRACT. Every rank of the communicator calls the collectives (allreduce_sum, allreduce_max,
 // allreduce_sum_fused, broadcast, allgather, allgatherv, reduce_scatter_sum, barrier, and the
@@ -9,7 +17,7 @@
 // receive of N elements of that dtype, same tag. Breaking the contract hangs or corrupts the run;
 // with consistency checks on (set_check_consistency(true) or FEDSAF_MPI_CHECKS=1 in the
 // environment) each collective first compares (operation, dtype, size) across ranks and throws an
-// Error naming both sides instead.
+// Error naming both sides instead (the in-process implementation always checks: it costs nothing).
 //
 // TENSORS. Dense CPU or CUDA tensors of dtype float32, float64, int64, int32 or uint8, contiguous
 // (the fused all-reduce also takes non-contiguous ones, since it copies anyway). Anything else
@@ -17,14 +25,17 @@
 // result into the tensor's own storage; the const Tensor& parameter is a handle, as in torch's own
 // in-place ops. A CUDA tensor is staged: copied into pinned host memory, communicated, and copied
 // back; with set_cuda_aware(true) its device memory goes to MPI directly (after the device has
-// finished writing it), which needs an MPI built with CUDA support (mpi_cuda_aware()).
+// finished writing it), which needs an MPI built with CUDA support (mpi_cuda_aware()). The
+// in-process implementation copies through host memory whatever the switch says.
 //
 // SIZES. One call may move more than INT_MAX elements: buffers are split into pieces of at most
-// max_elements_per_call() elements (INT_MAX unless a test lowers it), one MPI call per piece.
+// max_elements_per_call() elements (INT_MAX unless a test lowers it), one MPI call per piece (the
+// in-process implementation has no such limit and ignores it).
 //
-// ERRORS. The duplicated communicator has MPI_ERRORS_RETURN; a failing MPI call throws MpiError
-// naming the operation, the MPI call and MPI's error text. Such an error is usually seen by one
-// rank only: let it reach run_guarded() (mpi/environment.hpp), which aborts the job.
+// ERRORS. MPI: the duplicated communicator has MPI_ERRORS_RETURN; a failing MPI call throws
+// MpiError naming the operation, the MPI call and MPI's error text. Such an error is usually seen
+// by one rank only: let it reach run_guarded() (mpi/environment.hpp), which aborts the job.
+// In-process: a rank (thread) that throws poisons the group, and every call waiting on it throws.
 //
 // BYTE COUNTERS ("payload bytes" per rank, counted from the buffers handed to MPI; not wire bytes,
 // which depend on the algorithm MPI picks). For a message of B bytes on this rank:
@@ -34,18 +45,20 @@
 //   reduce_scatter           sent = the whole input; received = this rank's block
 //   sendrecv                 send/isend: sent B; recv/irecv: received B (counted when posted)
 // calls: one per Communicator call, however many MPI calls it makes (chunks, fusion). The size
-// exchange of allgatherv and the consistency checks are bookkeeping and are not counted.
+// exchange of allgatherv, the consistency checks and the bookkeeping calls (error agreement,
+// gather_sizes) are not counted. Both implementations count by this model.
 //
-// THREADS. Only the thread that initialised MPI may call (MPI_THREAD_FUNNELED).
-#include <mpi.h>
+// THREADS. One communicator is used by one thread. MPI: only the thread that initialised MPI may
+// call (MPI_THREAD_FUNNELED). In-process: each rank's thread uses its own communicator.
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "mpi/environment.hpp"
+#include "mpi/environment.hpp"  // the error agreement over a Communicator, for its users
 
 namespace fedsaf {
 
@@ -66,45 +79,40 @@ struct Gathered {
 
 // A pending isend/irecv. Move-only. wait() blocks until done (and, for an irecv into a CUDA tensor,
 // copies the data into it); test() polls. The destructor of a request still pending waits for it,
-// so MPI never touches a freed buffer, except while an exception unwinds the stack: then it
+// so nothing touches a freed buffer, except while an exception unwinds the stack: then it
 // cancels a pending receive and releases a pending send without waiting (keeping the send buffer
 // alive on purpose), so an error on this rank cannot hang here on a peer that will never answer.
 // If that destructor's wait fails it calls fatal(): destructors never throw.
 class Request {
  public:
+  // One implementation's pending operation; its destructor follows the rules above.
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    virtual void wait() = 0;
+    virtual bool test() = 0;
+    virtual bool pending() const = 0;
+  };
+
   Request() = default;
-  Request(Request&& other) noexcept;
+  explicit Request(std::unique_ptr<Pending> pending) : pending_(std::move(pending)) {}
+  Request(Request&& other) noexcept = default;
   Request& operator=(Request&& other) noexcept;  // completes this request's pending work first
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
-  ~Request();
+  ~Request() = default;
 
-  void wait();          // throws MpiError, or Error when a receive got a different element count
-  bool test();          // true once complete (and finished as wait() would)
-  bool pending() const { return !requests_.empty(); }
+  void wait() { if (pending_) pending_->wait(); }  // throws MpiError, or Error when a receive got a different element count
+  bool test() { return pending_ == nullptr || pending_->test(); }  // true once complete (and finished as wait() would)
+  bool pending() const { return pending_ != nullptr && pending_->pending(); }
 
  private:
-  friend class Communicator;
-  void finish(const std::vector<MPI_Status>& statuses);
-  void abandon() noexcept;
-  void complete_or_die() noexcept;
-
-  std::vector<MPI_Request> requests_;  // one per chunk
-  std::vector<int> expected_;          // per chunk: elements a receive expects
-  torch::Tensor buffer_;               // host memory MPI reads or writes; kept alive until done
-  torch::Tensor target_;               // irecv into a CUDA tensor: where buffer_ goes after wait
-  MPI_Datatype type_ = MPI_DATATYPE_NULL;
-  bool receive_ = false;
-  std::string what_;                   // "irecv from rank 3 (tag 0)", for messages
+  std::unique_ptr<Pending> pending_;
 };
 
 class Communicator {
  public:
-  // Duplicates comm (collective over comm) and sets MPI_ERRORS_RETURN on the copy.
-  explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD);
-  ~Communicator();  // frees the duplicate (unless MPI is already finalised)
-  Communicator(Communicator&& other) noexcept;
-  Communicator& operator=(Communicator&& other) noexcept;
+  virtual ~Communicator() = default;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
@@ -112,32 +120,41 @@ class Communicator {
   int size() const { return size_; }
   int local_rank() const { return local_rank_; }  // among this communicator's ranks on the node
   int local_size() const { return local_size_; }
-  MPI_Comm raw() const { return comm_; }          // the duplicate, e.g. for parallel HDF5
 
   // ---- collectives (see CONTRACT) ----
   // Element-wise sum over ranks, in place.
-  void allreduce_sum(const torch::Tensor& tensor);
+  virtual void allreduce_sum(const torch::Tensor& tensor) = 0;
   // Element-wise maximum over ranks, in place (exact: the result does not depend on rank order).
-  void allreduce_max(const torch::Tensor& tensor);
-  // Sums every tensor over ranks in place with one MPI call per dtype present: the tensors are
+  virtual void allreduce_max(const torch::Tensor& tensor) = 0;
+  // Sums every tensor over ranks in place with one reduction per dtype present: the tensors are
   // packed into one buffer per dtype (in order of first appearance), reduced, and unpacked.
-  void allreduce_sum_fused(const std::vector<torch::Tensor>& tensors);
+  virtual void allreduce_sum_fused(const std::vector<torch::Tensor>& tensors) = 0;
   // Copies root's tensor into every rank's tensor, in place.
-  void broadcast(const torch::Tensor& tensor, int root);
+  virtual void broadcast(const torch::Tensor& tensor, int root) = 0;
   // [*S] on every rank -> [R, *S]: row r is rank r's tensor.
-  torch::Tensor allgather(const torch::Tensor& tensor);
+  virtual torch::Tensor allgather(const torch::Tensor& tensor) = 0;
   // [n_r, *rest] on rank r (n_r may differ; rest and dtype must not) -> [sum n_r, *rest] plus
   // the counts. A 0-dim tensor counts as one row.
-  Gathered allgatherv(const torch::Tensor& tensor);
+  virtual Gathered allgatherv(const torch::Tensor& tensor) = 0;
   // [R*m, *rest] on every rank -> [m, *rest]: rank r gets block r of the element-wise sum.
-  torch::Tensor reduce_scatter_sum(const torch::Tensor& tensor);
-  void barrier();
+  virtual torch::Tensor reduce_scatter_sum(const torch::Tensor& tensor) = 0;
+  virtual void barrier() = 0;
 
   // ---- point to point (blocking, then non-blocking) ----
-  void send(const torch::Tensor& tensor, int dest, int tag = 0);
-  void recv(const torch::Tensor& tensor, int source, int tag = 0);  // in place; sizes must match
-  Request isend(const torch::Tensor& tensor, int dest, int tag = 0);
-  Request irecv(const torch::Tensor& tensor, int source, int tag = 0);
+  virtual void send(const torch::Tensor& tensor, int dest, int tag = 0) = 0;
+  virtual void recv(const torch::Tensor& tensor, int source, int tag = 0) = 0;  // in place; sizes must match
+  virtual Request isend(const torch::Tensor& tensor, int dest, int tag = 0) = 0;
+  virtual Request irecv(const torch::Tensor& tensor, int source, int tag = 0) = 0;
+
+  // ---- bookkeeping: collective, not counted (error agreement, file layout; mpi/environment.hpp) ----
+  // True on every rank when any rank passed true.
+  virtual bool any_rank_true(bool local) = 0;
+  // Every rank's error text ("" = fine); see throw_if_any_failed in mpi/environment.hpp.
+  virtual void throw_if_any_failed(const std::string& local_error) = 0;
+  // Root's text on every rank.
+  virtual std::string broadcast_text(const std::string& text, int root) = 0;
+  // [R]: every rank's n, rank 0 first.
+  virtual std::vector<int64_t> gather_sizes(int64_t n) = 0;
 
   // ---- byte counters ----
   const std::map<CommKind, CommStats>& stats() const { return stats_; }  // every kind present
@@ -161,17 +178,14 @@ class Communicator {
   static void set_max_elements_per_call(int64_t n);
   static int64_t max_elements_per_call();
 
- private:
-  void verify(const char* op, int op_id, int64_t dtype, int64_t numel, int64_t extra);
+ protected:
+  Communicator();  // counters at zero; checks from FEDSAF_MPI_CHECKS
+  Communicator(Communicator&& other) noexcept = default;
+  Communicator& operator=(Communicator&& other) noexcept = default;
+  void set_layout(int rank, int size, int local_rank, int local_size);
   void count(CommKind kind, int64_t sent, int64_t received);
-  void reduce_in_place(const torch::Tensor& host, MPI_Datatype type, MPI_Op reduction, const char* op);
-  void allreduce(const torch::Tensor& tensor, MPI_Op reduction, int op_id, const char* op);
-  // The buffer MPI reads `t` from: t itself (CPU, or CUDA-aware MPI), else a pinned host copy.
-  torch::Tensor staged(const torch::Tensor& t) const;
-  // A buffer MPI may write `t`'s result into: t itself (CPU, CUDA-aware), else pinned host memory.
-  torch::Tensor landing(const torch::Tensor& t) const;
 
-  MPI_Comm comm_ = MPI_COMM_NULL;
+ private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   bool checks_ = false;
   bool cuda_aware_ = false;

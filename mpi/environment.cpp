@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -89,7 +90,7 @@ void fatal(const std::string& message) {
 }
 
 namespace {
-int64_t g_fail_point_round = 0;
+std::atomic<int64_t> g_fail_point_round{0};  // atomic: in-process ranks are threads
 }  // namespace
 
 void set_fail_point_round(int64_t round) { g_fail_point_round = round; }
@@ -99,8 +100,8 @@ void fail_point(const char* phase) {
   if (wanted == nullptr || !mpi_running()) return;
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (fmt::format("{}@{}:{}", phase, g_fail_point_round, rank) == wanted)
-    throw Error(fmt::format("injected failure at {} in round {} (FEDSAF_FAIL_AT={})", phase, g_fail_point_round, wanted));
+  if (fmt::format("{}@{}:{}", phase, g_fail_point_round.load(), rank) == wanted)
+    throw Error(fmt::format("injected failure at {} in round {} (FEDSAF_FAIL_AT={})", phase, g_fail_point_round.load(), wanted));
 }
 
 void slow_point(double seconds) {

@@ -19,6 +19,8 @@
 
 namespace fedsaf {
 
+class Communicator;
+
 // An MPI call returned an error code (only on communicators with MPI_ERRORS_RETURN, such as a
 // Communicator's own): the message names the fedsaf operation, the MPI call and MPI's error text.
 struct MpiError : Error {
@@ -99,6 +101,14 @@ std::string broadcast_string(const std::string& text, int root, MPI_Comm comm = 
 // AgreedError on every rank (see throw_if_any_failed). Use it where all ranks validate the same
 // input, so that a bad file ends the run cleanly instead of through MPI_Abort.
 void agreed(const std::function<void()>& step, MPI_Comm comm = MPI_COMM_WORLD);
+
+// The same four on a Communicator (mpi/communicator.hpp), whichever its implementation (the MPI
+// one runs the MPI_Comm forms above on its duplicate); uncounted in its byte counters. Code
+// outside mpi/ uses these.
+bool any_rank_failed(bool local_failed, Communicator& comm);
+void throw_if_any_failed(const std::string& local_error, Communicator& comm);
+std::string broadcast_string(const std::string& text, int root, Communicator& comm);
+void agreed(const std::function<void()>& step, Communicator& comm);
 
 // Runs a rank's main body and returns its exit status. AgreedError: rank 0 of comm prints
 // "fedsaf: error: <message>" once and every rank returns 1 (clean, MPI still finalises). Any other

@@ -17,7 +17,7 @@
 #include "app/config_args.hpp"
 #include "core/errors.hpp"
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
@@ -88,9 +88,8 @@ std::filesystem::path unfinished_marker(const std::filesystem::path& run_file) {
 
 // Collective: the checkpoint to resume from, or nullopt to start at round 0 (see RunArgs).
 // Rank 0 searches and verifies; every rank then reads the chosen file's metadata.
-std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Config& config, MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
+std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Config& config, Communicator& comm) {
+  const int rank = comm.rank();
   const std::string dir = checkpoint_dir(config.run.out_dir);
   std::string chosen;
   agreed(
@@ -115,7 +114,7 @@ std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Confi
 
 int run_command(const RunArgs& args) {
   Environment mpi;
-  Communicator comm(MPI_COMM_WORLD);
+  MpiCommunicator comm(MPI_COMM_WORLD);
   // Errors every rank meets at the same point (a bad config, a missing data file) end the job
   // cleanly with one message (agreed); an error on some ranks only aborts the whole job through
   // MPI_Abort, so no rank is left waiting in a collective.
@@ -128,8 +127,8 @@ int run_command(const RunArgs& args) {
               config = resolve_config(args.config);
               if (!args.out_dir.empty()) config.run.out_dir = args.out_dir;
             },
-            comm.raw());
-        const std::optional<CheckpointMeta> resume = choose_checkpoint(args, config, comm.raw());
+            comm);
+        const std::optional<CheckpointMeta> resume = choose_checkpoint(args, config, comm);
         const auto run_file = std::filesystem::path(config.run.out_dir) / "run.h5";
         const std::filesystem::path marker = unfinished_marker(run_file);
         const std::string checkpoints = checkpoint_dir(config.run.out_dir);
@@ -165,7 +164,7 @@ int run_command(const RunArgs& args) {
               if (!std::filesystem::exists(marker))
                 throw Error(marker.string() + ": cannot be written (is the output folder writable?)");
             },
-            comm.raw());
+            comm);
         comm.barrier();  // the output folder exists before any rank opens files in it
         RunOptions options;
         options.run_file = run_file.string();
@@ -180,7 +179,7 @@ int run_command(const RunArgs& args) {
         if (comm.rank() == 0) std::filesystem::remove(marker, ignored);
         return kExitOk;
       },
-      comm.raw());
+      MPI_COMM_WORLD);  // rank 0 of the world prints an agreed error
   if (h5::file_close_failed()) {  // skip MPI_Finalize's HDF5 clean-up, which can crash then
     std::fflush(nullptr);
     std::_Exit(status);

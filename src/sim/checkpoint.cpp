@@ -25,6 +25,7 @@
 #include "io/run_file.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
+#include "mpi/mpi_communicator.hpp"  // mpi_handle, for parallel HDF5
 
 namespace fedsaf {
 
@@ -164,10 +165,8 @@ torch::ScalarType torch_dtype(h5::DType t, const std::string& name) {
 // call (and data_ptr<T> checks that the tensor holds T).
 class H5StateWriter : public StateWriter {
  public:
-  H5StateWriter(h5::Group& group, MPI_Comm comm) : group_(group), comm_(comm) {
-    MPI_Comm_rank(comm, &rank_);
-    MPI_Comm_size(comm, &size_);
-  }
+  H5StateWriter(h5::Group& group, Communicator& comm)
+      : group_(group), comm_(comm), rank_(comm.rank()), size_(comm.size()) {}
   void global(const std::string& name, const torch::Tensor& value) override {
     const torch::Tensor t = value.detach().to(torch::kCPU).contiguous().flatten();  // [numel]
     const h5::DType type = h5_dtype(t.scalar_type(), name);
@@ -188,8 +187,7 @@ class H5StateWriter : public StateWriter {
       values[static_cast<int64_t>(ids.size())].copy_(row.detach().flatten());
       ids.push_back(client);
     }
-    std::vector<int64_t> counts(static_cast<size_t>(size_));
-    check_mpi(MPI_Allgather(&k, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, comm_), "checkpoint", "MPI_Allgather");
+    const std::vector<int64_t> counts = comm_.gather_sizes(k);  // [R] rows per rank
     int64_t offset = 0, total = 0;
     for (int r = 0; r < size_; ++r) {
       if (r < rank_) offset += counts[static_cast<size_t>(r)];
@@ -209,7 +207,7 @@ class H5StateWriter : public StateWriter {
 
  private:
   h5::Group& group_;
-  MPI_Comm comm_;
+  Communicator& comm_;
   int rank_ = 0, size_ = 1;
 };
 
@@ -301,6 +299,8 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
   const std::string final_path = (fs::path(dir) / name).string();
   const std::string tmp = (fs::path(dir) / ("." + name + ".tmp")).string();
   const bool root = comm.rank() == 0;
+  // Checked first, on every rank alike: checkpoints are parallel HDF5 files, which need MPI.
+  const auto handle = mpi_handle(comm, "checkpoint");
   agreed(
       [&] {
         fail_point("checkpoint");
@@ -310,10 +310,10 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         copy_bytes(run_file, tmp, file_size(run_file));
         crash_point("checkpoint-after-copy", meta.rounds_done);
       },
-      comm.raw());
+      comm);
   agreed(
       [&] {
-        h5::File file = h5::File::open_parallel(tmp, h5::Mode::kReadWrite, comm.raw());
+        h5::File file = h5::File::open_parallel(tmp, h5::Mode::kReadWrite, handle);
         h5::Group group = file.create_group("checkpoint");
         auto attrs = group.attrs();
         attrs.set("format", std::string(kCheckpointFormat));
@@ -325,13 +325,13 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         attrs.set("world_size", static_cast<int64_t>(comm.size()));
         attrs.set("created", utc_now());
         h5::Group state = group.create_group("state");
-        H5StateWriter writer(state, comm.raw());
+        H5StateWriter writer(state, comm);
         save_algorithm_state(algorithm, states, writer);
         crash_point("checkpoint-before-marker", meta.rounds_done);
         attrs.set("complete", int64_t{1});  // last: a file without it was not finished
         file.close();
       },
-      comm.raw());
+      comm);
   agreed(
       [&] {
         if (!root) return;
@@ -341,7 +341,7 @@ std::string write_checkpoint(const std::string& dir, const std::string& run_file
         sync_dir(dir);
         prune(dir, keep, tmp);
       },
-      comm.raw());
+      comm);
   return final_path;
 }
 

@@ -11,7 +11,7 @@
 namespace fedsaf {
 
 void Checkpointer::after_round(Round& round) {
-  const bool stop = any_rank_failed(stop_requested(), run_.comm.raw());
+  const bool stop = any_rank_failed(stop_requested(), run_.comm);
   const int64_t every = run_.config.run.checkpoint_every;
   const bool due = stop || round.last || round.stop_diverging || (every > 0 && (round.index + 1) % every == 0);
   if (due && !run_.options.checkpoint_dir.empty() && !run_.options.run_file.empty()) write(round);

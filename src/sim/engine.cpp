@@ -67,7 +67,7 @@ class Experiment {
   // ---- set-up: errors here (a bad data file, an impossible partition) happen on every rank
   // alike, and agreed() ends the run cleanly with one message --------------------------------
   void set_up() {
-    agreed([&] { fed_ = build_federation(config_, comm_); }, comm_.raw());
+    agreed([&] { fed_ = build_federation(config_, comm_); }, comm_);
     fed_->device_data = fed_->data.on(fed_->device);  // once; every batch is gathered there
     average_ = std::make_unique<WeightedAverage>(fed_->algorithm->averaged_numel(), fed_->device);
     if (comm_.rank() == 0 && !fed_->choice.warning.empty())
@@ -94,7 +94,7 @@ class Experiment {
           load_checkpoint_state(options_.resume->path, *fed_->algorithm, *fed_->context.states, fed_->hosted(),
                                 fed_->num_clients());
         },
-        comm_.raw());
+        comm_);
   }
 
   void say_what_runs() {

@@ -4,6 +4,7 @@
 #include "data/partition_table.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"  // fail_point (test hook)
+#include "mpi/mpi_communicator.hpp"  // mpi_handle: run files are parallel HDF5 files
 #include "sim/federation.hpp"
 
 namespace fedsaf {
@@ -28,10 +29,11 @@ RunFileRecorder::RunFileRecorder(RunServices& run, const std::vector<std::string
   info.rank_hostnames = hostnames;
   info.rank_devices = devices;
   if (run.options.resume) {
-    run_file_ = std::make_unique<RunFile>(run.options.run_file, run.comm.raw(), info, RunFile::Open::kContinue);
+    run_file_ = std::make_unique<RunFile>(run.options.run_file, mpi_handle(run.comm, "run file"), info,
+                                         RunFile::Open::kContinue);
     return;
   }
-  run_file_ = std::make_unique<RunFile>(run.options.run_file, run.comm.raw(), info);
+  run_file_ = std::make_unique<RunFile>(run.options.run_file, mpi_handle(run.comm, "run file"), info);
   h5::Group group = run_file_->file().create_group("partition");
   write_partition_h5(fed.partition, group);
   group.write("placement", std::vector<int64_t>(fed.rank_of.begin(), fed.rank_of.end()));

@@ -13,7 +13,7 @@
 #include "client/trainer.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 
 namespace fedsaf {
@@ -121,7 +121,7 @@ TEST(Attention, AutoSigmaIsTheOffDiagonalMedian) {
   EXPECT_EQ(median_sigma(finite_offdiag(d, self)), 2.0);
   EXPECT_EQ(median_sigma(torch::tensor({4.0, 1.0, 2.0, 3.0}, kF64)), 2.5);
   EXPECT_EQ(median_sigma(torch::zeros({0}, kF64)), 1.0);
-  Communicator comm;
+  MpiCommunicator comm;
   PairwiseExchange exchange(comm, PairwiseMode::ring, PairwisePrecision::float64, 3);
   EXPECT_EQ(auto_sigma_global(d, self, exchange), 2.0);
   EXPECT_FALSE(parse_sigma("auto").has_value());
@@ -149,7 +149,7 @@ TEST(Fisher, PerTensorNormalisation) {
 //   u[1] = ξ_02·0.001·2 / (ξ_00·1.501 + ξ_01·1.001 + ξ_02·0.001) = 0.0001353353 / 1.2478658726 = 0.0001084534
 // Without Fisher: u = Σ ξ_0j θ_j = (0.3032653299, 0.1353352832).
 TEST(Mix, FisherWeightedHandComputed) {
-  Communicator comm;
+  MpiCommunicator comm;
   const torch::Tensor theta = example_params();  // [3, 2]
   const torch::Tensor fisher = torch::tensor({1.f, 3.f, 2.f, 2.f, 4.f, 0.f}).reshape({3, 2});
   torch::Tensor weights = torch::empty({3, 2}, kF32);  // [3, 2]
@@ -210,7 +210,7 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
                                         "attention.xi_min=0.1", "fedsaf.fisher_mode=param", "fedsaf.delta=0.001",
                                         "fedsaf.fisher_source=last_epoch", "train.local_epochs=1",
                                         "train.batch_size=10"});
-  Communicator comm;
+  MpiCommunicator comm;
   AlgoContext context;
   context.train = config.train;
   context.seed = config.run.seed;

@@ -22,7 +22,7 @@ class SharedDir {
  public:
   explicit SharedDir(Communicator& comm) : comm_(comm) {
     if (comm.rank() == 0) dir_ = std::make_unique<TempDir>("fedsaf-resume");
-    path_ = broadcast_string(dir_ ? dir_->str() : "", 0, comm.raw());
+    path_ = broadcast_string(dir_ ? dir_->str() : "", 0, comm);
   }
   ~SharedDir() { comm_.barrier(); }  // nobody still uses it when rank 0 removes it
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
@@ -55,7 +55,7 @@ inline std::optional<CheckpointMeta> newest(const std::string& out, Communicator
     });
     if (meta) path = meta->path;
   }
-  path = broadcast_string(path, 0, comm.raw());
+  path = broadcast_string(path, 0, comm);
   if (path.empty()) return std::nullopt;
   return read_checkpoint_meta(path, false);
 }

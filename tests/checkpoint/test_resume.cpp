@@ -14,7 +14,7 @@
 
 #include "core/config.hpp"
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
@@ -44,7 +44,7 @@ class SameRanks : public ::testing::TestWithParam<std::string> {};
 // Stop after 3 of 7 rounds (a checkpoint after the last round of that segment), resume with
 // run.rounds = 7 (a key that may change): identical to one uninterrupted 7-round run.
 TEST_P(SameRanks, ResumeIsBitIdenticalToAnUninterruptedRun) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   SharedDir dir(world);
   const RunResult whole = run_into(small_config(GetParam(), 7), dir / "whole", world);
   const RunResult first = run_into(small_config(GetParam(), 3), dir / "resumed", world);
@@ -65,7 +65,7 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, SameRanks,
 // A checkpoint written by all ranks continues on rank 0 alone (and one written by rank 0 alone
 // on all ranks): clients are re-placed, results agree within 1e-5.
 TEST(OtherRanks, ResumeOnAnotherRankCountAgreesWithin1e5) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   if (world.size() == 1) GTEST_SKIP() << "needs 2 or more ranks";
   SharedDir dir(world);
   for (const std::string algorithm : {"fedsaf", "fedamp", "fedavg"}) {
@@ -73,7 +73,7 @@ TEST(OtherRanks, ResumeOnAnotherRankCountAgreesWithin1e5) {
     // all ranks → rank 0 alone
     run_into(small_config(algorithm, 2), dir / (algorithm + "-down"), world);
     if (world.rank() == 0) {
-      Communicator self(MPI_COMM_SELF);
+      MpiCommunicator self(MPI_COMM_SELF);
       const RunResult rest = run_into(small_config(algorithm, 6), dir / (algorithm + "-down"), self,
                                       newest(dir / (algorithm + "-down"), self));
       EXPECT_EQ(rest.first_round, 2);
@@ -81,7 +81,7 @@ TEST(OtherRanks, ResumeOnAnotherRankCountAgreesWithin1e5) {
     }
     // rank 0 alone → all ranks
     if (world.rank() == 0) {
-      Communicator self(MPI_COMM_SELF);
+      MpiCommunicator self(MPI_COMM_SELF);
       run_into(small_config(algorithm, 2), dir / (algorithm + "-up"), self);
     }
     world.barrier();
@@ -105,9 +105,9 @@ void write_bytes(const std::string& path, const std::vector<char>& bytes) {
 class Damage : public ::testing::Test {
  protected:
   void SetUp() override {
-    Communicator world(MPI_COMM_WORLD);
+    MpiCommunicator world(MPI_COMM_WORLD);
     if (world.rank() != 0) GTEST_SKIP() << "serial checks run on rank 0";
-    Communicator self(MPI_COMM_SELF);
+    MpiCommunicator self(MPI_COMM_SELF);
     out_ = dir_ / "run";
     run_into(small_config("fedsaf", 4, {"run.checkpoint_every=1", "run.checkpoint_keep=3"}), out_, self);
     ckpts_ = checkpoint_dir(out_);
@@ -249,7 +249,7 @@ TEST_F(Damage, AClientBeyondTheRunsClientsIsNamedOnResume) {
     f.remove(clients);
     f.write<int64_t>(clients, ids, {static_cast<int64_t>(ids.size())});
   });
-  Communicator self(MPI_COMM_SELF);
+  MpiCommunicator self(MPI_COMM_SELF);
   const CheckpointMeta meta = read_checkpoint_meta(newest_path);
   try {
     run_into(small_config("fedsaf", 6, {"run.checkpoint_every=1"}), out_, self, meta);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
 
 namespace fedsaf::test {
@@ -38,7 +38,7 @@ struct Reference {
 inline Reference single_rank_reference(const Config& config, Communicator& world) {
   Reference ref;
   if (world.rank() == 0) {
-    Communicator self(MPI_COMM_SELF);
+    MpiCommunicator self(MPI_COMM_SELF);
     const RunResult r = run_quiet(config, self);
     for (const auto& e : r.evals) ref.accuracy.push_back(e.accuracy), ref.loss.push_back(e.loss);
     ref.params = r.final_params;

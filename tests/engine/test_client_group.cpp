@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "core/config.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
@@ -28,7 +28,7 @@ const std::vector<std::string> kSplit = {"model.name=mlp", "model.hidden=[16]", 
 class ClientGroups : public ::testing::TestWithParam<std::vector<std::string>> {};
 
 TEST_P(ClientGroups, StackedTrainingEqualsOneAtATimeWithin1e5) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const std::vector<std::string>& param = GetParam();
   const std::vector<std::string> extra =
       std::vector<std::string>(param.begin() + 1, param.end()) + std::vector<std::string>{"run.join_ratio=1"};
@@ -61,7 +61,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::vector<std::string>{"fedsaf", "attention.kernel=heur", "fedsaf.fisher_mode=scalar"} + kSplit));
 
 TEST(ClientGroupsFallBack, ConfigurationsThatCannotStackTrainOneAtATime) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   // fedsaf's pull and last-epoch Fisher belong to one client at a time.
   const RunResult pull = run_quiet(small_config("fedsaf", kSplit + std::vector<std::string>{
                                                               "fedsaf.init_from_cloud=false", "train.client_group=3"}),

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "tests/checkpoint/resume_support.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
@@ -21,7 +21,7 @@ namespace {
 class ClientState : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ClientState, ATinyBudgetSpillsStateWithBitIdenticalResultsAndTheRunFileSaysWhere) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   test::SharedDir dir(world);
   const std::vector<std::string> split = {"model.name=mlp", "model.hidden=[16]", "model.n_head=1"};
   std::vector<std::string> tiny = split;

@@ -11,7 +11,7 @@
 #include "algo/registry.hpp"
 #include "core/config.hpp"
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "tests/checkpoint/resume_support.hpp"
 #include "tests/engine/engine_test_support.hpp"
@@ -60,7 +60,7 @@ std::string stop_message(const std::function<void()>& run) {
 }
 
 TEST(Divergence, OneDivergingClientIsLeftOutAndTheRunGoesOnForEveryAlgorithm) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   test::SharedDir dir(world);
   const std::string data = write_poisoned_data(dir, world);
   for (const std::string& algorithm : algorithm_names()) {
@@ -80,7 +80,7 @@ TEST(Divergence, OneDivergingClientIsLeftOutAndTheRunGoesOnForEveryAlgorithm) {
 }
 
 TEST(Divergence, TooManyRoundsInARowStopAfterACheckpoint) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   test::SharedDir dir(world);
   const std::string data = write_poisoned_data(dir, world);
   const Config config = poisoned_config(
@@ -102,7 +102,7 @@ TEST(Divergence, TooManyRoundsInARowStopAfterACheckpoint) {
 }
 
 TEST(Divergence, AWholeCohortDivergingStopsAtOnceForEveryAlgorithm) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   for (const std::string& algorithm : algorithm_names()) {
     const Config config = test::small_config(algorithm, {"train.lr=1e38"});
     const std::string message = stop_message([&] { test::run_quiet(config, world); });

@@ -7,7 +7,7 @@
 
 #include "algo/fedavg.hpp"
 #include "core/config.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
 #include "sim/weighted_average.hpp"
 #include "tests/engine/engine_test_support.hpp"
@@ -25,7 +25,7 @@ using test::Reference;
 class EngineRanks : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EngineRanks, ResultsAgreeWithASingleRankRunWithin1e5) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = small_config(GetParam());
   const Reference ref = single_rank_reference(config, world);
   const RunResult r = run_quiet(config, world);
@@ -43,7 +43,7 @@ TEST_P(EngineRanks, ResultsAgreeWithASingleRankRunWithin1e5) {
 }
 
 TEST_P(EngineRanks, TwoRunsAtTheSameRankCountAreBitIdentical) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = small_config(GetParam());
   const RunResult a = run_quiet(config, world), b = run_quiet(config, world);
   ASSERT_EQ(a.evals.size(), b.evals.size());
@@ -57,7 +57,7 @@ TEST_P(EngineRanks, TwoRunsAtTheSameRankCountAreBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(Algorithms, EngineRanks, ::testing::Values("fedavg", "fedprox", "local"));
 
 TEST(Engine, FedProxWithMuZeroIsFedAvgExactly) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const RunResult avg = run_quiet(small_config("fedavg"), world);
   const RunResult prox = run_quiet(small_config("fedprox", {"fedprox.mu=0"}), world);
   const RunResult prox_on = run_quiet(small_config("fedprox", {"fedprox.mu=1.0"}), world);
@@ -67,7 +67,7 @@ TEST(Engine, FedProxWithMuZeroIsFedAvgExactly) {
 }
 
 TEST(Engine, LocalNeverSendsModelBytes) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   // Without evaluation in a round, the only traffic is the training-loss reduction (3 doubles:
   // Σ n·loss, Σ n and the count of diverged clients).
   const RunResult local = run_quiet(small_config("local", {"run.eval_every=100"}), world);
@@ -82,7 +82,7 @@ TEST(Engine, LocalNeverSendsModelBytes) {
 }
 
 TEST(FedAvgServer, HandComputedThreeClientWeightedAverage) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   Config config = default_config();
   AlgoContext context;
   context.train = config.train;

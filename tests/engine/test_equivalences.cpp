@@ -10,7 +10,7 @@
 #include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
 #include "core/config.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
@@ -60,7 +60,7 @@ void expect_bit_identical(const RunResult& a, const RunResult& b) {
 }
 
 TEST(Equivalence, FedAmpPfllibCompatIsLocalBitForBit) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const RunResult local = run_quiet(small_config("local"), world);
   const RunResult compat = run_quiet(small_config("fedamp", {"fedamp.pfllib_compat=true"}), world);
   expect_bit_identical(local, compat);
@@ -71,7 +71,7 @@ TEST(Equivalence, FedAmpPfllibCompatIsLocalBitForBit) {
 }
 
 TEST(Equivalence, FedSafWithSampleAttentionAndNoFisherIsFedPer) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const auto extra = kSplit + std::vector<std::string>{"run.join_ratio=1"};
   const RunResult per = run_quiet(small_config("fedper", extra), world);
   const RunResult saf = run_quiet(
@@ -86,7 +86,7 @@ TEST(Equivalence, FedSafWithSampleAttentionAndNoFisherIsFedPer) {
 }
 
 TEST(Equivalence, FedSafWithEveryLayerSharedIsFedAvg) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const std::vector<std::string> extra = {"run.join_ratio=1", "model.n_head=0"};
   const RunResult avg = run_quiet(small_config("fedavg", extra), world);
   const RunResult saf = run_quiet(
@@ -100,7 +100,7 @@ TEST(Equivalence, FedSafWithEveryLayerSharedIsFedAvg) {
 class ExchangeModes : public ::testing::TestWithParam<std::vector<std::string>> {};
 
 TEST_P(ExchangeModes, RingEqualsAllgatherBitForBit) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const RunResult ring = run_quiet(small_config("fedsaf", GetParam() + std::vector<std::string>{"attention.exchange=ring"}), world);
   const RunResult all = run_quiet(small_config("fedsaf", GetParam() + std::vector<std::string>{"attention.exchange=allgather"}), world);
   expect_bit_identical(ring, all);
@@ -112,7 +112,7 @@ using test::Reference;
 class RankCounts : public ::testing::TestWithParam<std::vector<std::string>> {};
 
 TEST_P(RankCounts, ResultsAgreeWithASingleRankRunWithin1e5) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const std::vector<std::string>& extra = GetParam();
   const Config config = small_config(extra.at(0), std::vector<std::string>(extra.begin() + 1, extra.end()));
   const Reference ref = single_rank_reference(config, world);
@@ -198,7 +198,7 @@ Round1Attention round1_attention(const Algorithm& algo) {
 }
 
 TEST(FedAmpGuard, FiresOnEveryRowWhenModelsAreEqualAndNeverWhenFarApart) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   {
     // Equal models: d = 0, σ auto falls back to 1, ξ_ij = α_K = 1 for 3 others → capped at 0.9.
     HandRun h;

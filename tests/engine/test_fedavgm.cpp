@@ -6,14 +6,14 @@
 
 #include "algo/registry.hpp"
 #include "core/config.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
 namespace {
 
 TEST(FedAvgM, ServerStepMatchesHandComputedMomentum) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.algorithm=fedavgm", "fedavgm.momentum=0.5", "fedavgm.server_lr=2"});
   AlgoContext context;
   context.train = config.train;
@@ -41,7 +41,7 @@ TEST(FedAvgM, ServerStepMatchesHandComputedMomentum) {
 }
 
 TEST(FedAvgM, WithoutMomentumAndUnitStepIsFedAvg) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const RunResult fedavg = test::run_quiet(test::small_config("fedavg"), world);
   const RunResult fedavgm =
       test::run_quiet(test::small_config("fedavgm", {"fedavgm.momentum=0", "fedavgm.server_lr=1"}), world);
@@ -53,7 +53,7 @@ TEST(FedAvgM, WithoutMomentumAndUnitStepIsFedAvg) {
 }
 
 TEST(FedAvgM, SameResultsAtEveryRankCount) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = test::small_config("fedavgm", {"fedavgm.momentum=0.5"});
   const test::Reference reference = test::single_rank_reference(config, world);
   const RunResult r = test::run_quiet(config, world);

@@ -12,7 +12,7 @@
 #include "algo/algorithm_state.hpp"
 #include "core/config.hpp"
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
 #include "sim/move_client_state.hpp"
 #include "sim/placement.hpp"
@@ -62,7 +62,7 @@ class StateOnly : public Algorithm {
 };
 
 TEST(MoveClientState, EveryRowArrivesExactlyAtItsNewRank) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const int64_t clients = 11;
   std::vector<int> before, after;
   for (int64_t c = 0; c < clients; ++c) {
@@ -118,7 +118,7 @@ Config rebalancing_config(const std::string& algorithm) {
 class Rebalance : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Rebalance, ASlowRankLosesClientsAndResultsAgreeWithOneRank) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   if (world.size() == 1) GTEST_SKIP() << "re-placement needs 2 or more ranks";
   const Config config = rebalancing_config(GetParam());
   const Reference ref = single_rank_reference(config, world);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
@@ -24,7 +24,7 @@ std::vector<std::string> round_lines(const std::string& output) {
 }
 
 RunResult run_capturing(const Config& config, bool quiet, std::string& output) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   RunOptions options;
   options.quiet = quiet;
   testing::internal::CaptureStdout();
@@ -38,7 +38,7 @@ TEST(RoundLine, OneLinePerRoundWithTheRecordedNumbers) {
   std::string output;
   const RunResult result = run_capturing(config, /*quiet=*/false, output);
   const std::vector<std::string> lines = round_lines(output);
-  if (Communicator(MPI_COMM_WORLD).rank() != 0) {
+  if (MpiCommunicator(MPI_COMM_WORLD).rank() != 0) {
     EXPECT_TRUE(lines.empty()) << output;
     return;
   }

@@ -17,7 +17,7 @@
 
 #include "core/config.hpp"
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/engine.hpp"
 #include "tests/common/test_support.hpp"
@@ -93,7 +93,7 @@ Walk walk_file(const std::string& path) {
 class RunFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Communicator world(MPI_COMM_WORLD);
+    MpiCommunicator world(MPI_COMM_WORLD);
     char dir_template[] = "/tmp/fedsaf-runfile-XXXXXX";
     dir_ = broadcast_string(world.rank() == 0 ? mkdtemp(dir_template) : "", 0, MPI_COMM_WORLD);
     path_ = dir_ + "/run.h5";
@@ -106,7 +106,7 @@ class RunFileTest : public ::testing::Test {
   }
   // Runs config into path_ on every rank.
   RunResult run(const Config& config) {
-    Communicator world(MPI_COMM_WORLD);
+    MpiCommunicator world(MPI_COMM_WORLD);
     RunOptions options;
     options.quiet = true;
     options.run_file = path_;
@@ -116,7 +116,7 @@ class RunFileTest : public ::testing::Test {
 };
 
 TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.clients=7", "run.rounds=4", "run.eval_every=2", "run.join_ratio=0.5",
                                         "data.synthetic.max_samples=100"});
   const RunResult result = run(config);
@@ -182,7 +182,7 @@ TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
 }
 
 TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.clients=6", "run.rounds=4", "run.algorithm=fedamp", "attention.every=2",
                                         "data.synthetic.max_samples=80"});
   run(config);
@@ -214,7 +214,7 @@ TEST_F(RunFileTest, AttentionRunsStoreXiMatricesWhoseRowsSumToOne) {
 // layer: fc1.weight and fc1.bias), every round, mean ≤ max, both positive (every client trains
 // every round); its protocol sends θˢ and its Fisher up and u_iˢ down.
 TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const Config config = default_config({"run.clients=6", "run.rounds=3", "run.algorithm=fedsaf", "model.name=mlp",
                                         "model.hidden=[8]", "model.n_head=1", "data.synthetic.max_samples=80"});
   run(config);
@@ -253,7 +253,7 @@ TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
 // A damaged or crafted run file: every number inspect would print is checked first, and the
 // error names the file and the field instead of printing "-5 clients".
 TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   run(default_config({"run.clients=4", "run.rounds=2", "data.synthetic.max_samples=60"}));
   if (world.rank() != 0) return;
   const auto damaged_copy = [&](const std::string& name, const std::function<void(h5::File&)>& damage) {
@@ -316,7 +316,7 @@ TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
 }
 
 TEST_F(RunFileTest, InspectRejectsFilesThatAreNotRunFiles) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   if (world.rank() != 0) return;
   const std::string junk = dir_ + "/junk.h5";
   std::ofstream(junk) << "not hdf5";

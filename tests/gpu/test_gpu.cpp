@@ -15,7 +15,7 @@
 
 #include "data/dataset.hpp"
 #include "io/h5.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 #include "sim/device.hpp"
 #include "sim/engine.hpp"
 #include "tests/checkpoint/resume_support.hpp"
@@ -47,7 +47,7 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 TEST(GpuDevice, EachLocalRankTakesItsGpuModuloTheVisibleOnes) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const int gpus = static_cast<int>(torch::cuda::device_count());
   const DeviceChoice choice = select_device("auto", world.local_rank(), world.local_size(), 64);
   ASSERT_TRUE(choice.device.is_cuda());
@@ -70,7 +70,7 @@ TEST(GpuData, TheDataSetLivesOnTheGpuAsUint8AndBatchesMatchTheCpu) {
 }
 
 TEST(GpuComm, CudaTensorsReduceThroughPinnedStaging) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   world.set_cuda_aware(false);
   const torch::Tensor t = torch::full({1000}, world.rank() + 1.0, torch::TensorOptions().device(torch::kCUDA));  // [1000]
   world.allreduce_sum(t);
@@ -83,7 +83,7 @@ TEST(GpuComm, CudaTensorsReduceThroughPinnedStaging) {
 class GpuRuns : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GpuRuns, RerunsOnTheGpuAreBitIdenticalAndAgreeWithTheCpuWithinTolerance) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   const RunResult a = test::run_quiet(gpu_config(GetParam(), "cuda"), world);
   const RunResult b = test::run_quiet(gpu_config(GetParam(), "cuda"), world);
   const RunResult cpu = test::run_quiet(gpu_config(GetParam(), "cpu"), world);
@@ -97,7 +97,7 @@ TEST_P(GpuRuns, RerunsOnTheGpuAreBitIdenticalAndAgreeWithTheCpuWithinTolerance) 
 }
 
 TEST_P(GpuRuns, ASmallStateBudgetSpillsToHostMemoryWithUnchangedResults) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   test::SharedDir dir(world);
   const RunResult on_gpu = test::run_into(gpu_config(GetParam(), "cuda"), dir / "gpu", world);
   // 1 KiB: the first client's state at most stays on the GPU, the rest goes to pinned host memory.
@@ -113,7 +113,7 @@ TEST_P(GpuRuns, ASmallStateBudgetSpillsToHostMemoryWithUnchangedResults) {
 }
 
 TEST_P(GpuRuns, ACheckpointWrittenOnTheGpuResumesOnTheCpuAndBack) {
-  Communicator world(MPI_COMM_WORLD);
+  MpiCommunicator world(MPI_COMM_WORLD);
   test::SharedDir dir(world);
   const RunResult whole = test::run_into(gpu_config(GetParam(), "cuda", {"run.rounds=6"}), dir / "whole", world);
   // Rounds 1–2 on the GPU, 3–4 on the CPU, 5–6 on the GPU again.

@@ -11,13 +11,13 @@
 #include <string>
 #include <thread>
 
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 
 int main(int argc, char** argv) {
   fedsaf::Environment env(argc, argv);
   const std::string mode = argc > 1 ? argv[1] : "";
   return fedsaf::run_guarded([&]() -> int {
-    fedsaf::Communicator comm;
+    fedsaf::MpiCommunicator comm;
     torch::Tensor x = torch::ones({8});  // [8]
     if (mode == "fatal") {
       const int faulty = comm.size() > 1 ? 1 : 0;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 
 namespace fedsaf {
 namespace {
@@ -34,7 +34,7 @@ const std::vector<torch::ScalarType> kDtypes = {torch::kFloat32, torch::kFloat64
                                                torch::kUInt8};
 
 TEST(Communicator, DuplicatesAndKnowsItsPlace) {
-  Communicator comm;
+  MpiCommunicator comm;
   int rank = 0, size = 0, cmp = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -44,12 +44,12 @@ TEST(Communicator, DuplicatesAndKnowsItsPlace) {
   EXPECT_EQ(cmp, MPI_CONGRUENT);  // same group, its own context: our traffic cannot mix with others'
   EXPECT_GE(comm.local_rank(), 0);
   EXPECT_LT(comm.local_rank(), comm.local_size());
-  Communicator moved(std::move(comm));
+  MpiCommunicator moved(std::move(comm));
   EXPECT_EQ(moved.rank(), rank);
 }
 
 TEST(Communicator, AllreduceSumEveryDtype) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t R = comm.size();
   for (torch::ScalarType dtype : kDtypes) {
     torch::Tensor t = torch::full({2, 3}, comm.rank() + 1, torch::dtype(dtype));  // [2, 3]
@@ -59,7 +59,7 @@ TEST(Communicator, AllreduceSumEveryDtype) {
 }
 
 TEST(Communicator, AllreduceMaxEveryDtypeTakesTheLargestPerElement) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t R = comm.size(), r = comm.rank();
   for (torch::ScalarType dtype : kDtypes) {
     // Element 0 peaks on the last rank, element 1 on rank 0, element 2 is the same everywhere.
@@ -74,7 +74,7 @@ TEST(Communicator, AllreduceMaxEveryDtypeTakesTheLargestPerElement) {
 }
 
 TEST(Communicator, AllreduceOnAContiguousView) {
-  Communicator comm;
+  MpiCommunicator comm;
   torch::Tensor base = torch::zeros({10}, torch::kFloat64);  // [10]
   base.narrow(0, 2, 5).fill_(comm.rank() + 1);
   comm.allreduce_sum(base.narrow(0, 2, 5));  // a temporary view: writes through to base
@@ -85,7 +85,7 @@ TEST(Communicator, AllreduceOnAContiguousView) {
 }
 
 TEST(Communicator, OnSelfIsIdentity) {
-  Communicator self(MPI_COMM_SELF);
+  MpiCommunicator self(MPI_COMM_SELF);
   EXPECT_EQ(self.size(), 1);
   torch::Tensor t = torch::arange(4, torch::kFloat32);  // [4]
   self.allreduce_sum(t);
@@ -93,7 +93,7 @@ TEST(Communicator, OnSelfIsIdentity) {
 }
 
 TEST(Communicator, BroadcastFromEveryRoot) {
-  Communicator comm;
+  MpiCommunicator comm;
   for (int root = 0; root < comm.size(); ++root) {
     const torch::Tensor expected = torch::arange(6, torch::kInt64).view({2, 3}) + 10 * root;  // [2, 3]
     torch::Tensor t = comm.rank() == root ? expected.clone() : torch::zeros({2, 3}, torch::kInt64);
@@ -103,7 +103,7 @@ TEST(Communicator, BroadcastFromEveryRoot) {
 }
 
 TEST(Communicator, AllgatherStacksRanks) {
-  Communicator comm;
+  MpiCommunicator comm;
   const torch::Tensor mine = torch::full({2, 3}, comm.rank(), torch::kFloat32);  // [2, 3]
   const torch::Tensor all = comm.allgather(mine);                               // [R, 2, 3]
   EXPECT_EQ(all.sizes(), (std::vector<int64_t>{comm.size(), 2, 3}));
@@ -111,7 +111,7 @@ TEST(Communicator, AllgatherStacksRanks) {
 }
 
 TEST(Communicator, AllgathervDifferentCountsPerRank) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t R = comm.size();
   // Rank r contributes r rows (rank 0 none) of [r*100 + row, -row].
   const int64_t n = comm.rank();
@@ -138,7 +138,7 @@ TEST(Communicator, AllgathervDifferentCountsPerRank) {
 }
 
 TEST(Communicator, AllgathervRejectsMismatchedRowsOnEveryRank) {
-  Communicator comm;
+  MpiCommunicator comm;
   if (comm.size() < 2) GTEST_SKIP() << "needs two ranks";
   comm.set_check_consistency(false);  // test allgatherv's own checks, whatever FEDSAF_MPI_CHECKS says
   // Every rank sees the same exchanged sizes, so every rank throws (no hang).
@@ -149,7 +149,7 @@ TEST(Communicator, AllgathervRejectsMismatchedRowsOnEveryRank) {
 }
 
 TEST(Communicator, ReduceScatterSum) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t R = comm.size();
   // Element j on rank r is r + 1 + j, so the sum is R(R+1)/2 + R*j; rank r keeps j in [3r, 3r+3).
   const torch::Tensor in = torch::arange(3 * R, torch::kFloat32).view({R, 3}) + (comm.rank() + 1);  // [R, 3]
@@ -159,7 +159,7 @@ TEST(Communicator, ReduceScatterSum) {
 }
 
 TEST(Communicator, FusedEqualsSeparate) {
-  Communicator comm;
+  MpiCommunicator comm;
   torch::manual_seed(1234 + comm.rank());
   // Integer-valued data: sums are exact whatever order MPI adds in.
   auto make = [] {
@@ -187,7 +187,7 @@ TEST(Communicator, FusedEqualsSeparate) {
 }
 
 TEST(Communicator, ChunkedEqualsUnchunked) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t R = comm.size(), n = 10'001;  // 10 full pieces of 1000 and one of 1
   const torch::Tensor base = (torch::arange(n, torch::kInt64) % 97).to(torch::kFloat32);  // [n]
   auto mine = [&] { return base * (comm.rank() + 1); };                                  // [n]
@@ -230,7 +230,7 @@ TEST(Communicator, ChunkedEqualsUnchunked) {
 }
 
 TEST(Communicator, ByteCountersFollowThePayloadModel) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t R = comm.size(), r = comm.rank();
   comm.reset_stats();
   comm.allreduce_sum(torch::zeros({10}, torch::kFloat32));                       // 40 bytes
@@ -280,7 +280,7 @@ TEST(Communicator, ByteCountersFollowThePayloadModel) {
 }
 
 TEST(Communicator, RingShiftWithIsendIrecv) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int R = comm.size(), next = (comm.rank() + 1) % R, prev = (comm.rank() + R - 1) % R;
   const torch::Tensor mine = torch::arange(5, torch::kFloat64) + 10 * comm.rank();  // [5]
   torch::Tensor got = torch::zeros({5}, torch::kFloat64);                            // [5]
@@ -304,7 +304,7 @@ TEST(Communicator, RingShiftWithIsendIrecv) {
 }
 
 TEST(Communicator, PendingReceiveIsCancelledWhileUnwinding) {
-  Communicator comm;
+  MpiCommunicator comm;
   torch::Tensor t = torch::zeros({3});  // [3]
   try {
     Request never = comm.irecv(t, comm.rank(), 99);  // nobody sends this: waiting would hang
@@ -316,7 +316,7 @@ TEST(Communicator, PendingReceiveIsCancelledWhileUnwinding) {
 }
 
 TEST(Communicator, SendRecvAndSizeMismatch) {
-  Communicator comm;
+  MpiCommunicator comm;
   if (comm.size() < 2) GTEST_SKIP() << "needs two ranks";
   if (comm.rank() == 0) {
     comm.send(torch::arange(4, torch::kInt64), 1, 1);  // [4]
@@ -340,7 +340,7 @@ TEST(Communicator, SendRecvAndSizeMismatch) {
 }
 
 TEST(Communicator, ErrorsNameTheOperationAndTheProblem) {
-  Communicator comm;
+  MpiCommunicator comm;
   const torch::Tensor wide = torch::zeros({4, 3});  // [4, 3]
   EXPECT_EQ(error_of([&] { comm.allreduce_sum(wide.t()); }),
             "allreduce_sum: tensor [3, 4] with strides [1, 3] is not contiguous; pass tensor.contiguous()");
@@ -374,7 +374,7 @@ TEST(Communicator, ErrorsNameTheOperationAndTheProblem) {
 }
 
 TEST(Communicator, ConsistencyCheckCatchesBrokenContract) {
-  Communicator comm;
+  MpiCommunicator comm;
   comm.set_check_consistency(true);
   torch::Tensor ok = torch::ones({3});
   comm.allreduce_sum(ok);  // agreeing ranks pass the check
@@ -394,7 +394,7 @@ TEST(Communicator, ConsistencyCheckCatchesBrokenContract) {
 
 TEST(Communicator, CudaTensorsGoThroughTheHost) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  Communicator comm;
+  MpiCommunicator comm;
   torch::Tensor t = torch::full({4}, comm.rank() + 1, torch::dtype(torch::kFloat32).device(torch::kCUDA));  // [4]
   comm.allreduce_sum(t);
   EXPECT_TRUE(t.is_cuda());

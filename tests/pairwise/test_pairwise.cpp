@@ -10,7 +10,7 @@
 
 #include "algo/attention.hpp"
 #include "algo/pairwise.hpp"
-#include "mpi/communicator.hpp"
+#include "mpi/mpi_communicator.hpp"
 
 namespace fedsaf {
 namespace {
@@ -150,7 +150,7 @@ class Pairwise : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, bo
 
 TEST_P(Pairwise, RingEqualsAllgatherEqualsReference) {
   const auto [n, block_rows, with_weights, precision] = GetParam();
-  Communicator comm;
+  MpiCommunicator comm;
   const Cohort st(n, 37, 1234 + static_cast<uint64_t>(n));
   const std::vector<int64_t> rows = st.rows_of(comm.rank(), comm.size());
   const Result ring = run_pass(comm, st, PairwiseMode::ring, precision, block_rows, with_weights);
@@ -220,7 +220,7 @@ INSTANTIATE_TEST_SUITE_P(Blocks, Pairwise,
 // The ring's peak extra memory stays at two blocks plus the accumulators whatever N is, while the
 // allgather holds everyone's uploads; the bytes the ring moves are exactly (R−1)·own uploads.
 TEST(PairwiseMemory, RingPeakIsTwoBlocksPlusAccumulators) {
-  Communicator comm;
+  MpiCommunicator comm;
   const int64_t s = 2000, b = 2;
   for (PairwisePrecision precision : {PairwisePrecision::float64, PairwisePrecision::float32})
   for (int64_t n : {40, 80}) {
@@ -254,7 +254,7 @@ TEST(PairwiseMemory, RingPeakIsTwoBlocksPlusAccumulators) {
 
 // σ = "auto" is the median over every rank's rows, so it is identical everywhere.
 TEST(PairwiseSigma, AutoSigmaIsGlobal) {
-  Communicator comm;
+  MpiCommunicator comm;
   const Cohort st(29, 37, 5);
   const Result r = run_pass(comm, st, PairwiseMode::ring, PairwisePrecision::float64, 0, false);
   std::vector<int64_t> rows = st.rows_of(comm.rank(), comm.size()), clients;

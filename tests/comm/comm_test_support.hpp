@@ -1,0 +1,32 @@
+#pragma once
+// Shared by the in-process communicator tests: run a body on N in-process ranks and keep one
+// value per rank, so that the checks run on the test's own thread afterwards.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "mpi/in_process_communicator.hpp"
+
+namespace fedsaf::test {
+
+// [R]: what body returned on each rank.
+template <class T>
+std::vector<T> per_rank(int ranks, const std::function<T(Communicator&)>& body) {
+  std::vector<T> out(static_cast<size_t>(ranks));
+  run_in_process(ranks, [&](Communicator& comm) { out[static_cast<size_t>(comm.rank())] = body(comm); });
+  return out;
+}
+
+// The message of the fedsaf::Error that f throws ("" if it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace fedsaf::test
