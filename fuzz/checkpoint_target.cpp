@@ -46,7 +46,9 @@ const fuzz::H5Names& names() {
   return n;
 }
 
-// An algorithm whose state is what the input asks for, read the way the real ones read theirs.
+// An algorithm whose state is what the input asks for, read the way the real ones read theirs:
+// globals by load_state, per-client rows through the client-state store (kind 2: rows the
+// checkpoint creates; kind 3: rows init() made, restored into).
 class FakeAlgorithm : public Algorithm {
  public:
   FakeAlgorithm(uint8_t loads, int64_t clients) : loads_(loads) {
@@ -54,30 +56,30 @@ class FakeAlgorithm : public Algorithm {
   }
   std::string name() const override { return "fuzz"; }
   bool personalised() const override { return true; }
-  void init(const AlgoContext&) override {}
+  void init(const AlgoContext& context) override {
+    for (size_t i = 0; i < kStates.size(); ++i) {
+      if (kind(i) < 2) continue;
+      RowState& rows = context.states->rows(kStates[i], kParams, torch::kFloat32);
+      if (kind(i) == 3)
+        for (int64_t c : hosted_) rows.put(c, torch::zeros({kParams}));
+    }
+  }
   void client_begin(int64_t, torch::Tensor&) override {}
   void server_step(const ServerStep&) override {}
   void eval_params(int64_t, torch::Tensor&) override {}
   int64_t protocol_floats_up() const override { return 0; }
   int64_t protocol_floats_down() const override { return 0; }
-  void save_state(StateWriter&) const override {}
   void load_state(StateReader& in) override {
     for (size_t i = 0; i < kStates.size(); ++i) {
-      const int kind = (loads_ >> (2 * i)) & 3;
-      if (kind == 0) continue;
-      if (kind == 1) {
-        torch::Tensor model = torch::zeros({kParams});
-        restore_into(model, in.global(kStates[i]), kStates[i]);
-        continue;
-      }
-      std::map<int64_t, torch::Tensor> rows;
-      if (kind == 3)
-        for (int64_t c : hosted_) rows[c] = torch::zeros({kParams});
-      load_rows(in, kStates[i], hosted_, rows, [](const torch::Tensor& saved) { return saved.clone(); });
+      if (kind(i) != 1) continue;
+      torch::Tensor model = torch::zeros({kParams});
+      restore_into(model, in.global(kStates[i]), kStates[i]);
     }
   }
+  const std::vector<int64_t>& hosted() const { return hosted_; }
 
  private:
+  int kind(size_t state) const { return (loads_ >> (2 * state)) & 3; }
   uint8_t loads_;
   std::vector<int64_t> hosted_;
 };
@@ -115,6 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (!fuzz::accepts([&] { read_checkpoint_meta(path, !(flags & 8)); })) return 0;
   FakeAlgorithm algorithm(loads, clients);
-  fuzz::accepts([&] { load_checkpoint_state(path, algorithm, clients); });
+  AlgoContext context;
+  algorithm.init(context);
+  fuzz::accepts([&] { load_checkpoint_state(path, algorithm, *context.states, algorithm.hosted(), clients); });
   return 0;
 }
