@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include "tests/common/test_support.hpp"  // error_of
 #include "mpi/in_process_communicator.hpp"
 
 namespace fedsaf::test {
@@ -16,17 +16,6 @@ std::vector<T> per_rank(int ranks, const std::function<T(Communicator&)>& body) 
   std::vector<T> out(static_cast<size_t>(ranks));
   run_in_process(ranks, [&](Communicator& comm) { out[static_cast<size_t>(comm.rank())] = body(comm); });
   return out;
-}
-
-// The message of the fedsaf::Error that f throws ("" if it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace fedsaf::test

@@ -10,7 +10,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/errors.hpp"
+
 namespace fedsaf::test {
+
+// The message of the fedsaf::Error that f throws ("" if it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh folder under /tmp, removed with everything in it when the object goes away.
 struct TempDir {

@@ -9,17 +9,13 @@
 
 #include "core/config.hpp"
 #include "core/errors.hpp"
+#include "tests/core/config_test_support.hpp"
 
 namespace fedsaf {
 namespace {
 
 std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
-  try {
-    parse_config_text(text, "exp.toml", overrides);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test::config_error_of(text, overrides);
 }
 
 TEST(Config, ParsesTypedValuesAndKeepsDefaultsForTheRest) {

@@ -9,26 +9,18 @@
 #include <vector>
 
 #include "mpi/mpi_communicator.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace fedsaf {
 namespace {
+
+using test::error_of;
 
 // Lowers the per-call element limit for one test, so the chunked paths run.
 struct ChunkLimit {
   explicit ChunkLimit(int64_t n) { Communicator::set_max_elements_per_call(n); }
   ~ChunkLimit() { Communicator::set_max_elements_per_call(INT_MAX); }
 };
-
-// The message of the fedsaf::Error that f throws ("" if it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 const std::vector<torch::ScalarType> kDtypes = {torch::kFloat32, torch::kFloat64, torch::kInt64, torch::kInt32,
                                                torch::kUInt8};

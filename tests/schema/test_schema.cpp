@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
+#include "tests/core/config_test_support.hpp"
 #include "data/dataset_registry.hpp"
 #include "data/partition_registry.hpp"
 #include "model/model_registry.hpp"
@@ -20,12 +21,7 @@ namespace fedsaf {
 namespace {
 
 std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
-  try {
-    parse_config_text(text, "exp.toml", overrides);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test::config_error_of(text, overrides);
 }
 
 std::vector<std::string> choices_of(const std::string& key) {
