@@ -23,6 +23,7 @@
 #include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
+#include "sim/cohort_reduction.hpp"
 
 using namespace fedsaf;
 using Clock = std::chrono::steady_clock;
@@ -83,18 +84,24 @@ int main(int argc, char** argv) {
   const Dataset data;
   // One round with random models and gradients fills every per-client state.
   const std::vector<int64_t> cohort = context.hosted;
+  CohortReduction reduction(algorithm->statistics(), clients, torch::kCPU);  // the engine's
   algorithm->round_begin(0, cohort);
   for (int64_t c : cohort) {
     torch::Tensor params = torch::empty({p});  // [P]
     algorithm->client_begin(c, params);
     torch::Tensor grads = torch::randn({p});  // [P]
     algorithm->add_regularizer_grad(c, params, grads);
-    algorithm->client_trained(c, *model, data, {}, 0);
-    algorithm->client_end(c, torch::randn({p}));
+    const std::vector<int64_t> no_indices;
+    const std::vector<StackedClient> alone{{c, &no_indices, {}}};
+    algorithm->clients_trained({alone, *model, torch::Tensor(), data, 0});
+    ClientStatistics statistics;
+    algorithm->client_end(c, torch::randn({p}), statistics);
+    reduction.add(c, 100.0, statistics);
   }
   ServerStep step;
   step.evaluates = true;
   step.next_cohort = cohort;
+  step.statistics = reduction.reduce(comm);
   algorithm->server_step(step);
 
   RunFileInfo info;

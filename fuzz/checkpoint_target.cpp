@@ -67,8 +67,7 @@ class FakeAlgorithm : public Algorithm {
   void client_begin(int64_t, torch::Tensor&) override {}
   void server_step(const ServerStep&) override {}
   void eval_params(int64_t, torch::Tensor&) override {}
-  int64_t protocol_floats_up() const override { return 0; }
-  int64_t protocol_floats_down() const override { return 0; }
+  ProtocolFloats protocol_floats() const override { return {0, 0}; }
   void load_state(StateReader& in) override {
     for (size_t i = 0; i < kStates.size(); ++i) {
       if (kind(i) != 1) continue;

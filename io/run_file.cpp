@@ -118,17 +118,18 @@ void RunFile::write_ranks(const RunFileInfo& info) {
   };
   ranks.write_strings("hostname", per_rank(info.rank_hostnames));
   ranks.write_strings("device", per_rank(info.rank_devices));
-  for (const char* name : {"state_device_bytes", "state_host_bytes", "state_budget_bytes"})
+  for (const char* name : {"state_device_bytes", "state_host_bytes", "state_disk_bytes", "state_budget_bytes"})
     ranks.write(name, std::vector<int64_t>(static_cast<size_t>(world_size_), 0));
 }
 
-void RunFile::set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes) {
+void RunFile::set_client_state(const StateBytes& bytes) {
   const auto put = [&](const char* name, int64_t value) {
     file_->open_dataset(std::string("ranks/") + name).write_points({{rank_}}, &value);
   };
-  put("state_device_bytes", device_bytes);
-  put("state_host_bytes", host_bytes);
-  put("state_budget_bytes", budget_bytes);
+  put("state_device_bytes", bytes.device);
+  put("state_host_bytes", bytes.host);
+  put("state_disk_bytes", bytes.disk);
+  put("state_budget_bytes", bytes.device_budget);
 }
 
 std::vector<EvalRecord> RunFile::read_evals() const {

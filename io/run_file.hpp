@@ -30,6 +30,12 @@ struct RunFileInfo {
   std::vector<std::string> rank_hostnames, rank_devices;
 };
 
+// Where a rank's client state lives (algo/client_memory.hpp's tiers), bytes.
+struct StateBytes {
+  int64_t device = 0, host = 0, disk = 0;
+  int64_t device_budget = -1;  // -1: no limit
+};
+
 class RunFile {
  public:
   enum class Open {
@@ -53,9 +59,8 @@ class RunFile {
   void append_diagnostics(int64_t round, const Diagnostics& combined);
   // Collective: clients were re-placed after round `round`; rank_of: [N] each client's rank now.
   void append_replacement(int64_t round, const std::vector<int>& rank_of);
-  // Collective: where this rank's client state lives now (bytes on its device, bytes spilled to
-  // host memory, the device budget; -1 = no limit), into /ranks.
-  void set_client_state(int64_t device_bytes, int64_t host_bytes, int64_t budget_bytes);
+  // Collective: where this rank's client state lives now, into /ranks.
+  void set_client_state(const StateBytes& bytes);
   // Collective: summary attributes, status = complete; closes the file.
   void finish(const RunSummary& summary, double wall_seconds);
 

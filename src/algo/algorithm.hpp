@@ -7,17 +7,17 @@
 //   for each cohort client c hosted by this rank:
 //     client_begin(c, params)                    → the model c starts training from
 //     [training; per batch: add_regularizer_grad(c, params, grads); only the first
-//      trainable_numel() parameters are updated]
-//     client_trained(c, model, data, train indices, round)  → e.g. a Fisher pass on the model
-//     client_end(c, params)                      → c's contribution (kept locally)
-//     [a client whose model or loss is not finite after training gets neither client_trained
+//      local_training().trainable parameters are updated]
+//     clients_trained({c}, model with c's trained parameters loaded)  → e.g. a Fisher pass
+//     client_end(c, params, statistics)          → c's contribution (kept locally) and its values
+//                                                  of the declared statistics()
+//     [a client whose model or loss is not finite after training gets neither clients_trained
 //      nor client_end: it is left out of the round and keeps its last state]
-//   With client-batched training (train.client_group, trains_clients_together()): client_begin
-//   for every client of a group, the group trains together, then group_trained(group, ...) once
-//   for its finite clients (or, when it returns false, client_trained per client), then
-//   client_end per client as above.
-//   [the engine's sample-weighted mean of params[0, averaged_numel()) over the cohort]
-//   server_step({t, evaluates, next cohort, mean})  all ranks (may communicate)
+//   With client-batched training (train.client_group, local_training().clients_together):
+//   client_begin for every client of a group, the group trains together, clients_trained once
+//   for its finite clients with their stacked models, then client_end per client as above.
+//   [the engine reduces every statistic over the cohort's clients on every rank]
+//   server_step({t, evaluates, next cohort, reduced statistics})  all ranks (may communicate)
 //   diagnostics(t)                               all ranks (local; the engine combines them)
 //   [eval_params(c, params) for every client hosted by this rank, when evaluating]
 //   [the client states and save_state(writer) when a checkpoint is due]  all ranks
@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "algo/client_state_store.hpp"
+#include "algo/client_statistics.hpp"
 #include "algo/state.hpp"
 #include "client/stacked_trainer.hpp"  // StackedClient
 #include "core/config.hpp"
@@ -72,14 +73,45 @@ struct AlgoContext {
 // an algorithm that prepares for them (fedsaf mixes for the next cohort) reads them here.
 struct ServerStep {
   int64_t round = 0;                 // t, whose cohort just trained
-  bool evaluates = false;            // every hosted client is evaluated right after this step
+  bool evaluates = false;            // eval_clients are evaluated right after this step
+  // When evaluating: the clients scored (run.eval_clients; every client unless it samples),
+  // ascending, every rank's.
+  std::vector<int64_t> eval_clients;
   bool last = false;                 // t is the run's last round (run.rounds − 1): nothing trains next
   // The cohort of round t + 1, also after the last round: the cohort a run continued with more
   // rounds (run.rounds raised on resume) trains next.
   std::vector<int64_t> next_cohort;
-  // [A] float32, A = averaged_numel(): the engine's sample-weighted mean Σ n_k·w_k[:A] / Σ n_k over
-  // the cohort's trained models w_k (every rank's clients); undefined when A = 0 or Σ n_k = 0.
-  torch::Tensor average;
+  // The algorithm's statistics() reduced over the cohort's trained clients on every rank, by name
+  // (client_statistics.hpp: e.g. FedAvg's "model", the sample-weighted mean [P] float32).
+  CohortStatistics statistics;
+};
+
+// How the engine may train an algorithm's clients.
+struct LocalTraining {
+  // Whether the engine may call client_begin for several clients before training them together
+  // (train.client_group): true when client_begin and add_regularizer_grad keep no state of "the
+  // current client" between calls.
+  bool clients_together = false;
+  // Parameters [0, trainable) are updated by local SGD, the rest stay as client_begin set them
+  // (e.g. fedsaf's frozen private layers); -1: all of them.
+  int64_t trainable = -1;
+};
+
+// The clients of one training call that ended finite, right after training (see clients_trained).
+struct TrainedClients {
+  const std::vector<StackedClient>& clients;  // their ids and training indices, in training order
+  FlatModel& model;                           // the worker model
+  // [G, P] the trained models stacked, rows in `clients` order, not to be changed, when the clients
+  // trained together; undefined for one client trained alone, whose model is loaded in `model`.
+  torch::Tensor stacked;
+  const Dataset& data;
+  int64_t round = 0;
+};
+
+// Floats the FL protocol itself would send per participating client and round.
+struct ProtocolFloats {
+  int64_t up = 0;
+  int64_t down = 0;
 };
 
 class Algorithm {
@@ -98,34 +130,20 @@ class Algorithm {
                                       torch::Tensor& /*grads*/) {
     return 0.0;
   }
-  // Parameters [0, trainable_numel()) are updated by local SGD; the rest stay as client_begin set
-  // them (e.g. fedsaf's frozen private layers). Default: all of them.
-  virtual int64_t trainable_numel(int64_t num_params) const { return num_params; }
-  // Whether the engine may call client_begin for several clients before training them together
-  // (train.client_group): true when client_begin and add_regularizer_grad keep no state of "the
-  // current client" between calls. Default: one client at a time.
-  virtual bool trains_clients_together() const { return false; }
-  // Right after local training, with the trained model still loaded (e.g. the Fisher pass).
-  virtual void client_trained(int64_t /*client*/, FlatModel& /*model*/, const Dataset& /*data*/,
-                              const std::vector<int64_t>& /*train_indices*/, int64_t /*round*/) {}
-  // client_trained for a whole group trained together: the trained models stacked ([G, P], rows in
-  // group order, not to be changed). False: the algorithm has no group form (the engine then calls
-  // client_trained per client, with that client's model loaded).
-  virtual bool group_trained(const std::vector<StackedClient>& /*group*/, FlatModel& /*model*/,
-                             const torch::Tensor& /*stacked*/, const Dataset& /*data*/, int64_t /*round*/) {
-    return false;
-  }
-  // params: [P] after local training.
-  virtual void client_end(int64_t /*client*/, const torch::Tensor& /*params*/) {}
-  // The engine reduces the sample-weighted mean of the first averaged_numel() parameters of the
-  // cohort's trained models (FedAvg: all, FedPer: θˢ) into ServerStep::average; 0: none.
-  virtual int64_t averaged_numel() const { return 0; }
+  // Default: one client at a time, every parameter trained.
+  virtual LocalTraining local_training() const { return {}; }
+  // Right after local training, for the clients that ended finite (e.g. the Fisher pass).
+  virtual void clients_trained(const TrainedClients& /*trained*/) {}
+  // The statistics the engine reduces over every round's trained clients (client_statistics.hpp);
+  // fixed for a run. Default: none (no communication).
+  virtual std::vector<Statistic> statistics() const { return {}; }
+  // params: [P] after local training. Puts the client's value of every declared statistic into
+  // `statistics`.
+  virtual void client_end(int64_t /*client*/, const torch::Tensor& /*params*/, ClientStatistics& /*statistics*/) {}
   virtual void server_step(const ServerStep& step) = 0;
   // params: [P] ← the model client is evaluated with.
   virtual void eval_params(int64_t client, torch::Tensor& params) = 0;
-  // Floats the FL protocol itself would send per participating client and round (up, down).
-  virtual int64_t protocol_floats_up() const = 0;
-  virtual int64_t protocol_floats_down() const = 0;
+  virtual ProtocolFloats protocol_floats() const = 0;
   // Round t's diagnostics with this rank's values (fedamp, fedsaf: attention rows and σ; fedsaf:
   // Fisher statistics), valid after server_step(t); the same names on every rank. Local: the
   // engine combines them over ranks (core/diagnostics.hpp).

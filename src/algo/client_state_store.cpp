@@ -67,4 +67,9 @@ void ClientStateStore::load(StateReader& in, const std::vector<int64_t>& hosted)
   for (const auto& s : states_) s->load(in, hosted);
 }
 
+void ClientStateStore::prefetch(const std::vector<int64_t>& clients) const {
+  for (const auto& s : states_)
+    if (const auto* rows = dynamic_cast<const RowState*>(s.get())) rows->prefetch(clients);
+}
+
 }  // namespace fedsaf

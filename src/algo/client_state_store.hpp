@@ -55,6 +55,9 @@ class RowState : public ClientState {
   virtual void put(int64_t client, const torch::Tensor& value) = 0;
   virtual std::vector<int64_t> clients() const = 0;  // those with a row, ascending
 
+  // A hint that the listed clients' rows are needed soon (those in a disk tier are read in the
+  // background); clients without a row are skipped. Default: nothing to do.
+  virtual void prefetch(const std::vector<int64_t>& /*clients*/) const {}
   // [G, prefix] float32 on the CPU: the first `prefix` elements of each listed client's row, in
   // order (e.g. the shared part of held uploads).
   virtual torch::Tensor gather(const std::vector<int64_t>& clients, int64_t prefix) const;
@@ -113,10 +116,15 @@ class ClientStateStore {
   void save(StateWriter& out) const;
   void load(StateReader& in, const std::vector<int64_t>& hosted);
 
-  // Bytes of rows kept on the device and in host memory, and the device budget (-1: none).
+  // The listed clients' rows of every state are needed soon (RowState::prefetch).
+  void prefetch(const std::vector<int64_t>& clients) const;
+  // Bytes of rows kept on the device, in host memory and on disk, and the device budget (-1: none).
   int64_t device_bytes() const { return memory_ ? memory_->device_bytes() : 0; }
   int64_t host_bytes() const { return memory_ ? memory_->host_bytes() : 0; }
+  int64_t disk_bytes() const { return memory_ ? memory_->disk_bytes() : 0; }
   int64_t budget_bytes() const { return memory_ ? memory_->budget_bytes() : -1; }
+  // The budgets and disk folder this store's memory was made with (a new store for re-placement).
+  ClientMemoryBudget memory_budget() const { return memory_ ? memory_->budget() : ClientMemoryBudget{}; }
 
  private:
   template <typename State, typename... Args>

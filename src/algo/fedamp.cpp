@@ -73,7 +73,8 @@ class FedAmp : public Algorithm {
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
-  bool trains_clients_together() const override { return true; }  // the pull reads u_ by client
+  // The pull reads u_ by client.
+  LocalTraining local_training() const override { return {/*clients_together=*/true}; }
 
   double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override {
     const auto it = u_.find(client);
@@ -83,7 +84,7 @@ class FedAmp : public Algorithm {
     return 0.5 * coef_ * diff.square().sum().item<double>();
   }
 
-  void client_end(int64_t client, const torch::Tensor& params) override {
+  void client_end(int64_t client, const torch::Tensor& params, ClientStatistics& /*statistics*/) override {
     personal_->put(client, params);  // the upload is the personal model itself
     uploaded_->insert(client);
   }
@@ -92,8 +93,9 @@ class FedAmp : public Algorithm {
 
   void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
 
-  int64_t protocol_floats_up() const override { return context_.initial_params.numel(); }
-  int64_t protocol_floats_down() const override { return context_.initial_params.numel(); }
+  ProtocolFloats protocol_floats() const override {
+    return {context_.initial_params.numel(), context_.initial_params.numel()};
+  }
   Diagnostics diagnostics(int64_t round) const override {
     Diagnostics out;
     add_attention_diagnostics(out, report_, round, attention_.every, context_.num_clients);

@@ -1,5 +1,5 @@
 // FedAvg (McMahan et al. 2017) and FedProx (Li et al. 2020): one global model; the server step
-// takes the engine's sample-weighted mean of the cohort's models (ServerStep::average).
+// takes the engine's sample-weighted mean of the cohort's models (the statistic "model").
 #include "algo/fedavg.hpp"
 
 #include <limits>
@@ -41,8 +41,13 @@ double FedAvg::add_regularizer_grad(int64_t /*client*/, const torch::Tensor& par
   return 0.5 * mu_ * diff.square().sum().item<double>();
 }
 
+void FedAvg::client_end(int64_t /*client*/, const torch::Tensor& params, ClientStatistics& statistics) {
+  statistics.put("model", params);  // [P]
+}
+
 void FedAvg::server_step(const ServerStep& step) {
-  if (step.average.defined()) global_.copy_(step.average);  // undefined: nobody trained
+  const torch::Tensor& mean = step.statistics.at("model");  // [P]
+  if (mean.defined()) global_.copy_(mean);                  // undefined: nobody trained
 }
 
 void FedAvg::eval_params(int64_t /*client*/, torch::Tensor& params) { params.copy_(global_); }

@@ -17,12 +17,16 @@ class FedAvg : public Algorithm {
   void init(const AlgoContext& context) override;
   void client_begin(int64_t client, torch::Tensor& params) override;
   double add_regularizer_grad(int64_t client, const torch::Tensor& params, torch::Tensor& grads) override;
-  bool trains_clients_together() const override { return true; }  // begin and pull read only global_
-  int64_t averaged_numel() const override { return global_.numel(); }
+  // begin and pull read only global_
+  LocalTraining local_training() const override { return {/*clients_together=*/true}; }
+  // "model": the cohort's trained models, sample-weighted mean (the new global model).
+  std::vector<Statistic> statistics() const override {
+    return {{"model", Reduction::weighted_mean, global_.numel()}};
+  }
+  void client_end(int64_t client, const torch::Tensor& params, ClientStatistics& statistics) override;
   void server_step(const ServerStep& step) override;
   void eval_params(int64_t client, torch::Tensor& params) override;
-  int64_t protocol_floats_up() const override { return global_.numel(); }
-  int64_t protocol_floats_down() const override { return global_.numel(); }
+  ProtocolFloats protocol_floats() const override { return {global_.numel(), global_.numel()}; }
   void save_state(StateWriter& out) const override { out.global("global", global_); }
   void load_state(StateReader& in) override { restore_into(global_, in.global("global"), "global"); }
   const torch::Tensor& global_model() const { return global_; }  // [P]

@@ -28,21 +28,26 @@ class FedAvgM : public Algorithm {
   }
 
   void client_begin(int64_t /*client*/, torch::Tensor& params) override { params.copy_(global_); }
-  bool trains_clients_together() const override { return true; }
+  LocalTraining local_training() const override { return {/*clients_together=*/true}; }
 
-  // The engine averages every trained model (all P parameters) into ServerStep::average.
-  int64_t averaged_numel() const override { return global_.numel(); }
+  // "model": the engine's sample-weighted mean of every trained model (all P parameters).
+  std::vector<Statistic> statistics() const override {
+    return {{"model", Reduction::weighted_mean, global_.numel()}};
+  }
+  void client_end(int64_t /*client*/, const torch::Tensor& params, ClientStatistics& statistics) override {
+    statistics.put("model", params);  // [P]
+  }
 
   void server_step(const ServerStep& step) override {
-    if (!step.average.defined()) return;  // nobody trained
+    const torch::Tensor& mean = step.statistics.at("model");  // [P]
+    if (!mean.defined()) return;                              // nobody trained
     const torch::Tensor global = global_.to(torch::kFloat64);  // [P]
-    velocity_.mul_(options_.momentum).add_(step.average.to(torch::kFloat64) - global);
+    velocity_.mul_(options_.momentum).add_(mean.to(torch::kFloat64) - global);
     global_.copy_(global + options_.server_lr * velocity_);
   }
 
   void eval_params(int64_t /*client*/, torch::Tensor& params) override { params.copy_(global_); }
-  int64_t protocol_floats_up() const override { return global_.numel(); }
-  int64_t protocol_floats_down() const override { return global_.numel(); }
+  ProtocolFloats protocol_floats() const override { return {global_.numel(), global_.numel()}; }
 
   void save_state(StateWriter& out) const override {
     out.global("global", global_);

@@ -1,5 +1,5 @@
 // FedPer (Arivazhagan et al. 2019): the first n_head layers θˢ are shared and averaged by sample
-// weight over the cohort (the engine's ServerStep::average, as FedAvg's); the remaining layers θᴾ
+// weight over the cohort (the engine's reduction of the statistic "shared", as FedAvg's "model"); the remaining layers θᴾ
 // stay with each client and are never sent.
 //
 // Evaluation: each client is scored on the personal model it would start the next round with,
@@ -27,20 +27,21 @@ class FedPer : public Algorithm {
     params.narrow(0, s_, params.numel() - s_).copy_(private_->get(client));
   }
 
-  void client_end(int64_t client, const torch::Tensor& params) override {
+  std::vector<Statistic> statistics() const override { return {{"shared", Reduction::weighted_mean, s_}}; }
+  void client_end(int64_t client, const torch::Tensor& params, ClientStatistics& statistics) override {
     private_->put(client, params.narrow(0, s_, params.numel() - s_));
+    statistics.put("shared", params.narrow(0, 0, s_));  // [S]
   }
-  bool trains_clients_together() const override { return true; }
+  LocalTraining local_training() const override { return {/*clients_together=*/true}; }
 
-  int64_t averaged_numel() const override { return s_; }
   void server_step(const ServerStep& step) override {
-    if (step.average.defined()) shared_.copy_(step.average);  // undefined: nobody trained
+    const torch::Tensor& mean = step.statistics.at("shared");  // [S]
+    if (mean.defined()) shared_.copy_(mean);                   // undefined: nobody trained
   }
 
   void eval_params(int64_t client, torch::Tensor& params) override { client_begin(client, params); }
 
-  int64_t protocol_floats_up() const override { return s_; }
-  int64_t protocol_floats_down() const override { return s_; }
+  ProtocolFloats protocol_floats() const override { return {s_, s_}; }
   void save_state(StateWriter& out) const override { out.global("shared", shared_); }
   void load_state(StateReader& in) override { restore_into(shared_, in.global("shared"), "shared"); }
 

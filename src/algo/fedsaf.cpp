@@ -5,20 +5,21 @@
 //   2. a Fisher-weighted per-parameter mix u_iˢ[p] = Σ_j ξ_ij w_j[p] θˢ_j[p] / Σ_j ξ_ij w_j[p] with
 //      w_j = F̂_j + δ (fisher_mode param), one weight mean(F_j) per client (scalar) or 1 (none);
 //   3. θˢ_i ← u_iˢ (init_from_cloud) or a proximal pull (λ_p/2)‖θˢ − u_iˢ‖²; θᴾ_i kept; E epochs
-//      (deep_mode frozen: only θˢ is updated, via trainable_numel);
-//   4. the empirical Fisher diagonal F_i of θˢ after training (extra_pass, in client_trained) or
+//      (deep_mode frozen: only θˢ is updated, via local_training().trainable);
+//   4. the empirical Fisher diagonal F_i of θˢ after training (extra_pass, in clients_trained) or
 //      accumulated over the last epoch (last_epoch, in add_regularizer_grad), then upload θˢ_i, F_i.
 //
 // WHEN THE MIX IS COMPUTED (docs/algorithms.md#when-the-mix-is-computed). The definition mixes at
 // the start of round t for the cohort of t (none at t = 0). Here the mix for round t + 1 is
 // computed at the end of round t (server_step), for the hosted clients of cohort t + 1 (the engine
 // passes it in ServerStep; round_begin recomputes if the cohort it gets differs) and, on evaluation
-// rounds (ServerStep::evaluates), for every hosted client: a client is evaluated on the personal
+// rounds (ServerStep::evaluates), for every hosted client it evaluates (ServerStep::eval_clients,
+// run.eval_clients): a client is evaluated on the personal
 // model it would start the next round with, u_iˢ + θᴾ_i (with init_from_cloud = false: its own θˢ_i
 // + θᴾ_i), exactly FedPer's evaluation, so that fedsaf(samples, fisher none) ≡ fedper and, with
 // n_head = L, ≡ fedavg. σ = "auto" is the median over the rows of cohort t + 1 only, so evaluating
-// does not change training. Evaluation rounds therefore cost one pairwise pass with N query rows
-// instead of |cohort| rows.
+// does not change training. Evaluation rounds therefore cost one pairwise pass with up to N query
+// rows (|cohort ∪ eval_clients|) instead of |cohort| rows.
 //
 // STATE (all with the rank that owns the client): θ_i [P] (θˢ_i is also the held copy of its
 // latest upload: after training they are equal and θˢ_i only changes by training), the Fisher
@@ -32,6 +33,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -66,14 +68,47 @@ struct FedSafOptions {
   DeepMode deep_mode = DeepMode::train;        // private layers trained or frozen
 };
 
-// The Fisher diagonals of one round, per shared parameter tensor, over this rank's clients that
-// trained in it (the run file's /fisher statistics, combined over ranks by the engine).
+// Per shared parameter tensor, statistics of Fisher diagonals: one client's (its client_end
+// statistics "fisher_sum", "fisher_count", "fisher_max") or, reduced by the engine, those of every
+// client that trained in a round (the run file's /fisher statistics).
 struct FisherSums {
-  int64_t round = -1;   // the round these sums belong to; -1 = nothing computed yet
+  int64_t round = -1;   // the round of reduced sums; -1 = nothing reduced yet
   torch::Tensor sum;    // [T] float64: Σ of F over the clients and the tensor's elements
   torch::Tensor count;  // [T] float64: how many values entered sum
-  torch::Tensor max;    // [T] float64: the largest F (0 when count is 0; F ≥ 0)
+  torch::Tensor max;    // [T] float64: the largest F (−∞ when count is 0)
 };
+
+// fisher: [S] one client's Fisher diagonal → its statistics per shared tensor ([T] float64 each).
+FisherSums fisher_sums_of(const torch::Tensor& fisher, const std::vector<int64_t>& tensor_sizes) {
+  const std::vector<torch::Tensor> parts = fisher.to(torch::kFloat64).split_with_sizes(tensor_sizes);
+  const auto t = static_cast<int64_t>(parts.size());
+  FisherSums out{-1, torch::empty({t}, torch::kFloat64), torch::empty({t}, torch::kFloat64),
+                 torch::empty({t}, torch::kFloat64)};
+  for (int64_t i = 0; i < t; ++i) {
+    const torch::Tensor& part = parts[static_cast<size_t>(i)];  // [numel of tensor i]
+    out.sum[i] = part.sum();
+    out.count[i] = static_cast<double>(part.numel());
+    out.max[i] = part.max();
+  }
+  return out;
+}
+
+// The run file's /fisher statistics of `round` from the engine's reduction (zero counts, i.e.
+// NaN means, when `sums` belong to another round).
+PartStatistics fisher_statistics(const FisherSums& sums, int64_t round, const std::vector<std::string>& tensor_names) {
+  PartStatistics fisher;
+  fisher.group = "fisher";
+  fisher.names_path = "tensors";
+  fisher.of = "the empirical Fisher diagonal F over the round's trained clients and the tensor's elements";
+  fisher.names = tensor_names;
+  fisher.across = Across::same;  // reduced over every rank by the engine already
+  const bool fresh = sums.round == round;
+  const torch::Tensor none = torch::zeros({static_cast<int64_t>(tensor_names.size())}, torch::kFloat64);  // [T]
+  fisher.sum = to_doubles(fresh ? sums.sum : none);
+  fisher.count = to_doubles(fresh ? sums.count : none);
+  fisher.max = to_doubles(fresh ? sums.max : none);
+  return fisher;
+}
 
 class FedSaf : public Algorithm {
  public:
@@ -93,19 +128,12 @@ class FedSaf : public Algorithm {
     scalar_ = &states.scalars("fisher_scalar");
     mix_ = &states.rows("mix", s_, torch::kFloat32);
     for (int64_t c : context.hosted) theta_->put(c, context.initial_params);  // [P] each
-    const int64_t tensors = static_cast<int64_t>(context.shared_tensor_sizes.size());
-    fisher_sums_ = FisherSums{-1, torch::zeros({tensors}, torch::kFloat64), torch::zeros({tensors}, torch::kFloat64),
-                              torch::zeros({tensors}, torch::kFloat64)};
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
     round_ = round;
     report_ = AttentionReport{};
     report_.round = round;
-    fisher_sums_.round = round;
-    fisher_sums_.sum.zero_();
-    fisher_sums_.count.zero_();
-    fisher_sums_.max.zero_();
     if (round == 0) return;  // no attention in round 0: every client starts from θ⁰
     if (planned_round_ == round && planned_cohort_ == cohort) return;  // mixed in server_step(round − 1)
     // The engine's cohort is not the one planned for: mix now (every rank sees the same cohort,
@@ -145,61 +173,77 @@ class FedSaf : public Algorithm {
     return 0.5 * lambda * diff.square().sum().item<double>();
   }
 
-  // pull_ and the last-epoch Fisher accumulator belong to the client begun last: only without them.
-  bool trains_clients_together() const override {
-    return options_.init_from_cloud &&
-           (options_.fisher_mode == FisherMode::none || options_.fisher_source == FisherSource::extra_pass);
+  LocalTraining local_training() const override {
+    LocalTraining out;
+    // pull_ and the last-epoch Fisher accumulator belong to the client begun last: only without them.
+    out.clients_together = options_.init_from_cloud && (options_.fisher_mode == FisherMode::none ||
+                                                        options_.fisher_source == FisherSource::extra_pass);
+    if (options_.deep_mode == DeepMode::frozen) out.trainable = s_;
+    return out;
   }
 
-  int64_t trainable_numel(int64_t num_params) const override {
-    return options_.deep_mode == DeepMode::frozen ? std::min(s_, num_params) : num_params;
-  }
-
-  void client_trained(int64_t client, FlatModel& model, const Dataset& data, const std::vector<int64_t>& train_indices,
-                      int64_t round) override {
+  // The Fisher diagonal of every client that trained: accumulated over its last epoch, from an
+  // extra pass with its model loaded, or (clients trained together, only with extra_pass: see
+  // local_training) one stacked extra pass for the group.
+  void clients_trained(const TrainedClients& trained) override {
     const FedSafOptions& f = options_;
     if (f.fisher_mode == FisherMode::none) return;
-    use_fisher(client, f.fisher_source == FisherSource::last_epoch
-                           ? last_epoch_acc_->value()
-                           : fisher_diagonal(model, data, train_indices, client, fisher_pass(round),
-                                             model.params().device()));  // [S]
+    FlatModel& model = trained.model;
+    const FisherPass pass = fisher_pass(trained.round);
+    if (trained.stacked.defined()) {
+      const torch::Tensor fisher = fisher_diagonals_stacked(model, trained.stacked, trained.data, trained.clients, pass,
+                                                            model.params().device());  // [G, S]
+      for (size_t i = 0; i < trained.clients.size(); ++i)
+        use_fisher(trained.clients[i].client, fisher[static_cast<int64_t>(i)]);
+      return;
+    }
+    const StackedClient& one = trained.clients.at(0);
+    use_fisher(one.client, f.fisher_source == FisherSource::last_epoch
+                               ? last_epoch_acc_->value()
+                               : fisher_diagonal(model, trained.data, *one.train_indices, one.client, pass,
+                                                 model.params().device()));  // [S]
   }
 
-  // The extra Fisher pass of a group trained together, as one stacked pass.
-  bool group_trained(const std::vector<StackedClient>& group, FlatModel& model, const torch::Tensor& stacked,
-                     const Dataset& data, int64_t round) override {
-    const FedSafOptions& f = options_;
-    if (f.fisher_mode == FisherMode::none) return true;  // nothing to do per client
-    if (f.fisher_source != FisherSource::extra_pass) return false;
-    const torch::Tensor fisher =
-        fisher_diagonals_stacked(model, stacked, data, group, fisher_pass(round), model.params().device());  // [G, S]
-    for (size_t i = 0; i < group.size(); ++i) use_fisher(group[i].client, fisher[static_cast<int64_t>(i)]);
-    return true;
+  // Declared when there is a Fisher: its per-tensor statistics, summed and maximised by the engine.
+  std::vector<Statistic> statistics() const override {
+    if (options_.fisher_mode == FisherMode::none) return {};
+    const auto t = static_cast<int64_t>(context_.shared_tensor_sizes.size());
+    return {{"fisher_sum", Reduction::sum, t}, {"fisher_count", Reduction::sum, t}, {"fisher_max", Reduction::max, t}};
   }
 
-  // A trained client's Fisher diagonal ([S] float32, CPU) into the round's statistics and its weight.
+  // A trained client's Fisher diagonal ([S] float32, CPU): its statistics and its weight.
   void use_fisher(int64_t client, const torch::Tensor& fisher) {
     const FedSafOptions& f = options_;
-    add_to_fisher_sums(fisher);
+    client_fisher_[client] = fisher_sums_of(fisher, context_.shared_tensor_sizes);
     if (f.fisher_mode == FisherMode::param)
       weight_->put(client, fisher_param_weight(fisher, context_.shared_tensor_sizes, f.fisher_norm, f.delta));  // [S]
     else
       scalar_->put(client, fisher_scalar_weight(fisher));
   }
 
-  void client_end(int64_t client, const torch::Tensor& params) override {
+  void client_end(int64_t client, const torch::Tensor& params, ClientStatistics& statistics) override {
     theta_->put(client, params);  // θˢ_i is now also the held copy of the upload
     uploaded_->insert(client);
+    const auto it = client_fisher_.find(client);
+    if (it == client_fisher_.end()) return;  // fisher_mode none
+    statistics.put("fisher_sum", it->second.sum);      // [T]
+    statistics.put("fisher_count", it->second.count);  // [T]
+    statistics.put("fisher_max", it->second.max);      // [T]
+    client_fisher_.erase(it);
   }
 
   void server_step(const ServerStep& step) override {
+    if (options_.fisher_mode != FisherMode::none)
+      fisher_sums_ = {step.round, step.statistics.at("fisher_sum"), step.statistics.at("fisher_count"),
+                      step.statistics.at("fisher_max")};
     const bool eval_mix = step.evaluates && options_.init_from_cloud;
     if (step.last && !eval_mix) return;
     const std::set<int64_t> in_cohort(step.next_cohort.begin(), step.next_cohort.end());
+    const std::set<int64_t> evaluated(step.eval_clients.begin(), step.eval_clients.end());
     std::vector<int64_t> rows;
     std::vector<bool> sigma_rows;
     for (int64_t c : theta_->clients()) {
-      if (!eval_mix && !in_cohort.count(c)) continue;
+      if (!in_cohort.count(c) && !(eval_mix && evaluated.count(c))) continue;
       rows.push_back(c);
       sigma_rows.push_back(in_cohort.count(c) > 0);
     }
@@ -213,27 +257,15 @@ class FedSaf : public Algorithm {
     if (options_.init_from_cloud && mix_->has(client)) params.narrow(0, 0, s_).copy_(mix_->get(client));
   }
 
-  int64_t protocol_floats_up() const override {
+  ProtocolFloats protocol_floats() const override {
     const FisherMode mode = options_.fisher_mode;
-    return s_ + (mode == FisherMode::param ? s_ : mode == FisherMode::scalar ? 1 : 0);  // θˢ_i plus its Fisher
+    return {s_ + (mode == FisherMode::param ? s_ : mode == FisherMode::scalar ? 1 : 0), s_};  // up: θˢ_i and its Fisher
   }
-  int64_t protocol_floats_down() const override { return s_; }
   Diagnostics diagnostics(int64_t round) const override {
     Diagnostics out;
     add_attention_diagnostics(out, report_, round, attention_.every, context_.num_clients);
-    if (options_.fisher_mode == FisherMode::none) return out;
-    PartStatistics fisher;
-    fisher.group = "fisher";
-    fisher.names_path = "tensors";
-    fisher.of = "the empirical Fisher diagonal F over the round's trained clients and the tensor's elements";
-    fisher.names = context_.shared_tensor_names;
-    const bool fresh = fisher_sums_.round == round;
-    const auto t = static_cast<int64_t>(fisher.names.size());
-    const torch::Tensor none = torch::zeros({t}, torch::kFloat64);  // [T]
-    fisher.sum = to_doubles(fresh ? fisher_sums_.sum : none);
-    fisher.count = to_doubles(fresh ? fisher_sums_.count : none);
-    fisher.max = to_doubles(fresh ? fisher_sums_.max : none);
-    out.parts.push_back(std::move(fisher));
+    if (options_.fisher_mode != FisherMode::none)
+      out.parts.push_back(fisher_statistics(fisher_sums_, round, context_.shared_tensor_names));
     return out;
   }
   // The client states (the mix for the next round among them: computed in server_step, it is not
@@ -289,17 +321,6 @@ class FedSaf : public Algorithm {
     return {context_.train.batch_size, options_.fisher_batches, s_, context_.seed, round};
   }
 
-  // fisher: [S] one client's Fisher diagonal, summed into this round's per-tensor statistics.
-  void add_to_fisher_sums(const torch::Tensor& fisher) {
-    const std::vector<torch::Tensor> parts = fisher.to(torch::kFloat64).split_with_sizes(context_.shared_tensor_sizes);
-    for (size_t t = 0; t < parts.size(); ++t) {
-      const auto i = static_cast<int64_t>(t);
-      fisher_sums_.sum[i] += parts[t].sum();
-      fisher_sums_.count[i] += parts[t].numel();
-      fisher_sums_.max[i] = torch::maximum(fisher_sums_.max[i], parts[t].max());
-    }
-  }
-
   // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
   torch::Tensor weight_or_neutral(int64_t client) const {
     if (weight_->has(client)) return weight_->get(client);  // [S]
@@ -324,7 +345,8 @@ class FedSaf : public Algorithm {
   std::optional<FisherAccumulator> last_epoch_acc_;
   int64_t batch_ = 0, first_fisher_batch_ = 0;
   AttentionReport report_;
-  FisherSums fisher_sums_;
+  FisherSums fisher_sums_;  // the engine's reduction of the latest round's
+  std::map<int64_t, FisherSums> client_fisher_;  // trained client → its statistics, until client_end
 };
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

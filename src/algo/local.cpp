@@ -14,12 +14,13 @@ class LocalOnly : public Algorithm {
     for (int64_t c : context.hosted) personal_->put(c, context.initial_params);  // [P] each
   }
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
-  bool trains_clients_together() const override { return true; }
-  void client_end(int64_t client, const torch::Tensor& params) override { personal_->put(client, params); }
+  LocalTraining local_training() const override { return {/*clients_together=*/true}; }
+  void client_end(int64_t client, const torch::Tensor& params, ClientStatistics& /*statistics*/) override {
+    personal_->put(client, params);
+  }
   void server_step(const ServerStep&) override {}
   void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
-  int64_t protocol_floats_up() const override { return 0; }
-  int64_t protocol_floats_down() const override { return 0; }
+  ProtocolFloats protocol_floats() const override { return {0, 0}; }
 
  private:
   RowState* personal_ = nullptr;  // hosted client → [P]

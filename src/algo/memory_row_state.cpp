@@ -16,14 +16,29 @@ torch::Tensor kept(ClientMemory* memory, const torch::Tensor& value) {
 torch::Tensor MemoryRowState::get(int64_t client) const {
   const auto it = rows_.find(client);
   if (it == rows_.end()) throw Error(fmt::format("client state '{}': client {} has no row", name(), client));
-  return it->second;  // [numel]
+  if (!memory_ || !memory_->on_disk(it->second)) return it->second;  // [numel]
+  torch::Tensor copy = it->second.clone();  // [numel]
+  memory_->release(it->second);
+  return copy;
 }
 
 void MemoryRowState::put(int64_t client, const torch::Tensor& value) {
   check_numel(value);
   const auto it = rows_.find(client);
-  if (it != rows_.end()) it->second.copy_(value.reshape({numel()}));  // stays where it lives
-  else rows_[client] = kept(memory_.get(), value.reshape({numel()}).to(dtype()));
+  if (it == rows_.end()) {
+    rows_[client] = kept(memory_.get(), value.reshape({numel()}).to(dtype()));
+    return;
+  }
+  it->second.copy_(value.reshape({numel()}));  // stays where it lives
+  if (memory_) memory_->release(it->second);
+}
+
+void MemoryRowState::prefetch(const std::vector<int64_t>& clients) const {
+  if (!memory_) return;
+  for (int64_t c : clients) {
+    const auto it = rows_.find(c);
+    if (it != rows_.end()) memory_->prefetch(it->second);
+  }
 }
 
 std::vector<int64_t> MemoryRowState::clients() const {
@@ -38,8 +53,12 @@ void MemoryRowState::save(StateWriter& out) const { out.per_client(name(), numel
 void MemoryRowState::load(StateReader& in, const std::vector<int64_t>& hosted) {
   for (const auto& [c, row] : in.per_client(name(), hosted)) {
     const auto it = rows_.find(c);
-    if (it != rows_.end()) restore_into(it->second, row, name());
-    else rows_[c] = kept(memory_.get(), row.to(dtype()));
+    if (it == rows_.end()) {
+      rows_[c] = kept(memory_.get(), row.to(dtype()));
+      continue;
+    }
+    restore_into(it->second, row, name());
+    if (memory_) memory_->release(it->second);
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// RowState in memory (client_state_store.hpp): each row on the device while the ClientMemory
-// budget lasts, beyond it in host memory (pinned when the device is a GPU). Values are identical
-// either way; only where they sit, and so the speed, differs.
+// RowState in a ClientMemory (client_state_store.hpp): each row on the device while its budget
+// lasts, then in host memory (pinned when the device is a GPU), then in the disk tier. Values are
+// identical in every tier; only where they sit, and so the speed, differs. A row in the disk tier
+// is read as a copy and dropped from the resident pages after each read and write, so that the
+// rank's memory holds the rows in use, not every row it has touched.
 #include <map>
 #include <memory>
 #include <vector>
@@ -19,6 +21,7 @@ class MemoryRowState : public RowState {
   torch::Tensor get(int64_t client) const override;
   void put(int64_t client, const torch::Tensor& value) override;
   std::vector<int64_t> clients() const override;
+  void prefetch(const std::vector<int64_t>& clients) const override;
   void save(StateWriter& out) const override;
   void load(StateReader& in, const std::vector<int64_t>& hosted) override;
 

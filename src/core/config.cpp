@@ -15,6 +15,7 @@
 
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
+#include "core/eval_clients.hpp"
 #include "core/utf8.hpp"
 
 namespace fedsaf {
@@ -239,6 +240,15 @@ void validate(const Config& c) {
   }
   if (c.run.clients == 0 && c.data.dataset == "synthetic")
     fail("run.clients must be >= 1 for the synthetic data set");
+  EvalClientsSpec eval;
+  try {
+    eval = parse_eval_clients(c.run.eval_clients);
+  } catch (const ConfigError& e) {
+    fail(e.what());
+  }
+  if (eval.kind == EvalClientsSpec::Kind::count && c.run.clients > 0 && eval.value > static_cast<double>(c.run.clients))
+    fail(fmt::format("run.eval_clients = {}: more than run.clients = {} (\"all\" evaluates every client)",
+                     c.run.eval_clients, c.run.clients));
 }
 
 Config finish(Config config, const std::vector<std::string>& overrides) {

@@ -19,9 +19,12 @@ struct RunConfig {
   double join_ratio = 1.0;
   int64_t eval_every = 1;
   int64_t eval_batch_size = 0;  // samples per evaluation forward; 0 = automatic (eval_batch_for)
+  std::string eval_clients = "all";  // "all", a count or a fraction (core/eval_clients.hpp)
   std::string device = "auto";
   int64_t max_ranks_per_gpu = 4;      // more ranks on one GPU than this: a warning
   double device_state_mb = 0;         // client state kept on the device (MiB); 0 = automatic
+  double host_state_mb = 0;           // then in host memory (MiB); 0 = automatic (algo/client_memory.hpp)
+  std::string state_dir;              // then on disk in this folder; empty = no disk tier
   std::string cuda_aware_mpi = "auto";  // auto | on | off: pass GPU buffers to MPI directly
   int64_t threads_per_rank = 1;
   std::string out_dir = "runs/default";

@@ -27,15 +27,17 @@ struct ScalarDiagnostic {
 };
 
 // Per named part (e.g. each shared parameter tensor), statistics over many values (e.g. a Fisher
-// diagonal per trained client): this rank's sum, count and max; combined over ranks into a mean
-// and a max per part. Stored as `{group}/{names_path}` [T], `{group}/mean` [R, T] and
+// diagonal per trained client): a sum, count and max, this rank's (across = sum: summed and
+// maximised over ranks) or already every rank's (across = same); combined into a mean and a max
+// per part. Stored as `{group}/{names_path}` [T], `{group}/mean` [R, T] and
 // `{group}/max` [R, T] (NaN where count is 0).
 struct PartStatistics {
   std::string group;       // e.g. "fisher"
   std::string names_path;  // where the part names go inside the group, e.g. "tensors"
   std::string of;          // what the values are, for the units ("mean of {of} in the round")
   std::vector<std::string> names;       // [T]
-  std::vector<double> sum, count, max;  // [T] each; this rank's (max over nothing: 0)
+  Across across = Across::sum;          // sum: this rank's values (max over nothing: 0 or −∞); same: all ranks'
+  std::vector<double> sum, count, max;  // [T] each
   std::vector<double> mean;             // [T] filled by combining: sum / count, NaN where count is 0
 };
 

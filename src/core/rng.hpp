@@ -17,6 +17,7 @@ enum class RngPurpose : uint32_t {
   kLocalTraining = 4,
   kModelInit = 5,
   kTrainTestSplit = 6,
+  kEvalClients = 7,
   kTest = 99,
 };
 

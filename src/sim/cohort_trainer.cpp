@@ -6,7 +6,7 @@
 #include "mpi/environment.hpp"  // fail_point, slow_point (test hooks)
 #include "sim/federation.hpp"
 #include "sim/round_observer.hpp"
-#include "sim/weighted_average.hpp"
+#include "sim/cohort_reduction.hpp"
 
 namespace fedsaf {
 
@@ -39,7 +39,7 @@ void CohortTrainer::train(Round& round) {
 
 void CohortTrainer::train_alone(Round& round, const std::vector<int64_t>& clients, int64_t& trained, int64_t mine) {
   FlatModel& model = *fed().model;
-  const int64_t trainable = fed().algorithm->trainable_numel(model.num_params());
+  const int64_t trainable = fed().algorithm->local_training().trainable;
   for (int64_t client : clients) {
     run_.progress(round, "training", trained++, mine);
     fail_point("training");  // test hook (FEDSAF_FAIL_AT), as the others in the round's phases
@@ -55,7 +55,7 @@ void CohortTrainer::train_alone(Round& round, const std::vector<int64_t>& client
 void CohortTrainer::train_group(Round& round, const std::vector<int64_t>& clients, int64_t& trained, int64_t mine) {
   FlatModel& model = *fed().model;
   Algorithm& algorithm = *fed().algorithm;
-  const int64_t trainable = algorithm.trainable_numel(model.num_params());
+  const int64_t trainable = algorithm.local_training().trainable;
   const auto group_size = static_cast<size_t>(fed().client_group);
   for (size_t first = 0; first < clients.size(); first += group_size) {
     run_.progress(round, "training", trained, mine);
@@ -72,7 +72,7 @@ void CohortTrainer::train_group(Round& round, const std::vector<int64_t>& client
     const std::vector<TrainStats> stats = train_clients_stacked(model, stacked, fed().device_data, group,
                                                                 run_.config.train, run_.config.run.seed, round.index,
                                                                 fed().device, trainable);
-    // The algorithm's per-client work (a Fisher pass) for the finite ones, as a group if it can.
+    // The algorithm's per-client work (a Fisher pass) for the finite ones, as a group.
     std::vector<StackedClient> finite;
     std::vector<int64_t> finite_rows;
     for (size_t i = 0; i < group.size(); ++i) {
@@ -81,11 +81,10 @@ void CohortTrainer::train_group(Round& round, const std::vector<int64_t>& client
       finite_rows.push_back(static_cast<int64_t>(i));
     }
     const torch::Tensor finite_stacked = stacked.index_select(0, indices_on(finite_rows, fed().device));  // [F, P]
-    const bool group_done =
-        !finite.empty() && algorithm.group_trained(finite, model, finite_stacked, fed().device_data, round.index);
+    if (!finite.empty()) algorithm.clients_trained({finite, model, finite_stacked, fed().device_data, round.index});
     for (size_t i = 0; i < group.size(); ++i) {
       model.params().copy_(stacked[static_cast<int64_t>(i)]);  // as if it had trained alone
-      after_training(round, group[i].client, stats[i], /*call_client_trained=*/!group_done);
+      after_training(round, group[i].client, stats[i], /*call_clients_trained=*/false);
     }
     trained += static_cast<int64_t>(group.size());
   }
@@ -98,7 +97,7 @@ RegularizerGrad CohortTrainer::regularizer_of(int64_t client) {
   };
 }
 
-void CohortTrainer::after_training(Round& round, int64_t client, const TrainStats& stats, bool call_client_trained) {
+void CohortTrainer::after_training(Round& round, int64_t client, const TrainStats& stats, bool call_clients_trained) {
   torch::Tensor& params = fed().model->params();  // [P]
   if (diverged(stats, params)) {
     // Diverged: left out of this round everywhere (no upload, no average, no loss); its state
@@ -108,11 +107,15 @@ void CohortTrainer::after_training(Round& round, int64_t client, const TrainStat
              client);
     return;
   }
-  if (call_client_trained)
-    fed().algorithm->client_trained(client, *fed().model, fed().device_data, fed().train_indices(client), round.index);
-  fed().algorithm->client_end(client, params);
+  Algorithm& algorithm = *fed().algorithm;
+  if (call_clients_trained) {
+    const std::vector<StackedClient> alone{{client, &fed().train_indices(client), {}}};
+    algorithm.clients_trained({alone, *fed().model, torch::Tensor(), fed().device_data, round.index});
+  }
+  ClientStatistics statistics;
+  algorithm.client_end(client, params, statistics);
   const auto n = static_cast<double>(fed().train_size(client));
-  average_.add(params, n);
+  statistics_.add(client, n, statistics);
   round.loss_sums[0] += stats.mean_loss() * n;
   round.loss_sums[1] += n;
   run_.log("round {} client {}: {} batches, mean loss {:.5f}", round.index + 1, client, stats.batches,

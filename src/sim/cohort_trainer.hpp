@@ -1,8 +1,8 @@
 #pragma once
 // The training phase: local training of this rank's cohort clients, one at a time or in stacked
 // groups of Federation::client_group (train.client_group) where the model, the algorithm and the
-// client allow it; each trained model goes to the algorithm (Fisher pass, upload) and to the
-// engine's weighted average, unless it diverged.
+// client allow it; each trained model goes to the algorithm (Fisher pass, upload) and its
+// statistics to the engine's reduction, unless it diverged.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -16,11 +16,11 @@ namespace fedsaf {
 
 struct Federation;
 struct RunServices;
-class WeightedAverage;
+class CohortReduction;
 
 class CohortTrainer {
  public:
-  CohortTrainer(RunServices& run, WeightedAverage& average) : run_(run), average_(average) {}
+  CohortTrainer(RunServices& run, CohortReduction& statistics) : run_(run), statistics_(statistics) {}
   // Trains this rank's clients of round.cohort; fills round.loss_sums and round.diverged.
   void train(Round& round);
 
@@ -28,13 +28,13 @@ class CohortTrainer {
   void train_alone(Round& round, const std::vector<int64_t>& clients, int64_t& trained, int64_t mine);
   void train_group(Round& round, const std::vector<int64_t>& clients, int64_t& trained, int64_t mine);
   // With the client's trained model loaded: left out if it diverged, else handed to the algorithm
-  // and to the average.
-  void after_training(Round& round, int64_t client, const TrainStats& stats, bool call_client_trained = true);
+  // (clients_trained unless its group already had it, then client_end) and its statistics reduced.
+  void after_training(Round& round, int64_t client, const TrainStats& stats, bool call_clients_trained = true);
   RegularizerGrad regularizer_of(int64_t client);
   Federation& fed();
 
   RunServices& run_;
-  WeightedAverage& average_;
+  CohortReduction& statistics_;  // the engine's reduction of the algorithm's per-client statistics
 };
 
 }  // namespace fedsaf

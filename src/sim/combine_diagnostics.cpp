@@ -39,9 +39,11 @@ void combine_parts(PartStatistics& p, Communicator& comm) {
   if (p.sum.size() != p.names.size() || p.count.size() != p.names.size() || p.max.size() != p.names.size())
     throw Error(fmt::format("diagnostics {}: sum, count and max need one entry per part ({})", p.group, t));
   torch::Tensor sums = torch::stack({as_tensor(p.sum), as_tensor(p.count)});  // [2, T]: Σ values, count
-  comm.allreduce_sum(sums);
-  torch::Tensor maxima = as_tensor(p.max);  // [T]
-  comm.allreduce_max(maxima);
+  torch::Tensor maxima = as_tensor(p.max);                                     // [T]
+  if (p.across != Across::same) {
+    comm.allreduce_sum(sums);
+    comm.allreduce_max(maxima);
+  }
   const torch::Tensor seen = sums[1] > 0;                                                        // [T]
   const torch::Tensor mean = torch::where(seen, sums[0] / sums[1], torch::full({t}, kNaN, kF64));  // [T]
   p.sum = to_doubles(sums[0]);

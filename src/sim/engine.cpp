@@ -16,6 +16,7 @@
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/checkpointer.hpp"
+#include "sim/cohort_reduction.hpp"
 #include "sim/cohort_trainer.hpp"
 #include "sim/combine_diagnostics.hpp"
 #include "sim/divergence_guard.hpp"
@@ -25,7 +26,6 @@
 #include "sim/rebalance_observer.hpp"
 #include "sim/round_line.hpp"
 #include "sim/run_file_recorder.hpp"
-#include "sim/weighted_average.hpp"
 
 namespace fedsaf {
 
@@ -69,7 +69,7 @@ class Experiment {
   void set_up() {
     agreed([&] { fed_ = build_federation(config_, comm_); }, comm_);
     fed_->device_data = fed_->data.on(fed_->device);  // once; every batch is gathered there
-    average_ = std::make_unique<WeightedAverage>(fed_->algorithm->averaged_numel(), fed_->device);
+    statistics_ = std::make_unique<CohortReduction>(fed_->algorithm->statistics(), fed_->num_clients(), fed_->device);
     if (comm_.rank() == 0 && !fed_->choice.warning.empty())
       fmt::print(stderr, "fedsaf: warning: {}\n", fed_->choice.warning);
     fed_->client_group = resolve_client_group(*fed_, comm_.rank());
@@ -78,7 +78,7 @@ class Experiment {
                                                      log_, phase_, started_, 0.0, 0});
     if (options_.resume) resume();
     say_what_runs();
-    trainer_ = std::make_unique<CohortTrainer>(*run_, *average_);
+    trainer_ = std::make_unique<CohortTrainer>(*run_, *statistics_);
     add_observers();
   }
 
@@ -100,10 +100,13 @@ class Experiment {
   void say_what_runs() {
     const Federation& fed = *fed_;
     console_.say(fmt::format(
-        "fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), device {}{}",
+        "fedsaf: {} on {} ({} samples, {} classes), {} clients on {} rank(s), model {} ({} parameters), device {}{}{}",
         fed.algorithm->name(), fed.data.name, fed.data.size(), fed.data.num_classes, fed.num_clients(), comm_.size(),
         config_.model.name, fed.model->num_params(), fed.device.str(),
-        fed.client_group > 1 ? fmt::format(", clients trained up to {} at a time", fed.client_group) : ""));
+        fed.client_group > 1 ? fmt::format(", clients trained up to {} at a time", fed.client_group) : "",
+        static_cast<int64_t>(fed.eval_clients.size()) < fed.num_clients()
+            ? fmt::format(", {} clients evaluated (run.eval_clients)", fed.eval_clients.size())
+            : ""));
     log_("rank {} hosts {} clients on {}", comm_.rank(), fed.hosted().size(), fed.device.str());
   }
 
@@ -176,14 +179,15 @@ class Experiment {
     RoundRecord& r = round.record;
     r.round = round.index;
     r.cohort_size = static_cast<int64_t>(round.cohort.size());
-    r.protocol_bytes_up = r.cohort_size * fed_->algorithm->protocol_floats_up() * 4;
-    r.protocol_bytes_down = r.cohort_size * fed_->algorithm->protocol_floats_down() * 4;
+    const ProtocolFloats floats = fed_->algorithm->protocol_floats();
+    r.protocol_bytes_up = r.cohort_size * floats.up * 4;
+    r.protocol_bytes_down = r.cohort_size * floats.down * 4;
     result_.cohort_history.insert(result_.cohort_history.end(), round.cohort.begin(), round.cohort.end());
     PhaseTimer timer(phase_, "round start (attention)", r.timing.comm_seconds);
     fed_->algorithm->round_begin(round.index, round.cohort);
   }
 
-  // The engine's average of the cohort's uploads, the algorithm's server step, and the round's
+  // The engine's reduction of the cohort's statistics, the algorithm's server step, and the round's
   // training loss and diverged count over every rank.
   void server_step(Round& round) {
     PhaseTimer timer(phase_, "server step", round.record.timing.comm_seconds);
@@ -192,10 +196,12 @@ class Experiment {
     ServerStep step;
     step.round = round.index;
     step.evaluates = round.evaluates;
+    if (round.evaluates) step.eval_clients = fed_->eval_clients;
     step.last = round.last;
     step.next_cohort = cohort_of(round.index + 1);
-    step.average = average_->reduce(comm_);  // collective unless the algorithm averages nothing
+    step.statistics = statistics_->reduce(comm_);  // collective unless the algorithm declares none
     fed_->algorithm->server_step(step);
+    fed_->context.states->prefetch(step.next_cohort);  // disk tier: read in while this round ends
     round.loss_sums[2] = static_cast<double>(round.diverged.size());
     comm_.allreduce_sum(round.loss_sums);
     const torch::Tensor& sums = round.loss_sums;  // [3]
@@ -247,7 +253,7 @@ class Experiment {
   RunResult result_;
   std::unique_ptr<Federation> fed_;
   std::unique_ptr<RunServices> run_;
-  std::unique_ptr<WeightedAverage> average_;
+  std::unique_ptr<CohortReduction> statistics_;
   std::unique_ptr<CohortTrainer> trainer_;
   std::vector<std::unique_ptr<RoundObserver>> observers_;  // in the order they are told
 };

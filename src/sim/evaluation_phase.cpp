@@ -17,10 +17,12 @@ EvalRecord evaluate_hosted_clients(RunServices& run, Round& round) {
     PhaseTimer timer(run.phase, "evaluation", round.record.timing.eval_seconds);
     torch::Tensor& params = fed.model->params();  // [P]
     const int64_t batch = eval_batch_for(run.config.run.eval_batch_size, fed.device);
-    const std::vector<int64_t>& hosted = fed.hosted();
+    std::vector<int64_t> mine;  // this rank's clients of run.eval_clients
+    for (int64_t client : fed.hosted())
+      if (fed.evaluated[static_cast<size_t>(client)]) mine.push_back(client);
     int64_t evaluated = 0;
-    for (int64_t client : hosted) {
-      run.progress(round, "evaluation", evaluated++, static_cast<int64_t>(hosted.size()));
+    for (int64_t client : mine) {
+      run.progress(round, "evaluation", evaluated++, static_cast<int64_t>(mine.size()));
       fail_point("evaluation");
       fed.algorithm->eval_params(client, params);
       const ClientEval e = evaluate_client(*fed.model, fed.device_data,

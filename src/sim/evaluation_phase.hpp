@@ -1,6 +1,7 @@
 #pragma once
-// The evaluation phase: every client hosted by this rank on its own test split, with the model
-// the algorithm evaluates it with; the counts all-reduced into the round's evaluation record.
+// The evaluation phase: every client of run.eval_clients hosted by this rank on its own test split,
+// with the model the algorithm evaluates it with; the counts all-reduced into the round's
+// evaluation record (NaN accuracy for the clients not evaluated).
 #include "io/run_records.hpp"
 
 namespace fedsaf {

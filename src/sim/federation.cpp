@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+
 #include "algo/algorithm_state.hpp"
 #include "algo/client_memory.hpp"
 #include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
 #include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
 #include "client/stacked_trainer.hpp"
+#include "core/eval_clients.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/gpu_info.hpp"
 #include "sim/placement.hpp"
@@ -15,6 +18,17 @@
 namespace fedsaf {
 
 namespace {
+
+// MemAvailable of /proc/meminfo in bytes (0 where there is none): the automatic host budget's base.
+int64_t memory_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
 
 // The algorithm's view of the run: the same on every rank except `hosted`.
 void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int rank, Communicator& comm) {
@@ -33,8 +47,12 @@ void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int 
   int64_t gpu_bytes = 0;
   for (const GpuInfo& g : visible_gpus())
     if (fed.device.is_cuda() && g.index == fed.device.index()) gpu_bytes = g.total_bytes;
-  context.states = std::make_shared<ClientStateStore>(std::make_shared<ClientMemory>(
-      fed.device, client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing)));
+  const ClientMemoryBudget budget{
+      client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing),
+      client_state_host_budget(config.run.host_state_mb, config.run.state_dir, memory_available_bytes(),
+                               comm.local_size()),
+      config.run.state_dir};
+  context.states = std::make_shared<ClientStateStore>(std::make_shared<ClientMemory>(fed.device, budget));
 }
 
 }  // namespace
@@ -45,10 +63,14 @@ std::unique_ptr<Federation> build_federation(const Config& config, Communicator&
   fed->data = load_dataset(config);
   fed->partition = make_partition(config.partition, seed, config.run.clients, fed->data.labels(), fed->data.groups(),
                                   fed->data.num_classes);
-  std::vector<int64_t> train_sizes, test_sizes;
-  for (const auto& c : fed->partition.clients) {
-    train_sizes.push_back(static_cast<int64_t>(c.train.size()));
-    test_sizes.push_back(static_cast<int64_t>(c.test.size()));
+  const auto num_clients = static_cast<int64_t>(fed->partition.clients.size());
+  fed->eval_clients = draw_eval_clients(parse_eval_clients(config.run.eval_clients), seed, num_clients);
+  fed->evaluated.assign(static_cast<size_t>(num_clients), false);
+  for (int64_t c : fed->eval_clients) fed->evaluated[static_cast<size_t>(c)] = true;
+  std::vector<int64_t> train_sizes, test_sizes;  // test: what evaluations score (the placement's cost)
+  for (int64_t c = 0; c < num_clients; ++c) {
+    train_sizes.push_back(static_cast<int64_t>(fed->partition.clients[static_cast<size_t>(c)].train.size()));
+    test_sizes.push_back(fed->eval_size(c));
   }
   fed->costs = estimate_client_costs(train_sizes, test_sizes,
                                      {config.train.local_epochs, config.train.batch_size, config.run.eval_every});
@@ -73,7 +95,7 @@ void Federation::replace(const std::vector<int>& new_rank_of, int rank, StateRea
   rank_of = new_rank_of;
   context.hosted = hosted_clients(rank_of, rank);
   context.states = std::make_shared<ClientStateStore>(
-      std::make_shared<ClientMemory>(device, context.states->budget_bytes()));
+      std::make_shared<ClientMemory>(device, context.states->memory_budget()));
   algorithm = make_algorithm(config);
   algorithm->init(context);
   load_algorithm_state(*algorithm, *context.states, context.hosted, state);
@@ -83,7 +105,7 @@ int64_t resolve_client_group(const Federation& fed, int rank) {
   const int64_t asked = fed.config.train.client_group;
   if (asked == 1) return 1;
   const FlatModel& model = *fed.model;
-  if (!model.stacks_clients() || !fed.algorithm->trains_clients_together()) {
+  if (!model.stacks_clients() || !fed.algorithm->local_training().clients_together) {
     if (asked > 1 && rank == 0)
       fmt::print(stderr,
                  "fedsaf: warning: train.client_group = {}, but {} cannot train clients together ({}): one at a "

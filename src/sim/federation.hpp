@@ -35,6 +35,8 @@ struct Federation {
   AlgoContext context;  // what the algorithm knows; context.hosted: this rank's clients, ascending
   std::unique_ptr<Algorithm> algorithm;
   int64_t client_group = 1;  // clients trained together (train.client_group, resolved)
+  std::vector<int64_t> eval_clients;  // the clients every evaluation scores, ascending (run.eval_clients)
+  std::vector<bool> evaluated;        // [N] client → whether it is in eval_clients
 
   int64_t num_clients() const { return context.num_clients; }
   const std::vector<int64_t>& hosted() const { return context.hosted; }
@@ -43,6 +45,8 @@ struct Federation {
   int64_t test_size(int64_t client) const {
     return static_cast<int64_t>(partition.clients[static_cast<size_t>(client)].test.size());
   }
+  // The test samples each evaluation scores for the client: its test split if it is evaluated, else 0.
+  int64_t eval_size(int64_t client) const { return evaluated[static_cast<size_t>(client)] ? test_size(client) : 0; }
   const std::vector<int64_t>& train_indices(int64_t client) const {
     return partition.clients[static_cast<size_t>(client)].train;
   }

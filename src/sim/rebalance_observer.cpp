@@ -29,9 +29,9 @@ double RebalanceObserver::work_done(const Round& round) const {
   const auto eval_every = static_cast<double>(run_.config.run.eval_every);
   double work = 0;
   for (int64_t client : round.cohort)  // training: the client's cost less its amortised evaluation
-    if (fed.hosts(client, run_.rank)) work += fed.costs[static_cast<size_t>(client)] - eval_cost(fed.test_size(client)) / eval_every;
+    if (fed.hosts(client, run_.rank)) work += fed.costs[static_cast<size_t>(client)] - eval_cost(fed.eval_size(client)) / eval_every;
   if (round.evaluates)
-    for (int64_t client : fed.hosted()) work += eval_cost(fed.test_size(client));
+    for (int64_t client : fed.hosted()) work += eval_cost(fed.eval_size(client));
   return work;
 }
 

@@ -37,6 +37,7 @@ RunFileRecorder::RunFileRecorder(RunServices& run, const std::vector<std::string
   h5::Group group = run_file_->file().create_group("partition");
   write_partition_h5(fed.partition, group);
   group.write("placement", std::vector<int64_t>(fed.rank_of.begin(), fed.rank_of.end()));
+  if (static_cast<int64_t>(fed.eval_clients.size()) < fed.num_clients()) group.write("eval_clients", fed.eval_clients);
 }
 
 void RunFileRecorder::after_round(Round& round) {
@@ -47,7 +48,7 @@ void RunFileRecorder::after_round(Round& round) {
     if (!round.diagnostics.empty()) run_file_->append_diagnostics(round.index, round.diagnostics);  // combined
     run_file_->append_round(r);
     const ClientStateStore& states = *run_.fed.context.states;
-    run_file_->set_client_state(states.device_bytes(), states.host_bytes(), states.budget_bytes());
+    run_file_->set_client_state({states.device_bytes(), states.host_bytes(), states.disk_bytes(), states.budget_bytes()});
     if (round.eval) run_file_->append_eval(*round.eval, run_.fed.hosted());
     run_file_->file().flush();
   }

@@ -15,6 +15,7 @@
 #include "core/errors.hpp"
 #include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
+#include "sim/cohort_reduction.hpp"
 
 namespace fedsaf {
 namespace {
@@ -224,7 +225,7 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
   context.shared_tensor_sizes = {2};
   std::unique_ptr<Algorithm> fedsaf = make_algorithm(config);
   fedsaf->init(context);
-  ModelConfig mc;  // client_trained's model and data are only read by the extra Fisher pass
+  ModelConfig mc;  // clients_trained's model and data are only read by the extra Fisher pass
   mc.name = "logreg";
   std::unique_ptr<FlatModel> model = make_model(mc, {2}, 2, 1);
   const Dataset data;
@@ -232,6 +233,7 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
   const torch::Tensor theta = example_params();                                   // [3, 2]
   const torch::Tensor fisher = torch::tensor({1.f, 3.f, 2.f, 2.f, 4.f, 0.f}).reshape({3, 2});  // [3, 2]
   const std::vector<int64_t> cohort{0, 1, 2};
+  CohortReduction reduction(fedsaf->statistics(), context.num_clients, torch::kCPU);  // the engine's
   fedsaf->round_begin(0, cohort);
   for (int64_t c : cohort) {
     torch::Tensor params = torch::full({3}, 9.f);  // [P] overwritten by client_begin
@@ -239,13 +241,18 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
     EXPECT_TRUE(torch::equal(params, context.initial_params)) << "round 0 starts from θ⁰";
     torch::Tensor grads = torch::cat({fisher[c].sqrt(), torch::tensor({5.f})});  // [P]
     EXPECT_EQ(fedsaf->add_regularizer_grad(c, params, grads), 0.0);  // init_from_cloud: no pull
-    fedsaf->client_trained(c, *model, data, {}, 0);
-    fedsaf->client_end(c, torch::cat({theta[c], torch::tensor({10.f + static_cast<float>(c)})}));
+    const std::vector<int64_t> no_indices;
+    const std::vector<StackedClient> alone{{c, &no_indices, {}}};
+    fedsaf->clients_trained({alone, *model, torch::Tensor(), data, 0});
+    ClientStatistics statistics;
+    fedsaf->client_end(c, torch::cat({theta[c], torch::tensor({10.f + static_cast<float>(c)})}), statistics);
+    reduction.add(c, 10.0, statistics);
   }
   ServerStep step;
   step.round = 0;
   step.evaluates = true;
   step.next_cohort = cohort;
+  step.statistics = reduction.reduce(comm);
   fedsaf->server_step(step);
 
   const Diagnostics diagnostics = fedsaf->diagnostics(0);
@@ -282,8 +289,8 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
     EXPECT_NEAR(started[1].item<float>(), u[c][1], 1e-6) << "client " << c;
     EXPECT_EQ(started[2].item<float>(), 10.f + static_cast<float>(c)) << "private part kept, client " << c;
   }
-  EXPECT_EQ(fedsaf->protocol_floats_up(), 4);    // θˢ and its Fisher
-  EXPECT_EQ(fedsaf->protocol_floats_down(), 2);  // u_iˢ
+  EXPECT_EQ(fedsaf->protocol_floats().up, 4);    // θˢ and its Fisher
+  EXPECT_EQ(fedsaf->protocol_floats().down, 2);  // u_iˢ
 }
 
 // The Fisher diagonal equals the mean of squared per-batch gradients computed by a plain loop

@@ -10,6 +10,7 @@
 
 #include "algo/client_state_store.hpp"
 #include "core/errors.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -88,6 +89,24 @@ TEST(ClientStateStore, RowsFillTheDeviceBudgetThenTheHost) {
   rows.put(0, torch::zeros({2}));  // an existing row stays where it is: no new bytes
   EXPECT_EQ(store.device_bytes() + store.host_bytes(), 24);
   EXPECT_TRUE(torch::equal(rows.get(2), torch::full({2}, 2.f)));  // spilled rows read the same
+}
+
+TEST(ClientStateStore, RowsInTheDiskTierReadAndWriteLikeAnyOther) {
+  const test::TempDir dir("fedsaf-state");
+  ClientStateStore store(std::make_shared<ClientMemory>(torch::kCPU, ClientMemoryBudget{0, 0, dir.str()}));
+  RowState& rows = store.rows("theta", 3, torch::kFloat32);
+  rows.put(1, torch::tensor({1.f, 2.f, 3.f}));
+  rows.put(4, torch::tensor({4.f, 5.f, 6.f}));
+  EXPECT_EQ(store.disk_bytes(), 24);
+  EXPECT_EQ(store.device_bytes() + store.host_bytes(), 0);
+  torch::Tensor read = rows.get(1);  // [3] a copy: the file keeps the row
+  read.fill_(0.f);
+  EXPECT_TRUE(torch::equal(rows.get(1), torch::tensor({1.f, 2.f, 3.f})));
+  rows.put(1, torch::tensor({7.f, 8.f, 9.f}));
+  EXPECT_EQ(store.disk_bytes(), 24) << "an existing row is written in place";
+  store.prefetch({1, 4, 99});  // 99 has no row: skipped
+  EXPECT_TRUE(torch::equal(rows.gather({4, 1}, 2), torch::tensor({4.f, 5.f, 7.f, 8.f}).reshape({2, 2})));
+  EXPECT_EQ(store.memory_budget().state_dir, dir.str());
 }
 
 TEST(ClientStateStore, SaveAndLoadEveryStateInDeclarationOrder) {

@@ -9,7 +9,7 @@
 #include "core/config.hpp"
 #include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
-#include "sim/weighted_average.hpp"
+#include "sim/cohort_reduction.hpp"
 #include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
@@ -93,13 +93,15 @@ TEST(FedAvgServer, HandComputedThreeClientWeightedAverage) {
   FedAvg fedavg;
   fedavg.init(context);
   // The engine's reduction: client c (hosted by rank c mod R) reports w_c = (c + 1, 10·(c + 1)).
-  WeightedAverage average(fedavg.averaged_numel(), torch::kCPU);
+  CohortReduction reduction(fedavg.statistics(), context.num_clients, torch::kCPU);
   for (int64_t c = 0; c < 3; ++c) {
     if (c % world.size() != world.rank()) continue;
-    average.add(torch::tensor({1.0f * (c + 1), 10.0f * (c + 1)}), static_cast<double>(context.train_sizes[c]));
+    ClientStatistics statistics;
+    fedavg.client_end(c, torch::tensor({1.0f * (c + 1), 10.0f * (c + 1)}), statistics);
+    reduction.add(c, static_cast<double>(context.train_sizes[c]), statistics);
   }
   ServerStep step;
-  step.average = average.reduce(world);
+  step.statistics = reduction.reduce(world);
   fedavg.server_step(step);
   // (1·1 + 2·2 + 3·3) / 6 = 14/6.
   EXPECT_FLOAT_EQ(fedavg.global_model()[0].item<float>(), 14.0f / 6.0f);

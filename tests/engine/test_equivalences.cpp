@@ -171,7 +171,8 @@ void hand_round0(HandRun& h, Communicator& world, const std::vector<std::string>
   for (int64_t c : h.context.hosted) {
     torch::Tensor p = torch::zeros({3});
     h.algo->client_begin(c, p);
-    h.algo->client_end(c, torch::tensor(uploads[static_cast<size_t>(c)]));
+    ClientStatistics unused;  // fedamp and fedsaf's fisher_mode none declare none
+    h.algo->client_end(c, torch::tensor(uploads[static_cast<size_t>(c)]), unused);
   }
   ServerStep step;
   step.round = 0;

@@ -23,18 +23,20 @@ TEST(FedAvgM, ServerStepMatchesHandComputedMomentum) {
   context.initial_params = torch::zeros({2});  // [P]
   const std::unique_ptr<Algorithm> algo = make_algorithm(config);
   algo->init(context);
-  EXPECT_EQ(algo->averaged_numel(), 2) << "the engine averages the whole model";
+  ASSERT_EQ(algo->statistics().size(), 1u);
+  EXPECT_EQ(algo->statistics()[0].reduction, Reduction::weighted_mean);
+  EXPECT_EQ(algo->statistics()[0].width, 2) << "the engine averages the whole model";
   torch::Tensor w = torch::empty({2});  // [P]
   ServerStep step;
-  step.average = torch::tensor({1.f, 10.f});
+  step.statistics.set("model", torch::tensor({1.f, 10.f}));
   algo->server_step(step);  // v = (1, 10), w = 0 + 2·v = (2, 20)
   algo->eval_params(0, w);
   EXPECT_TRUE(torch::equal(w, torch::tensor({2.f, 20.f}))) << w;
-  step.average = torch::tensor({3.f, 20.f});
+  step.statistics.set("model", torch::tensor({3.f, 20.f}));
   algo->server_step(step);  // Δ = (1, 0), v = 0.5·(1, 10) + Δ = (1.5, 5), w = (2, 20) + 2·v = (5, 30)
   algo->client_begin(0, w);
   EXPECT_TRUE(torch::equal(w, torch::tensor({5.f, 30.f}))) << w;
-  step.average = torch::Tensor();  // nobody trained: nothing moves
+  step.statistics.set("model", torch::Tensor());  // nobody trained: nothing moves
   algo->server_step(step);
   algo->eval_params(0, w);
   EXPECT_TRUE(torch::equal(w, torch::tensor({5.f, 30.f}))) << w;

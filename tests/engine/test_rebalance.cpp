@@ -42,8 +42,7 @@ class StateOnly : public Algorithm {
   void client_begin(int64_t, torch::Tensor&) override {}
   void server_step(const ServerStep&) override {}
   void eval_params(int64_t, torch::Tensor&) override {}
-  int64_t protocol_floats_up() const override { return 0; }
-  int64_t protocol_floats_down() const override { return 0; }
+  ProtocolFloats protocol_floats() const override { return {0, 0}; }
   void fill() {
     for (int64_t c : hosted) {
       rows->put(c, torch::tensor({static_cast<float>(c), c + 0.5f, c / 3.0f}));  // [3]

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "mpi/environment.hpp"
 #include "sim/engine.hpp"
 #include "tests/common/test_support.hpp"
+#include "tests/engine/engine_test_support.hpp"
 
 namespace fedsaf {
 namespace {
@@ -248,6 +250,40 @@ TEST_F(RunFileTest, FedSafRunsStoreFisherStatisticsPerSharedTensor) {
     EXPECT_EQ(up[r], 6 * 2 * shared * 4) << "round " << r;
     EXPECT_EQ(down[r], 6 * shared * 4) << "round " << r;
   }
+}
+
+// run.eval_clients = 4 of 12: the run file lists the sample, only those clients are scored (with
+// the accuracies an evaluation of every client gives them), and training is the same as with all.
+TEST_F(RunFileTest, SampledEvaluationScoresTheListedClientsOnly) {
+  MpiCommunicator world(MPI_COMM_WORLD);
+  const std::vector<std::string> base = {"run.clients=12", "run.rounds=3", "run.algorithm=fedsaf", "model.name=mlp",
+                                         "model.hidden=[8]", "model.n_head=1", "data.synthetic.max_samples=80",
+                                         "run.join_ratio=0.5"};
+  const RunResult all = test::run_quiet(default_config(base), world);
+  std::vector<std::string> sample = base;
+  sample.push_back("run.eval_clients=4");
+  const RunResult sampled = run(default_config(sample));
+  ASSERT_EQ(sampled.rounds.size(), all.rounds.size());
+  for (size_t r = 0; r < all.rounds.size(); ++r)
+    EXPECT_NEAR(sampled.rounds[r].train_loss, all.rounds[r].train_loss, 1e-6) << "round " << r;
+  if (world.rank() != 0) return;
+  h5::File file = h5::File::open(path_, h5::Mode::kRead);
+  const auto listed = file.open_dataset("partition/eval_clients").read<int64_t>();
+  ASSERT_EQ(listed.size(), 4u);
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
+  const std::set<int64_t> evaluated(listed.begin(), listed.end());
+  const auto rows = file.open_dataset("metrics/eval/client_accuracy").read<double>();  // [3, 12]
+  ASSERT_EQ(rows.size(), 36u);
+  ASSERT_EQ(all.evals.size(), 3u);
+  for (size_t e = 0; e < 3; ++e)
+    for (int64_t c = 0; c < 12; ++c) {
+      const double got = rows[e * 12 + static_cast<size_t>(c)];
+      if (!evaluated.count(c)) {
+        EXPECT_TRUE(std::isnan(got)) << "client " << c << " is not in the sample";
+        continue;
+      }
+      EXPECT_NEAR(got, all.evals[e].client_accuracy[static_cast<size_t>(c)], 1e-6) << "evaluation " << e << ", client " << c;
+    }
 }
 
 // A damaged or crafted run file: every number inspect would print is checked first, and the
