@@ -19,6 +19,7 @@
 #include "io/h5.hpp"
 #include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
+#include "mpi/test_hooks.hpp"  // check_test_hooks
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
 #include "sim/stop_signal.hpp"
@@ -126,6 +127,7 @@ int run_command(const RunArgs& args) {
               if (args.fresh && args.resume) throw Error("--fresh and --resume exclude each other");
               config = resolve_config(args.config);
               if (!args.out_dir.empty()) config.run.out_dir = args.out_dir;
+              check_test_hooks(comm.size());  // a malformed hook would otherwise never fire, silently
             },
             comm);
         const std::optional<CheckpointMeta> resume = choose_checkpoint(args, config, comm);
