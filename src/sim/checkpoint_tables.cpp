@@ -23,12 +23,12 @@ std::string path_in(const char* group, const char* name) { return std::string(gr
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s;
-  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + (d < 0 ? std::string("any") : std::to_string(d));
   return "[" + s + "]";
 }
 
 // The data set at path, which must exist, hold `type` and have `expected` as its shape (-1: any
-// length in that dimension); a resume appends rows to those that are `appended`, so their first
+// length in that dimension, said "any"); a resume appends rows to those that are `appended`, so their first
 // dimension must be extendible.
 h5::Dataset require(const h5::File& file, const std::string& path, h5::DType type, const std::vector<int64_t>& expected,
                     bool appended) {
@@ -37,7 +37,7 @@ h5::Dataset require(const h5::File& file, const std::string& path, h5::DType typ
   const std::vector<int64_t> shape = d.shape();
   bool fits = shape.size() == expected.size();
   for (size_t i = 0; fits && i < shape.size(); ++i) fits = expected[i] < 0 || shape[i] == expected[i];
-  if (!fits) bad(path, fmt::format("shape {}, expected {} (-1: any)", shape_text(shape), shape_text(expected)));
+  if (!fits) bad(path, fmt::format("shape {}, expected {}", shape_text(shape), shape_text(expected)));
   if (d.dtype() != type) bad(path, fmt::format("holds {}, expected {}", h5::dtype_name(d.dtype()), h5::dtype_name(type)));
   if (appended) {
     std::vector<hsize_t> dims(shape.size()), max_dims(shape.size());
