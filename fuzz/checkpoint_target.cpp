@@ -1,5 +1,6 @@
 // Fuzz target: the checkpoint reader (src/sim/checkpoint.cpp) as a resume uses it: rank 0 checks
-// the file (read_checkpoint_meta: trailer, CRC, marker, format, metadata, state layout), then the
+// the file (read_checkpoint_meta: trailer, CRC, marker, format, metadata, state layout and finite
+// values, the run file's tables: lengths, extendible rows, rounds and ranks in range), then the
 // algorithm reads its state (load_checkpoint_state, through algo/state.cpp's restore helpers).
 // Input: 4 header bytes, then an HDF5 file description (support/h5_builder.hpp).
 //   flags   bits 0-1: the trailer: 0 valid (so that the fuzzer reaches the content checks),
@@ -36,13 +37,21 @@ using namespace fedsaf;
 const std::array<std::string, 4> kStates = {"model", "personal", "flags", "momentum"};
 constexpr int64_t kParams = 4;  // numel of the fake algorithm's model
 
+// The names the reader looks up: /checkpoint and its state (plan: FedSAF's planned round and cohort),
+// and the run file's tables a resume appends to (sim/checkpoint_tables.cpp); fuzz/make_corpus.py
+// lists the same, in the same order.
 const fuzz::H5Names& names() {
   static const fuzz::H5Names n{
       {"checkpoint", "checkpoint/state", "checkpoint/state/model", "checkpoint/state/personal",
        "checkpoint/state/personal/clients", "checkpoint/state/personal/values", "checkpoint/state/flags",
-       "checkpoint/state/flags/clients", "checkpoint/state/flags/values", "checkpoint/state/momentum", "config"},
-      {"format", "complete", "rounds_done", "elapsed_seconds", "config_toml", "config_crc32", "world_size", "created",
-       "rows", "numel"}};
+       "checkpoint/state/flags/clients", "checkpoint/state/flags/values", "checkpoint/state/momentum", "config",
+       "checkpoint/state/plan", "metrics/rounds/round", "timing/train_seconds", "timing/comm_seconds",
+       "timing/eval_seconds", "timing/io_seconds", "timing/bytes_sent", "timing/bytes_received",
+       "metrics/eval/round", "metrics/eval/accuracy", "metrics/eval/accuracy_mean", "metrics/eval/accuracy_std",
+       "metrics/eval/loss", "metrics/eval/auc", "metrics/eval/client_accuracy", "partition/placement",
+       "partition/replacements/round", "partition/replacements/placement"},
+      {"format", "complete", "rounds_done", "elapsed_seconds", "config_toml", "config_crc32", "world_size",
+       "created", "rows", "numel", "num_clients"}};
   return n;
 }
 

@@ -27,9 +27,9 @@ class H5Spec:
     def group(self, path):
         self.out += bytes([0, self.objects.index(path)])
 
-    def dataset(self, path, dtype, dims, values):
+    def dataset(self, path, dtype, dims, values, extendible=False):
         assert all(d < 0xE0 for d in dims)
-        self.out += bytes([1, self.objects.index(path), dtype, len(dims), *dims])
+        self.out += bytes([1, self.objects.index(path), dtype | (8 if extendible else 0), len(dims), *dims])
         self.out += b"".join(struct.pack(TYPE_FORMAT[dtype], v) for v in values)
 
     def int_attr(self, owner, name, value):
@@ -99,21 +99,53 @@ def hdf5_dataset():
     s.dataset("y", I64, [3], [1, 0, 1])
     s.dataset("group", I64, [3], [0, 0, 1])
     seeds["vectors-grouped.bin"] = bytes(s.out)
+    s = H5Spec(["x", "y", "group"], ["class_names"])  # issue 25: a stray label 200 among 0-2
+    s.dataset("x", F32, [4, 1], [0.5, 1.0, 1.5, 2.0])
+    s.dataset("y", I64, [4], [0, 1, 200, 2])
+    seeds["stray-label.bin"] = bytes(s.out)
     return seeds
 
 
+# The run file's tables a resume appends to (sim/checkpoint_tables.cpp, io/run_columns.hpp).
+TIMING_COLUMNS = ["train_seconds", "comm_seconds", "eval_seconds", "io_seconds", "bytes_sent", "bytes_received"]
+EVAL_COLUMNS = ["round", "accuracy", "accuracy_mean", "accuracy_std", "loss", "auc"]
+RUN_TABLES = (["metrics/rounds/round"] + [f"timing/{c}" for c in TIMING_COLUMNS]
+              + [f"metrics/eval/{c}" for c in EVAL_COLUMNS]
+              + ["metrics/eval/client_accuracy", "partition/placement", "partition/replacements/round",
+                 "partition/replacements/placement"])
 CHECKPOINT_OBJECTS = ["checkpoint", "checkpoint/state", "checkpoint/state/model", "checkpoint/state/personal",
                       "checkpoint/state/personal/clients", "checkpoint/state/personal/values",
                       "checkpoint/state/flags", "checkpoint/state/flags/clients", "checkpoint/state/flags/values",
-                      "checkpoint/state/momentum", "config"]
+                      "checkpoint/state/momentum", "config", "checkpoint/state/plan"] + RUN_TABLES
 CHECKPOINT_ATTRIBUTES = ["format", "complete", "rounds_done", "elapsed_seconds", "config_toml", "config_crc32",
-                         "world_size", "created", "rows", "numel"]
+                         "world_size", "created", "rows", "numel", "num_clients"]
 
 
-def checkpoint_spec(state):
+def run_tables(s, clients=3, rounds=3, ranks=2, eval_rounds=(0, 2), replaced_after=(1,), short_column=None):
+    """The run-file part of a checkpoint: extendible tables of `rounds` rows, as a resume finds them."""
+    s.int_attr("/", "num_clients", clients)
+    s.dataset("metrics/rounds/round", I64, [rounds], range(rounds), extendible=True)
+    for c in TIMING_COLUMNS:
+        dtype = I64 if c.startswith("bytes") else F64
+        s.dataset(f"timing/{c}", dtype, [rounds, ranks], [1] * (rounds * ranks), extendible=True)
+    e = len(eval_rounds)
+    s.dataset("metrics/eval/round", I64, [e], eval_rounds, extendible=True)
+    for c in EVAL_COLUMNS[1:]:
+        n = e - 1 if c == short_column else e
+        s.dataset(f"metrics/eval/{c}", F64, [n], [0.5] * n, extendible=True)
+    s.dataset("metrics/eval/client_accuracy", F64, [e, clients], [0.5] * (e * clients), extendible=True)
+    s.dataset("partition/placement", I64, [clients], [c % ranks for c in range(clients)])
+    if replaced_after:
+        k = len(replaced_after)
+        s.dataset("partition/replacements/round", I64, [k], replaced_after, extendible=True)
+        s.dataset("partition/replacements/placement", I64, [k, clients], [0] * (k * clients), extendible=True)
+
+
+def checkpoint_spec(state, tables=run_tables):
     """A complete checkpoint after 3 rounds whose /checkpoint/state is what state(spec) writes."""
     s = H5Spec(CHECKPOINT_OBJECTS, CHECKPOINT_ATTRIBUTES)
     s.strs_dataset("config", ["[run]\nrounds = 4\n"])
+    tables(s)
     s.group("checkpoint")
     s.str_attr("checkpoint", "format", "fedsaf-checkpoint/1")
     s.int_attr("checkpoint", "rounds_done", 3)
@@ -142,6 +174,7 @@ def personal_and_flags(s):
 def globals_only(s):
     s.dataset("checkpoint/state/model", F64, [4], [1.0, 2.0, 3.0, 4.0])
     s.dataset("checkpoint/state/momentum", I64, [4], [1, 2, 3, 4])
+    s.dataset("checkpoint/state/plan", I64, [3], [3, 0, 2])  # FedSAF's: planned round, then its cohort
     s.group("checkpoint/state/personal")
     s.int_attr("checkpoint/state/personal", "rows", 0)
     s.int_attr("checkpoint/state/personal", "numel", 4)
@@ -162,7 +195,27 @@ def checkpoint():
     return {"valid-named.bin": bytes([4, 3, 4, 1 | 3 << 2 | 2 << 4]) + both,
             "valid-unnamed.bin": bytes([0, 0, 3, 1 | 2 << 2]) + both,
             "globals.bin": bytes([4, 3, 2, 1 | 2 << 2 | 1 << 6]) + checkpoint_spec(globals_only),
-            "float64-rows.bin": bytes([0, 0, 3, 3 << 2]) + checkpoint_spec(float64_rows)}
+            "float64-rows.bin": bytes([0, 0, 3, 3 << 2]) + checkpoint_spec(float64_rows),
+            # issue 25: the tables' lies a resume must refuse, each next to a valid file
+            "narrow-replacement-row.bin": bytes([4, 3, 4, 1 | 3 << 2 | 2 << 4]) + checkpoint_spec(
+                personal_and_flags, lambda s: narrow_replacement(s)),
+            "short-eval-column.bin": bytes([4, 3, 4, 1 | 3 << 2 | 2 << 4]) + checkpoint_spec(
+                personal_and_flags, lambda s: short_eval_column(s)),
+            "nan-model.bin": bytes([4, 3, 2, 1]) + checkpoint_spec(nan_model)}
+
+
+def narrow_replacement(s):
+    run_tables(s, replaced_after=())
+    s.dataset("partition/replacements/round", I64, [1], [1], extendible=True)
+    s.dataset("partition/replacements/placement", I64, [1, 2], [0, 0], extendible=True)  # 2 of 3 clients
+
+
+def short_eval_column(s):
+    run_tables(s, short_column="accuracy")  # 1 row where /metrics/eval/round has 2
+
+
+def nan_model(s):
+    s.dataset("checkpoint/state/model", F32, [4], [0.1, float("nan"), 0.3, 0.4])
 
 
 def run_spec(accuracy, eval_rounds):

@@ -41,12 +41,13 @@ std::string claim_temporary(const std::string& out, const std::string& suffix, b
   std::error_code ec;
   const fs::file_status status = fs::symlink_status(tmp, ec);
   if (!ec && fs::exists(status)) {
+    // What is in the way is said first: a folder is no leftover of this command, and --force would not help.
+    if (fs::is_directory(status) || !(fs::is_regular_file(status) || fs::is_symlink(status)))
+      throw IoError(fmt::format("{}: {}; it is in the way of the temporary file, remove it", tmp, not_replaceable(status)));
     if (!force) {
       throw IoError(fmt::format("{}: exists, left by another run of this command (still running, or killed): remove it, "
                                 "or pass --force to replace it", tmp));
     }
-    if (fs::is_directory(status) || !(fs::is_regular_file(status) || fs::is_symlink(status)))
-      throw IoError(fmt::format("{}: {}; it is in the way of the temporary file, remove it", tmp, not_replaceable(status)));
     fs::remove(tmp, ec);
     if (ec) throw IoError(fmt::format("{}: cannot remove: {}", tmp, ec.message()));
   }

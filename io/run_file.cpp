@@ -11,6 +11,7 @@
 #include "core/errors.hpp"
 #include "fedsaf/build_info.hpp"
 #include "io/run_columns.hpp"
+#include "io/run_file_marker.hpp"
 
 namespace fedsaf {
 
@@ -48,6 +49,7 @@ RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info
     return;
   }
   file_ = std::make_unique<h5::File>(h5::File::open_parallel(path, h5::Mode::kCreate, comm));
+  if (rank_ == 0) mark_unfinished(path);  // from here on an unreadable path is this run's own
   auto attrs = file_->attrs();
   attrs.set("resumes", int64_t{0});
   attrs.set("schema_version", std::string(kRunSchemaVersion));
@@ -85,6 +87,7 @@ RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunFileInfo& info
 
 void RunFile::continue_file(const std::string& path, MPI_Comm comm, const RunFileInfo& info) {
   file_ = std::make_unique<h5::File>(h5::File::open_parallel(path, h5::Mode::kReadWrite, comm));
+  if (rank_ == 0) mark_unfinished(path);  // the restored copy is another file than the one marked before
   if (file_->exists("checkpoint")) file_->remove("checkpoint");  // the copy came from a checkpoint
   auto attrs = file_->attrs();
   attrs.set("resumes", attrs.get_int("resumes") + 1);
@@ -283,7 +286,9 @@ void RunFile::finish(const RunSummary& s, double wall_seconds) {
   root.set("wall_seconds", wall_seconds);
   root.set("finished", utc_now());
   root.set("status", std::string("complete"));
+  const std::string path = file_->filename();
   file_->close();
+  if (rank_ == 0) clear_unfinished(path);
 }
 
 }  // namespace fedsaf

@@ -3,12 +3,9 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <thread>
 
 #include "core/error_text.hpp"
 
@@ -87,32 +84,6 @@ void fatal(const std::string& message) {
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);  // MPI_Abort does not return; this keeps [[noreturn]] honest if it ever did
-}
-
-namespace {
-std::atomic<int64_t> g_fail_point_round{0};  // atomic: in-process ranks are threads
-}  // namespace
-
-void set_fail_point_round(int64_t round) { g_fail_point_round = round; }
-
-void fail_point(const char* phase) {
-  const char* wanted = std::getenv("FEDSAF_FAIL_AT");
-  if (wanted == nullptr || !mpi_running()) return;
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (fmt::format("{}@{}:{}", phase, g_fail_point_round.load(), rank) == wanted)
-    throw Error(fmt::format("injected failure at {} in round {} (FEDSAF_FAIL_AT={})", phase, g_fail_point_round.load(), wanted));
-}
-
-void slow_point(double seconds) {
-  const char* wanted = std::getenv("FEDSAF_SLOW_RANK");
-  if (wanted == nullptr || !mpi_running()) return;
-  int rank = 0, slow_rank = -1;
-  double factor = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (std::sscanf(wanted, "%d:%lf", &slow_rank, &factor) != 2 || factor < 0)
-    throw Error(fmt::format("FEDSAF_SLOW_RANK={}: expected RANK:FACTOR, e.g. 1:2.5", wanted));
-  if (rank == slow_rank) std::this_thread::sleep_for(std::chrono::duration<double>(factor * seconds));
 }
 
 bool any_rank_failed(bool local_failed, MPI_Comm comm) {

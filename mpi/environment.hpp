@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/errors.hpp"
+#include "mpi/test_hooks.hpp"  // fail_point, slow_point: used where the error paths are
 
 namespace fedsaf {
 
@@ -74,16 +75,6 @@ NodeLayout node_layout(MPI_Comm comm);
 // running MPI it prints "fedsaf: fatal: <message>" and exits with status 1.
 [[noreturn]] void fatal(const std::string& message);
 
-// Test hook: with FEDSAF_FAIL_AT=PHASE@ROUND:RANK in the environment, fail_point(PHASE) throws
-// fedsaf::Error on world rank RANK during round ROUND (1-based, as people count; the engine says
-// which round runs through set_fail_point_round), so that tests can make one rank fail at any
-// phase of a round and check that the whole job ends. Does nothing without the variable.
-void set_fail_point_round(int64_t round);
-void fail_point(const char* phase);
-// Test hook: with FEDSAF_SLOW_RANK=RANK:FACTOR in the environment, slow_point(seconds) sleeps
-// FACTOR × seconds on world rank RANK: a rank that computes slower than the others, for the tests
-// of re-placement (run.rebalance). Does nothing without the variable.
-void slow_point(double seconds);
 
 // Collective over comm (MPI_Allreduce, logical or): true on every rank when any rank passed true.
 // For errors that every rank checks at the same point.

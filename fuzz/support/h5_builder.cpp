@@ -78,8 +78,10 @@ class Builder {
     static const hid_t types[] = {H5T_STD_U8LE,    H5T_STD_I32LE, H5T_STD_I64LE, H5T_IEEE_F32LE,
                                   H5T_IEEE_F64LE, H5T_STD_I8LE,  H5T_STD_U16LE, H5T_STD_U64LE};
     const std::string& path = object();
-    const hid_t type = types[in_.u8() % 8];
+    const uint8_t type_byte = in_.u8();
+    const hid_t type = types[type_byte % 8];
     const int rank = in_.u8() % 5;
+    const bool extendible = (type_byte & 8) != 0 && rank > 0;  // rows that may grow, as the run file's tables
     std::vector<hsize_t> dims(static_cast<size_t>(rank));
     hsize_t total = 1;
     bool huge = false;
@@ -90,7 +92,9 @@ class Builder {
       total = huge ? total : total * d;
     }
     huge = huge || total > kMaxWritten;
-    Id sp(rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims.data(), nullptr));
+    std::vector<hsize_t> max_dims = dims;
+    if (extendible) max_dims[0] = H5S_UNLIMITED;
+    Id sp(rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims.data(), max_dims.data()));
     Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     // Large ones in deflated chunks of up to 64 Ki elements, of which only the first is written:
     // the file stays small, the data set still stores data, and the rest reads back as zeros.
@@ -103,6 +107,10 @@ class Builder {
       }
       H5Pset_chunk(dcpl.get(), rank, chunk.data());
       H5Pset_deflate(dcpl.get(), 1);
+    } else if (extendible) {  // an extendible data set is chunked: one chunk holds it all
+      std::vector<hsize_t> whole(dims.size());
+      for (size_t i = 0; i < dims.size(); ++i) whole[i] = std::max<hsize_t>(1, dims[i]);
+      H5Pset_chunk(dcpl.get(), rank, whole.data());
     }
     Id d(H5Dcreate2(file_, path.c_str(), type, sp.get(), lcpl_.get(), dcpl.get(), H5P_DEFAULT));
     // HDF5 1.10 creates a data set of 2^60 bytes or more but crashes writing into it (its element

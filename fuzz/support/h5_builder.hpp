@@ -6,7 +6,8 @@
 // The bytes are a list of operations, each naming its object and attribute by index into the
 // target's tables (the names its reader looks up):
 //   op % 6 = 0 group      object
-//            1 dataset    object, type % 8 (u8 i32 i64 f32 f64 i8 u16 u64), rank % 5 (0: scalar),
+//            1 dataset    object, type % 8 (u8 i32 i64 f32 f64 i8 u16 u64; bit 3: the first dimension
+//                         extendible, as the run file's tables), rank % 5 (0: scalar),
 //                         one byte per dimension (< 0xE0: itself; else 2^(b − 0xE0 + 12)), then
 //                         the elements' bytes; more than 4096 elements: chunked and deflated,
 //                         only the first chunk written, from 16 elements' bytes (the file stays

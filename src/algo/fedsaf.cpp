@@ -277,12 +277,31 @@ class FedSaf : public Algorithm {
     out.global("plan", torch::tensor(plan, kI64));
   }
   void load_state(StateReader& in) override {
-    const torch::Tensor plan = in.global("plan").to(torch::kInt64);  // [1 + |cohort|]
+    const torch::Tensor plan = in.global("plan").to(torch::kInt64).contiguous();  // [1 + |cohort|]
+    if (plan.numel() < 1) throw IoError("state 'plan': empty, expected the planned round, then its cohort");
     planned_round_ = plan[0].item<int64_t>();
     planned_cohort_.assign(plan.data_ptr<int64_t>() + 1, plan.data_ptr<int64_t>() + plan.numel());
+    check_plan();
   }
 
  private:
+  // A plan from a checkpoint must fit this run: a planned round of −1 (none) or more, and a cohort of
+  // distinct clients of this run (issue 25 §6: a plan of clients that do not exist was taken as is).
+  void check_plan() const {
+    const int64_t n = context_.num_clients;
+    const auto bad = [&](const std::string& what) {
+      throw IoError(fmt::format("state 'plan' (round {}, then {} client(s)): {}", planned_round_,
+                                planned_cohort_.size(), what));
+    };
+    if (planned_round_ < -1) bad(fmt::format("planned round index {} is negative", planned_round_));
+    if (static_cast<int64_t>(planned_cohort_.size()) > n) bad(fmt::format("more clients than this run's {}", n));
+    std::set<int64_t> seen;
+    for (int64_t c : planned_cohort_) {
+      if (c < 0 || c >= n) bad(fmt::format("client {} is not a client of this run (ids 0..{})", c, n - 1));
+      if (!seen.insert(c).second) bad(fmt::format("client {} appears twice", c));
+    }
+  }
+
   // Collective: the mix u_iˢ for the hosted clients `rows` (ascending) from every rank's latest
   // uploads; sigma_rows marks the rows that define σ = "auto".
   void compute_mix(const std::vector<int64_t>& rows, const std::vector<bool>& sigma_rows) {

@@ -31,6 +31,19 @@ std::string version_text() {
       "fedsaf {} (git {}, {} build)\n{}\n{}\n{}\nHDF5 {}.{}.{} (parallel)\n", build::kVersion, build::kGitCommit,
       build::kBuildType, torch_build_text(), gpus_text(), mpi, h5_major, h5_minor, h5_release);
 }
+
+// The first word that is not an option must name a sub-command: CLI11 would take `fedsaf plan --help`
+// for the main help (exit 0) and `fedsaf rnu x.toml` for stray arguments. Returns "" when it does.
+std::string unknown_command_error(const CLI::App& root, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  const std::string word = argv[1];
+  std::string names;
+  for (const CLI::App* cmd : root.get_subcommands([](const CLI::App*) { return true; })) {
+    if (cmd->get_name() == word) return "";
+    names += (names.empty() ? "" : ", ") + cmd->get_name();
+  }
+  return fmt::format("unknown command '{}'; the commands are: {} (fedsaf --help says more)", word, names);
+}
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -45,6 +58,10 @@ int run_cli(int argc, char** argv) {
   int exit_code = kExitOk;
   add_run_command(root, exit_code);
   add_inspect_command(root);
+  if (const std::string unknown = unknown_command_error(root, argc, argv); !unknown.empty()) {
+    std::cerr << "fedsaf: error: " << unknown << "\n";
+    return kExitUsage;
+  }
   try {
     root.parse(argc, argv);
     if (show_version) {

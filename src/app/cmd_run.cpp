@@ -17,8 +17,10 @@
 #include "app/config_args.hpp"
 #include "core/errors.hpp"
 #include "io/h5.hpp"
+#include "io/run_file_marker.hpp"
 #include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
+#include "mpi/test_hooks.hpp"  // check_test_hooks
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
 #include "sim/stop_signal.hpp"
@@ -78,14 +80,6 @@ ExistingRunFile classify_run_file(const std::filesystem::path& run_file) {
   }
 }
 
-// OUT/.run.h5.unfinished: written before fedsaf creates or continues OUT/run.h5, removed when the
-// run completes. A run killed while HDF5 was writing can leave a run.h5 nothing can read; this
-// marker is how fedsaf knows that such a file is its own unfinished one and not another
-// program's (a preempted job must start again by itself, not ask for --force).
-std::filesystem::path unfinished_marker(const std::filesystem::path& run_file) {
-  return run_file.parent_path() / ("." + run_file.filename().string() + ".unfinished");
-}
-
 // Collective: the checkpoint to resume from, or nullopt to start at round 0 (see RunArgs).
 // Rank 0 searches and verifies; every rank then reads the chosen file's metadata.
 std::optional<CheckpointMeta> choose_checkpoint(const RunArgs& args, const Config& config, Communicator& comm) {
@@ -126,15 +120,18 @@ int run_command(const RunArgs& args) {
               if (args.fresh && args.resume) throw Error("--fresh and --resume exclude each other");
               config = resolve_config(args.config);
               if (!args.out_dir.empty()) config.run.out_dir = args.out_dir;
+              check_test_hooks(comm.size());  // a malformed hook would otherwise never fire, silently
             },
             comm);
         const std::optional<CheckpointMeta> resume = choose_checkpoint(args, config, comm);
         const auto run_file = std::filesystem::path(config.run.out_dir) / "run.h5";
-        const std::filesystem::path marker = unfinished_marker(run_file);
         const std::string checkpoints = checkpoint_dir(config.run.out_dir);
         agreed(
             [&] {
               if (comm.rank() != 0) return;
+              // A marker that names no file here now (its run failed before creating run.h5, or the
+              // file was replaced since) says nothing: RunFile marks the file it creates.
+              if (!marked_unfinished(run_file)) clear_unfinished(run_file);
               // Starting over must not silently destroy a finished run, a file fedsaf did not write,
               // or checkpoints. A fedsaf run that died before its first checkpoint simply starts again.
               const std::filesystem::file_status existing = std::filesystem::status(run_file);
@@ -145,7 +142,7 @@ int run_command(const RunArgs& args) {
                   const ExistingRunFile kind = classify_run_file(run_file);
                   if (args.fresh || kind == ExistingRunFile::finished)
                     throw Error(run_file.string() + " already exists: choose another --out, or pass --force to overwrite it");
-                  const bool ours_unreadable = kind == ExistingRunFile::foreign && std::filesystem::exists(marker);
+                  const bool ours_unreadable = kind == ExistingRunFile::foreign && marked_unfinished(run_file);
                   if (kind == ExistingRunFile::foreign && !ours_unreadable)
                     throw Error(run_file.string() + " exists and is not a fedsaf run file fedsaf can read (another "
                                 "program's file, or a damaged one): choose another --out, or pass --force to overwrite it");
@@ -159,10 +156,10 @@ int run_command(const RunArgs& args) {
               }
               std::filesystem::create_directories(config.run.out_dir);
               if (!args.log_dir.empty()) std::filesystem::create_directories(args.log_dir);
-              std::ofstream(marker) << "fedsaf is writing " << run_file.filename().string()
-                                    << "; this file is removed when the run completes\n";
-              if (!std::filesystem::exists(marker))
-                throw Error(marker.string() + ": cannot be written (is the output folder writable?)");
+              const std::filesystem::path probe = std::filesystem::path(config.run.out_dir) / ".fedsaf-write-test";
+              if (!std::ofstream(probe))
+                throw Error(probe.string() + ": cannot be written (is the output folder writable?)");
+              std::filesystem::remove(probe);
             },
             comm);
         comm.barrier();  // the output folder exists before any rank opens files in it
@@ -175,8 +172,6 @@ int run_command(const RunArgs& args) {
         install_stop_handlers();
         const RunResult result = run_experiment(config, options, comm);
         if (result.stopped) return kExitStoppedResumable;
-        std::error_code ignored;  // a marker left behind only makes a later unreadable run.h5 replaceable
-        if (comm.rank() == 0) std::filesystem::remove(marker, ignored);
         return kExitOk;
       },
       MPI_COMM_WORLD);  // rank 0 of the world prints an agreed error

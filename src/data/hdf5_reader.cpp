@@ -19,8 +19,22 @@ namespace fedsaf {
 
 namespace {
 
-// Class indices below the largest label that no sample uses, tolerated without class_names.
-constexpr int64_t kMaxMissingClasses = 1024;
+// The class indices below the largest of `used` (ascending, distinct, ≥ 0) that are not in it, as
+// text: the first few, then how many more.
+std::string unused_classes(const torch::Tensor& used) {
+  constexpr int kShown = 5;
+  std::string text;
+  int64_t shown = 0, missing = 0, expected = 0;
+  for (int64_t i = 0; i < used.numel(); ++i) {
+    const int64_t label = used[i].item<int64_t>();
+    for (int64_t c = expected; c < label && shown < kShown; ++c, ++shown)
+      text += (text.empty() ? "class " : ", ") + std::to_string(c);
+    missing += label - expected;
+    expected = label + 1;
+  }
+  if (missing > shown) text += fmt::format(" and {} more", missing - shown);
+  return text;
+}
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
   throw DataError(fmt::format("{}: {}", path, what));
@@ -107,14 +121,14 @@ Dataset read_file(const std::string& path) {
                             data.num_classes));
     }
   } else {
-    // Without class_names the largest label sets the class count (the model's outputs): one stray
-    // label must not build a model of millions of outputs.
-    const int64_t distinct = std::get<0>(torch::unique_consecutive(std::get<0>(data.y.sort()))).numel();
-    if (max_label + 1 - distinct > kMaxMissingClasses) {
+    // Without class_names the largest label sets the class count (the model's outputs): a class
+    // index no sample uses, however few, means a stray label (200 among 0-9 would make 201 classes).
+    const torch::Tensor used = std::get<0>(torch::unique_consecutive(std::get<0>(data.y.sort())));  // [distinct] ascending
+    if (used.numel() != max_label + 1) {
       const int64_t at = data.y.argmax().item<int64_t>();
-      bad(path, fmt::format("/y[{}] = {} would make {} classes, but only {} distinct labels appear: add a string "
-                            "attribute class_names to /y listing every class if that many are meant",
-                            at, max_label, max_label + 1, distinct));
+      bad(path, fmt::format("/y[{}] = {} would make {} classes, but {} of them ({}) no sample uses: a stray label? "
+                            "add a string attribute class_names to /y listing every class if these are meant",
+                            at, max_label, max_label + 1, max_label + 1 - used.numel(), unused_classes(used)));
     }
     data.num_classes = max_label + 1;
     for (int64_t c = 0; c < data.num_classes; ++c) data.class_names.push_back(std::to_string(c));

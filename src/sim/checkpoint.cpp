@@ -23,6 +23,7 @@
 #include "core/errors.hpp"
 #include "io/h5.hpp"
 #include "io/run_file.hpp"
+#include "sim/checkpoint_tables.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/environment.hpp"
 #include "mpi/mpi_communicator.hpp"  // mpi_handle, for parallel HDF5
@@ -362,6 +363,29 @@ void verify_trailer(const std::string& path) {
     throw IoError(fmt::format("CRC-32 mismatch (stored {:08x}, computed {:08x}): the file is damaged", stored, computed));
 }
 
+// Throws IoError unless every value of d (float32 or float64; rows × row_numel) is finite: a model
+// holding NaN would make every client "diverge" on resume, blamed on train.lr (issue 25 §5). Read in
+// blocks of rows, so that a large client table needs no second copy in memory.
+void require_finite(const h5::Dataset& d, int64_t rows, int64_t row_numel, const std::string& name) {
+  if (d.dtype() != h5::DType::kF32 && d.dtype() != h5::DType::kF64) return;
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(row_numel, 1));
+  for (int64_t r = 0; r < rows; r += block) {
+    const int64_t n = std::min(block, rows - r);
+    std::vector<double> values(static_cast<size_t>(n * row_numel));  // [n, row_numel]
+    if (d.dtype() == h5::DType::kF32) {
+      std::vector<float> f(values.size());
+      d.read_rows(r, n, f.data());
+      std::copy(f.begin(), f.end(), values.begin());
+    } else {
+      d.read_rows(r, n, values.data());
+    }
+    const auto wrong = std::find_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); });
+    if (wrong != values.end())
+      throw IoError(fmt::format("state '{}': value {} is {} (not finite): the saved model or state is damaged", name,
+                                r * row_numel + (wrong - values.begin()), *wrong));
+  }
+}
+
 // Throws IoError naming the first field of /checkpoint/state whose layout is not what
 // H5StateWriter writes: a state identical on every rank is one 1-D data set; a per-client state
 // is a group with rows and numel ≥ 0, clients [rows] of distinct ids ≥ 0 and values [rows, numel].
@@ -376,6 +400,7 @@ void validate_state(const h5::File& file) {
     if (!state.is_group(name)) {
       const std::vector<int64_t> shape = state.open_dataset(name).shape();
       if (shape.size() > 1) bad(fmt::format("stored with {} dimensions, expected one", shape.size()));
+      require_finite(state.open_dataset(name), shape.empty() ? 1 : shape[0], 1, name);
       continue;
     }
     const h5::Group g = state.open_group(name);
@@ -396,6 +421,7 @@ void validate_state(const h5::File& file) {
     if (numel == 0) continue;
     if (!g.exists("values") || g.open_dataset("values").shape() != std::vector<int64_t>{rows, numel})
       bad(fmt::format("values must be [{}, {}] (rows, numel)", rows, numel));
+    require_finite(g.open_dataset("values"), rows, numel, name);
   }
 }
 
@@ -426,12 +452,18 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, bool verify_bytes) 
   if (std::regex_match(name, m, kCheckpointName) && std::stoll(m[1].str()) != meta.rounds_done)
     throw IoError(fmt::format("its name says {} rounds done, its content {}", std::stoll(m[1].str()), meta.rounds_done));
   validate_state(file);
+  validate_run_tables(file, meta.rounds_done);
   return meta;
 }
 
 std::optional<CheckpointMeta> find_checkpoint(const std::string& dir,
                                               const std::function<void(const std::string&)>& warn) {
-  if (!fs::is_directory(dir)) return std::nullopt;
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (fs::exists(status) && !fs::is_directory(status))  // else "run.h5 already exists" would hide it
+    throw Error(fmt::format("{}: is not a folder (fedsaf keeps a run's checkpoints in this folder): move it away, "
+                            "or choose another --out", dir));
+  if (!fs::is_directory(status)) return std::nullopt;
   for (const auto& entry : fs::directory_iterator(dir))
     if (std::regex_match(entry.path().filename().string(), kUnfinishedName))
       warn(fmt::format("ignoring {}: an unfinished checkpoint (its writer stopped before the rename)",
@@ -454,7 +486,12 @@ void load_checkpoint_state(const std::string& path, Algorithm& algorithm, Client
                            const std::vector<int64_t>& hosted, int64_t num_clients) {
   const h5::File file = h5::File::open(path, h5::Mode::kRead);
   H5StateReader reader(file, path, num_clients);
-  load_algorithm_state(algorithm, states, hosted, reader);
+  try {
+    load_algorithm_state(algorithm, states, hosted, reader);
+  } catch (const IoError& e) {  // an algorithm's own check (e.g. state 'plan') names the state, not the file
+    if (std::string(e.what()).rfind(path, 0) == 0) throw;
+    throw IoError(fmt::format("{}: {}", path, e.what()));
+  }
 }
 
 void restore_run_file(const std::string& checkpoint, const std::string& run_file) {

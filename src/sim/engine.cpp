@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "core/error_text.hpp"
@@ -205,7 +206,9 @@ class Experiment {
     round.loss_sums[2] = static_cast<double>(round.diverged.size());
     comm_.allreduce_sum(round.loss_sums);
     const torch::Tensor& sums = round.loss_sums;  // [3]
-    round.record.train_loss = sums[1].item<double>() > 0 ? (sums[0] / sums[1]).item<double>() : 0.0;
+    // NaN when no client trained (all diverged): 0.0 would read as a perfect loss (io/SCHEMA.md).
+    round.record.train_loss =
+        sums[1].item<double>() > 0 ? (sums[0] / sums[1]).item<double>() : std::numeric_limits<double>::quiet_NaN();
     round.record.diverged_clients = static_cast<int64_t>(sums[2].item<double>());
   }
 

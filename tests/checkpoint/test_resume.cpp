@@ -18,6 +18,7 @@
 #include "mpi/environment.hpp"
 #include "sim/checkpoint.hpp"
 #include "sim/engine.hpp"
+#include "tests/checkpoint/damage_support.hpp"
 #include "tests/checkpoint/resume_support.hpp"
 #include "tests/checkpoint/run_file_compare.hpp"
 #include "tests/common/test_support.hpp"
@@ -94,34 +95,10 @@ TEST(OtherRanks, ResumeOnAnotherRankCountAgreesWithin1e5) {
 
 // ---- damaged checkpoints (rank 0 only: reading is serial) ---------------------------------------
 
-std::vector<char> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-class Damage : public ::testing::Test {
- protected:
-  void SetUp() override {
-    MpiCommunicator world(MPI_COMM_WORLD);
-    if (world.rank() != 0) GTEST_SKIP() << "serial checks run on rank 0";
-    MpiCommunicator self(MPI_COMM_SELF);
-    out_ = dir_ / "run";
-    run_into(small_config("fedsaf", 4, {"run.checkpoint_every=1", "run.checkpoint_keep=3"}), out_, self);
-    ckpts_ = checkpoint_dir(out_);
-    ASSERT_TRUE(fs::exists(ckpts_ + "/ckpt-000004.h5"));
-    ASSERT_TRUE(fs::exists(ckpts_ + "/ckpt-000003.h5"));
-    ASSERT_TRUE(fs::exists(ckpts_ + "/ckpt-000002.h5"));
-    EXPECT_FALSE(fs::exists(ckpts_ + "/ckpt-000001.h5")) << "keep = 3";
-  }
-  std::optional<CheckpointMeta> find(std::vector<std::string>& warnings) {
-    return find_checkpoint(ckpts_, [&](const std::string& w) { warnings.push_back(w); });
-  }
-  test::TempDir dir_{"fedsaf-damage"};
-  std::string out_, ckpts_;
-};
+using Damage = test::CheckpointDamage;
+using test::edit_and_reseal;
+using test::read_bytes;
+using test::write_bytes;
 
 TEST_F(Damage, AFlippedByteAnywhereFallsBackToThePreviousCheckpoint) {
   const std::string newest_path = ckpts_ + "/ckpt-000004.h5";
@@ -162,25 +139,6 @@ TEST_F(Damage, TruncationAndUnfinishedRenamesAreSkipped) {
   EXPECT_EQ(find(warnings)->rounds_done, 3);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find(".ckpt-000004.h5.tmp"), std::string::npos) << warnings[0];
-}
-
-// Edits the checkpoint at path with `edit` and seals it again with a valid trailer (as io/SCHEMA.md
-// says): what a checkpoint looks like when its bytes are intact but its content lies.
-void edit_and_reseal(const std::string& path, const std::function<void(h5::File&)>& edit) {
-  std::vector<char> bytes = read_bytes(path);
-  bytes.resize(bytes.size() - 16);  // drop the trailer
-  write_bytes(path, bytes);
-  {
-    h5::File file = h5::File::open(path, h5::Mode::kReadWrite);
-    edit(file);
-    file.close();
-  }
-  bytes = read_bytes(path);
-  const uLong crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
-  const char trailer[16] = {'F', 'S', 'C', 'K', 'P', 'T', '0', '1', static_cast<char>(crc & 0xff), static_cast<char>((crc >> 8) & 0xff),
-                            static_cast<char>((crc >> 16) & 0xff), static_cast<char>((crc >> 24) & 0xff), 0, 0, 0, 0};
-  bytes.insert(bytes.end(), trailer, trailer + 16);
-  write_bytes(path, bytes);
 }
 
 // A checkpoint of another format version, with a valid trailer.

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "io/h5.hpp"
 #include "tests/common/test_support.hpp"
 
 namespace {
@@ -21,6 +23,14 @@ size_t count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
   return n;
+}
+
+// The line by which OUT/.run.h5.unfinished names the file fedsaf created (io/run_file_marker.cpp).
+std::string marker_identity(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "";
+  return "file " + std::to_string(static_cast<unsigned long long>(st.st_dev)) + " " +
+         std::to_string(static_cast<unsigned long long>(st.st_ino)) + "\n";
 }
 
 class RunCli : public ::testing::Test {
@@ -120,7 +130,7 @@ TEST_F(RunCli, AnExistingRunFileIsNeverOverwrittenWithoutForce) {
 TEST_F(RunCli, AnUnreadableRunFileOfAKilledRunStartsOver) {
   const std::string run = "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_;
   std::ofstream(dir_ + "/run.h5") << "\x89HDF\r\n\x1a\n half-written superblock";
-  std::ofstream(dir_ + "/.run.h5.unfinished") << "fedsaf is writing run.h5\n";
+  std::ofstream(dir_ + "/.run.h5.unfinished") << "fedsaf is writing run.h5\n" << marker_identity(dir_ + "/run.h5");
   const Outcome again = run_shell(mpirun(2, run));
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_EQ(count(again.output, dir_ + "/run.h5 belongs to a run stopped before its first checkpoint (killed while "
@@ -130,6 +140,49 @@ TEST_F(RunCli, AnUnreadableRunFileOfAKilledRunStartsOver) {
   EXPECT_NE(run_shell(std::string(FEDSAF_BINARY) + " inspect " + dir_ + "/run.h5").output.find("1 of 1 rounds"),
             std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/.run.h5.unfinished")) << "removed when the run completed";
+}
+
+// A marker binds the file fedsaf created (issue 25 §1): a run that fails before creating run.h5
+// leaves none, and a marker naming another file (run.h5 replaced since) never makes a valid HDF5
+// file of another program replaceable without --force.
+TEST_F(RunCli, AMarkerNeverMakesAnotherProgramsFileReplaceable) {
+  const std::string run = "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_;
+  const Outcome failed = run_shell(mpirun(1, run + " --set data.dataset=hdf5 --set data.path=" + dir_ + "/absent.h5"));
+  ASSERT_EQ(failed.status, 1) << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/.run.h5.unfinished")) << "no run.h5 was created: no marker";
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/run.h5"));
+
+  // A marker bound to a file that another program has since replaced (a new file, renamed in).
+  std::ofstream(dir_ + "/run.h5") << "\x89HDF\r\n\x1a\n half-written superblock";
+  std::ofstream(dir_ + "/.run.h5.unfinished") << "fedsaf is writing run.h5\n" << marker_identity(dir_ + "/run.h5");
+  {
+    fedsaf::h5::File other = fedsaf::h5::File::open(dir_ + "/other.h5", fedsaf::h5::Mode::kCreate);
+    other.write<int64_t>("measurements", {1, 2, 3});
+    other.close();
+  }
+  std::filesystem::rename(dir_ + "/other.h5", dir_ + "/run.h5");
+  const auto size = std::filesystem::file_size(dir_ + "/run.h5");
+  const Outcome refused = run_shell(mpirun(1, run));
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_EQ(count(refused.output, dir_ + "/run.h5 exists and is not a fedsaf run file fedsaf can read"), 1u)
+      << refused.output;
+  EXPECT_EQ(refused.output.find("killed while writing it"), std::string::npos) << refused.output;
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/run.h5"), size) << "left as it was";
+  EXPECT_EQ(fedsaf::h5::File::open(dir_ + "/run.h5", fedsaf::h5::Mode::kRead).open_dataset("measurements").read<int64_t>(),
+            (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/.run.h5.unfinished")) << "the stale marker is removed";
+}
+
+// OUT/checkpoints as a regular file is named as such (issue 25 §8), not hidden behind "run.h5
+// already exists"; both files are left as they were.
+TEST_F(RunCli, ACheckpointsPathThatIsAFileIsNamed) {
+  std::ofstream(dir_ + "/run.h5") << "somebody's notes\n";
+  std::ofstream(dir_ + "/checkpoints") << "not a folder\n";
+  const Outcome o = run_shell(mpirun(1, "--quiet --set run.rounds=1 --set run.clients=4 --out " + dir_));
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_EQ(count(o.output, dir_ + "/checkpoints: is not a folder"), 1u) << o.output;
+  EXPECT_EQ(o.output.find("already exists"), std::string::npos) << o.output;
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/checkpoints"), 13u);
 }
 
 // OUT/run.h5 that fedsaf cannot prove it wrote is never replaced without --force; a FIFO never.

@@ -215,6 +215,26 @@ TEST_F(ConvertTest, AnExistingTemporaryFileIsNeverTruncated) {
   EXPECT_FALSE(fs::exists(file + ".tmp"));
 }
 
+// An OUT.tmp that is a folder is said to be one at once, with or without --force (issue 25 §8): it is
+// no leftover of another conversion, and --force could not replace it.
+TEST_F(ConvertTest, ATemporaryNameTakenByAFolderIsNamedAsAFolder) {
+  const std::string file = out("data.h5");
+  fs::create_directories(file + ".tmp/inside");
+  for (const bool force : {false, true}) {
+    ImageFolderOptions o = options(2, 2);
+    o.force = force;
+    try {
+      convert_image_folder(images_.string(), file, o);
+      FAIL() << "wrote past a folder named " << file << ".tmp";
+    } catch (const IoError& e) {
+      EXPECT_TRUE(contains(e.what(), file + ".tmp: is a folder, not a file name")) << e.what();
+      EXPECT_FALSE(contains(e.what(), "another run of this command")) << e.what();
+    }
+  }
+  EXPECT_TRUE(fs::is_directory(file + ".tmp/inside"));
+  EXPECT_FALSE(fs::exists(file));
+}
+
 // Images in folders nested inside a class folder belong to that class (in path order); hidden
 // folders are skipped.
 TEST_F(ConvertTest, ImagesInNestedFoldersBelongToTheirClass) {

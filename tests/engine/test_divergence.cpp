@@ -112,5 +112,22 @@ TEST(Divergence, AWholeCohortDivergingStopsAtOnceForEveryAlgorithm) {
   }
 }
 
+// A round in which every client diverged trained no model: its train_loss is NaN (issue 25 §4),
+// never 0.0, which would read as a perfect loss; the checkpoint of the stop records the same.
+TEST(Divergence, AWholeCohortDivergingRecordsNaNAsItsTrainingLoss) {
+  MpiCommunicator world(MPI_COMM_WORLD);
+  test::SharedDir dir(world);
+  const std::string message =
+      stop_message([&] { test::run_into(test::small_config("fedavg", {"train.lr=1e38"}), dir / "all", world); });
+  ASSERT_NE(message.find("round 1: 3 of 3 cohort clients diverged"), std::string::npos) << message;
+  if (world.rank() == 0) {
+    const h5::File file = h5::File::open(dir / "all/run.h5", h5::Mode::kRead);
+    const std::vector<double> loss = file.open_dataset("metrics/rounds/train_loss").read<double>();
+    ASSERT_EQ(loss.size(), 1u);
+    EXPECT_TRUE(std::isnan(loss[0])) << "train_loss = " << loss[0];
+    EXPECT_EQ(file.open_dataset("metrics/rounds/diverged_clients").read<int64_t>(), (std::vector<int64_t>{3}));
+  }
+}
+
 }  // namespace
 }  // namespace fedsaf
