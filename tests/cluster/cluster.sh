@@ -10,7 +10,8 @@
 #
 # Used two ways:
 #   source tests/cluster/cluster.sh; cluster_up DIR N; trap cluster_down EXIT; cluster_exec node1 CMD...
-#   bash tests/cluster/cluster.sh up DIR N | exec DIR NODE CMD... | kill-node DIR NODE | down DIR
+#   bash tests/cluster/cluster.sh up DIR N | exec DIR NODE CMD... | kill-node DIR NODE |
+#                                 cut-link DIR NODE | down DIR
 # Settings (environment): CLUSTER_SUBNET (a /24 in 169.254.1.0–169.254.254.0, default derived from
 # the pid so two runs do not collide), CLUSTER_BRIDGE (≤ 10 characters, default fsc<pid>),
 # CLUSTER_SHARED (colon-separated paths under /tmp that must stay visible inside the nodes).
@@ -155,16 +156,27 @@ cluster_node_processes() {
   for p in /proc/[0-9]*; do
     [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
   done
+  return 0
 }
 
-# cluster_kill_node NODE: a node dies: SIGKILL to every process in it, its link down.
+# cluster_kill_node NODE: a node's processes all die (SIGKILL), then its link goes down. The link
+# goes down only once they are gone, so their kernel has closed their connections (as when a
+# node's processes crash); cluster_cut_link is the silent loss of a node or its network.
 cluster_kill_node() {
-  local pids
+  local pids i
   pids=$(cluster_node_processes "$1") || return 1
   # shellcheck disable=SC2086
   [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-  ip link set "${CLUSTER_BRIDGE}n${1#node}" down 2>/dev/null
-  return 0
+  for ((i = 0; i < 500; i++)); do
+    [ -z "$(cluster_node_processes "$1")" ] && break
+    sleep 0.01
+  done
+  cluster_cut_link "$1"
+}
+
+# cluster_cut_link NODE: NODE's cable is pulled: nothing it sends or is sent arrives any more.
+cluster_cut_link() {
+  ip link set "${CLUSTER_BRIDGE}n${1#node}" down
 }
 
 # Stops every process in the nodes (by namespace: only what this cluster started), then removes
@@ -201,7 +213,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
       ;;
     exec) cluster_load "${2:?usage: cluster.sh exec DIR NODE CMD...}" && shift 2 && cluster_exec "$@" ;;
     kill-node) cluster_load "${2:?usage: cluster.sh kill-node DIR NODE}" && cluster_kill_node "$3" ;;
+    cut-link) cluster_load "${2:?usage: cluster.sh cut-link DIR NODE}" && cluster_cut_link "$3" ;;
     down) cluster_load "${2:?usage: cluster.sh down DIR}" && cluster_down ;;
-    *) echo "usage: cluster.sh check | up DIR [N] | exec DIR NODE CMD... | kill-node DIR NODE | down DIR" >&2; exit 2 ;;
+    *) echo "usage: cluster.sh check | up DIR [N] | exec DIR NODE CMD... | kill-node DIR NODE | cut-link DIR NODE | down DIR" >&2; exit 2 ;;
   esac
 fi
