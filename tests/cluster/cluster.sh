@@ -171,6 +171,7 @@ cluster_kill_node() {
     [ -z "$(cluster_node_processes "$1")" ] && break
     sleep 0.01
   done
+  sleep 0.2  # their closing packets (FIN, RST) on the wire
   cluster_cut_link "$1"
 }
 

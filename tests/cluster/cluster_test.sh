@@ -35,12 +35,15 @@ cluster_test_start() {
 # cluster_mpirun HOSTS ARGS...: mpirun started on node1 (the "login node") over the hosts
 # (node1:2,node2:2), ssh replaced by the namespace agent; MPI and Open MPI's own wiring use only
 # the cluster's subnet. yield_when_idle: more ranks than cores here, so waiting ranks must not spin.
+# A short out-of-band keepalive (2 s idle, 3 probes 1 s apart): a node whose last packets were
+# lost is noticed in seconds; with the defaults (300 s, 9 × 20 s) the job hangs for minutes.
 cluster_mpirun() {
   local hosts=$1
   shift
   cluster_exec node1 mpirun --host "$hosts" \
     --mca plm_rsh_agent "$CLUSTER_TESTS/rsh-agent.sh" --mca plm_rsh_no_tree_spawn 1 \
     --mca btl_tcp_if_include "$CLUSTER_SUBNET" --mca oob_tcp_if_include "$CLUSTER_SUBNET" \
+    --mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
     --mca mpi_yield_when_idle 1 --bind-to none -x OMP_NUM_THREADS "$@"
 }
 

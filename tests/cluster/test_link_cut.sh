@@ -2,9 +2,9 @@
 # The network fails mid-run (CTest test_cluster_link_cut): fedsaf at 2 nodes × 2 ranks with
 # checkpoints every 2 rounds; once a checkpoint exists node2's link is cut while its processes
 # live on (no connection is closed: nothing more arrives). With Open MPI's out-of-band keepalive
-# short (2 s idle, 3 probes 1 s apart) the job must end within 20 s naming node2, and the
-# checkpoints must be intact: the run resumes on node1 at 2 ranks and finishes within 1e-5 of an
-# unbroken 4-rank run. Exit 77 (skipped) where no cluster can be made.
+# short (cluster_mpirun: 2 s idle, 3 probes 1 s apart) the job must end within 20 s naming
+# node2, and the checkpoints must be intact: the run resumes on node1 at 2 ranks and finishes
+# within 1e-5 of an unbroken 4-rank run. Exit 77 (skipped) where no cluster can be made.
 # Usage: test_link_cut.sh FEDSAF_BINARY
 set -u
 # shellcheck source=tests/cluster/cluster_test.sh
@@ -12,8 +12,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster_test.sh"
 cluster_test_start "${1:?usage: test_link_cut.sh FEDSAF_BINARY}" 2
 rounds=12
 read -r -a args <<<"$(cluster_run_args) --set run.rounds=$rounds --set run.checkpoint_every=2 --set run.checkpoint_keep=3"
-# Without these a silent peer is noticed only after 300 s idle + 9 probes 20 s apart (defaults).
-keepalive=(--mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3)
 out=$CLUSTER_WORK/runs
 mkdir -p "$out"
 mpi() { timeout -k 5 "$1" bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_TESTS/cluster_test.sh" "${@:2}"; }
@@ -21,7 +19,7 @@ mpi() { timeout -k 5 "$1" bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_T
 mpi 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
   { cluster_fail "the unbroken run failed"; cat "$out-unbroken.log"; }
 
-mpi 120 node1:2,node2:2 "${keepalive[@]}" "$CLUSTER_BINARY" "${args[@]}" --out "$out/cut" >"$out-cut.log" 2>&1 &
+mpi 120 node1:2,node2:2 "$CLUSTER_BINARY" "${args[@]}" --out "$out/cut" >"$out-cut.log" 2>&1 &
 job=$!
 for ((i = 0; i < 6000; i++)); do
   [ -e "$out/cut/checkpoints/ckpt-000004.h5" ] || ! kill -0 "$job" 2>/dev/null && break
