@@ -193,10 +193,12 @@ cluster_down() {
   while read -r kind what; do
     case $kind in
       node) kill -KILL "$what" 2>/dev/null ;;
+      pidfile) [ -r "$what" ] && kill -TERM "$(<"$what")" 2>/dev/null ;;  # a daemon on the host (munged)
+      dir) [[ $what == /run/fedsaf-* ]] && rm -rf "$what" ;;  # made by mktemp for this cluster
       bridge) ip link del "$what" 2>/dev/null ;;
       stash) rmdir "$what" 2>/dev/null ;;
     esac
-  done <"$CLUSTER_DIR/pids"
+  done < <(tac "$CLUSTER_DIR/pids")  # last made, first undone
   for ((k = 1; k <= ${CLUSTER_NODES:-0}; k++)); do ip link del "${CLUSTER_BRIDGE}n$k" 2>/dev/null; done
   rm -f "$CLUSTER_DIR/pids"
 }
