@@ -172,12 +172,24 @@ cluster_kill_node() {
     sleep 0.01
   done
   sleep 0.2  # their closing packets (FIN, RST) on the wire
-  cluster_cut_link "$1"
+  # With its last process gone the namespace, and its veth pair, may be gone already.
+  ip link show "${CLUSTER_BRIDGE}n${1#node}" >/dev/null 2>&1 && cluster_cut_link "$1"
+  return 0
 }
 
 # cluster_cut_link NODE: NODE's cable is pulled: nothing it sends or is sent arrives any more.
 cluster_cut_link() {
   ip link set "${CLUSTER_BRIDGE}n${1#node}" down
+}
+
+# A daemon on the host (munged), by the pid in its pid file: SIGTERM, up to 5 s, then SIGKILL.
+cluster_stop_pidfile() {
+  local pid i
+  [ -r "$1" ] && pid=$(<"$1") && [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  return 0
 }
 
 # Stops every process in the nodes (by namespace: only what this cluster started), then removes
@@ -193,7 +205,7 @@ cluster_down() {
   while read -r kind what; do
     case $kind in
       node) kill -KILL "$what" 2>/dev/null ;;
-      pidfile) [ -r "$what" ] && kill -TERM "$(<"$what")" 2>/dev/null ;;  # a daemon on the host (munged)
+      pidfile) cluster_stop_pidfile "$what" ;;
       dir) [[ $what == /run/fedsaf-* ]] && rm -rf "$what" ;;  # made by mktemp for this cluster
       bridge) ip link del "$what" 2>/dev/null ;;
       stash) rmdir "$what" 2>/dev/null ;;

@@ -53,7 +53,7 @@ slurm_write_conf() {
     echo "SlurmdTimeout=10"
     echo "MailProg=/bin/true"
     echo "MinJobAge=3600"
-    echo "KillWait=10"
+    echo "KillWait=5"  # a requeued job's old step is gone sooner
     echo "InactiveLimit=0"
     echo "SchedulerType=sched/backfill"
     echo "SchedulerParameters=sched_interval=2"
