@@ -98,6 +98,8 @@ cluster_up() {
     ip link set "$host_end" master "$CLUSTER_BRIDGE" up || return 1
     nsenter -t "$pid" --net ip addr add "$(cluster_addr "$k")/24" dev eth0 || return 1
     nsenter -t "$pid" --net ip link set eth0 up || return 1
+    # The node's identity, for finding its processes even after its holder died.
+    echo "$(readlink "/proc/$pid/ns/net") $(readlink "/proc/$pid/ns/uts")" >"$CLUSTER_DIR/node$k.ns"
   done
   # No ping here: a node is reachable once its bridge port forwards and its eth0 is up.
   for ((k = 1; k <= CLUSTER_NODES; k++)); do
@@ -148,13 +150,15 @@ cluster_exec() {
   nsenter -t "$pid" --net --uts --mount --wd="$PWD" -- "$@"
 }
 
-# The pids of every process in NODE's network namespace (the holder and all it runs).
+# The pids of every process in NODE's namespaces (the holder and all it runs): its network and
+# UTS namespaces both (recorded at start), so a recycled namespace number never matches.
 cluster_node_processes() {
-  local pid ns p
-  pid=$(cluster_node_pid "$1") || return 1
-  ns=$(readlink "/proc/$pid/ns/net") || return 0
+  local net uts p
+  [ -r "$CLUSTER_DIR/$1.ns" ] || return 0
+  read -r net uts <"$CLUSTER_DIR/$1.ns"
   for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
+    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$net" ] && [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$uts" ] &&
+      echo "${p#/proc/}"
   done
   return 0
 }
@@ -164,7 +168,8 @@ cluster_node_processes() {
 # node's processes crash); cluster_cut_link is the silent loss of a node or its network.
 cluster_kill_node() {
   local pids i
-  pids=$(cluster_node_processes "$1") || return 1
+  cluster_node_pid "$1" >/dev/null || return 1
+  pids=$(cluster_node_processes "$1")
   # shellcheck disable=SC2086
   [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
   for ((i = 0; i < 500; i++)); do

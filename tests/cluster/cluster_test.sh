@@ -47,6 +47,14 @@ cluster_mpirun() {
     --mca mpi_yield_when_idle 1 --bind-to none -x OMP_NUM_THREADS "$@"
 }
 
+# cluster_mpirun_within SECONDS HOSTS ARGS...: cluster_mpirun, killed after SECONDS (status 124):
+# a hung job fails its test instead of stalling CI.
+cluster_mpirun_within() {
+  local limit=$1
+  shift
+  timeout -k 5 "$limit" bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_TESTS/cluster_test.sh" "$@"
+}
+
 # fedsaf's arguments for the tests' small run: FedSAF on synthetic data, 8 clients, an MLP.
 cluster_run_args() {
   echo run "$CLUSTER_REPO/configs/fedsaf-synthetic.toml" --set run.clients=8 --set model.hidden=[32]

@@ -14,8 +14,7 @@ out=$CLUSTER_WORK/runs
 run() {
   local t0 rc
   t0=$(date +%s.%N)
-  timeout -k 5 180 bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_TESTS/cluster_test.sh" "$2" \
-    "$CLUSTER_BINARY" "${args[@]}" --out "$out/$1" >"$out-$1.log" 2>&1
+  cluster_mpirun_within 180 "$2" "$CLUSTER_BINARY" "${args[@]}" --out "$out/$1" >"$out-$1.log" 2>&1
   rc=$?
   echo "$1 ($2): exit status $rc after $(cluster_since "$t0") s"
   [ "$rc" -eq 0 ] || { cluster_fail "$1 exited $rc"; cat "$out-$1.log"; }

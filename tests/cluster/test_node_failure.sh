@@ -13,14 +13,13 @@ rounds=12
 read -r -a args <<<"$(cluster_run_args) --set run.rounds=$rounds --set run.checkpoint_every=2 --set run.checkpoint_keep=3"
 out=$CLUSTER_WORK/runs
 mkdir -p "$out"
-mpi() { timeout -k 5 "$1" bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_TESTS/cluster_test.sh" "${@:2}"; }
 
 # The unbroken run, for the results.
-mpi 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
+cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
   { cluster_fail "the unbroken run failed"; cat "$out-unbroken.log"; }
 
 # The run that loses node2 once its second checkpoint exists (past start-up, with one to spare).
-mpi 180 node1:2,node2:2 "$CLUSTER_BINARY" "${args[@]}" --out "$out/broken" >"$out-broken.log" 2>&1 &
+cluster_mpirun_within 180 node1:2,node2:2 "$CLUSTER_BINARY" "${args[@]}" --out "$out/broken" >"$out-broken.log" 2>&1 &
 job=$!
 for ((i = 0; i < 6000; i++)); do
   [ -e "$out/broken/checkpoints/ckpt-000004.h5" ] || ! kill -0 "$job" 2>/dev/null && break
@@ -42,7 +41,7 @@ echo "-------------------------------------------"
 grep -q "on node node2" "$out-broken.log" || cluster_fail "nothing in the output names the lost node (node2)"
 
 # Resume on the node that is left, at another rank count.
-mpi 180 node1:2 "$CLUSTER_BINARY" "${args[@]}" --resume --out "$out/broken" >"$out-resumed.log" 2>&1 ||
+cluster_mpirun_within 180 node1:2 "$CLUSTER_BINARY" "${args[@]}" --resume --out "$out/broken" >"$out-resumed.log" 2>&1 ||
   { cluster_fail "the resume on node1 failed"; cat "$out-resumed.log"; }
 grep "resuming from" "$out-resumed.log" || cluster_fail "the resumed run did not say which checkpoint it resumed from"
 grep -q "after round $rounds of" "$out-resumed.log" && cluster_fail "the run had finished before the kill"

@@ -17,12 +17,12 @@ read -r -a args <<<"$(cluster_run_args) --quiet --set run.rounds=6"
 out=$CLUSTER_WORK/runs
 mkdir -p "$out"
 
-timeout -k 5 120 bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_TESTS/cluster_test.sh" node1:4 \
-  "$CLUSTER_BINARY" "${args[@]}" --out "$out/reference" >"$out-reference.log" 2>&1 ||
+cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --out "$out/reference" >"$out-reference.log" 2>&1 ||
   { cluster_fail "the 1-node reference run failed"; cat "$out-reference.log"; }
 
 # submit NAME LAUNCHER: the batch script (CONFIG, then run options: args without "run") over
-# 2 nodes × 2 tasks; sbatch --wait returns the job's status.
+# 2 nodes × 2 tasks; sbatch --wait returns the job's status. --time=2: a stuck job (a rank that
+# died leaves the others waiting: the script runs srun --kill-on-bad-exit=0) ends in minutes.
 # Open MPI's interfaces come through the environment, as a site would set them for its network.
 submit() {
   local t0 rc
@@ -30,8 +30,8 @@ submit() {
   SLURM_CONF=$SLURM_DIR/slurm.conf FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO FEDSAF_LAUNCHER=$2 \
     OMPI_MCA_btl_tcp_if_include=$CLUSTER_SUBNET OMPI_MCA_oob_tcp_if_include=$CLUSTER_SUBNET \
     OMPI_MCA_mpi_yield_when_idle=1 \
-    timeout -k 5 180 bash -c 'source "$0"; cluster_exec node1 "$@"' "$CLUSTER_TESTS/cluster_test.sh" \
-    sbatch --wait --job-name="$1" --nodes=2 --ntasks-per-node=2 --output="$out/$1-%j.out" \
+    timeout -k 5 150 bash -c 'source "$0"; cluster_exec node1 "$@"' "$CLUSTER_TESTS/cluster_test.sh" \
+    sbatch --wait --time=2 --job-name="$1" --nodes=2 --ntasks-per-node=2 --output="$out/$1-%j.out" \
     "$CLUSTER_REPO/jobs/fedsaf.sbatch" "${args[@]:1}" --out "$out/$1" >"$out-$1.sbatch" 2>&1
   rc=$?
   echo "$1 (sbatch, launcher $2): exit status $rc after $(cluster_since "$t0") s"

@@ -20,8 +20,7 @@ read -r -a args <<<"$(cluster_run_args) --set run.rounds=$rounds --set run.check
 out=$CLUSTER_WORK/runs
 mkdir -p "$out"
 
-timeout -k 5 120 bash -c 'source "$0"; cluster_mpirun "$@"' "$CLUSTER_TESTS/cluster_test.sh" node1:4 \
-  "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
+cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
   { cluster_fail "the unbroken run failed"; cat "$out-unbroken.log"; }
 
 # job FIELD: one field of the job's `scontrol show job` (JobState, Restarts, NodeList, ...).
@@ -40,12 +39,12 @@ wait_job() {  # wait_job SECONDS WHAT TEST...: until the test (on job fields) ho
 submitted=$(SLURM_CONF=$SLURM_DIR/slurm.conf FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO \
   OMPI_MCA_btl_tcp_if_include=$CLUSTER_SUBNET OMPI_MCA_oob_tcp_if_include=$CLUSTER_SUBNET \
   OMPI_MCA_mpi_yield_when_idle=1 \
-  cluster_exec node1 sbatch --requeue --job-name=nodefail --nodes=2 --ntasks-per-node=2 \
+  cluster_exec node1 sbatch --requeue --time=3 --job-name=nodefail --nodes=2 --ntasks-per-node=2 \
   --output="$out/nodefail-%j.out" "$CLUSTER_REPO/jobs/fedsaf.sbatch" "${args[@]:1}" --out "$out/job" 2>&1)
 jid=$(grep -oE "Submitted batch job [0-9]+" <<<"$submitted" | grep -oE "[0-9]+$")
 [ -n "$jid" ] || { cluster_fail "sbatch failed: $submitted"; cluster_test_end; }
 
-for ((i = 0; i < 6000; i++)); do
+for ((i = 0; i < 3000; i++)); do
   [ -e "$out/job/checkpoints/ckpt-000004.h5" ] && break
   [ "$(job JobState)" = FAILED ] && break
   sleep 0.02
@@ -63,7 +62,7 @@ slurm_cmd scontrol update JobId="$jid" NumNodes=1-1 NumTasks=2 NumCPUs=2 ||
   cluster_fail "scontrol update NumNodes=1-1 NumTasks=2 NumCPUs=2 refused"
 slurm_cmd scontrol update JobId="$jid" StartTime=now || cluster_fail "scontrol update StartTime=now refused"
 finished() { case $(job JobState) in COMPLETED | FAILED | CANCELLED | NODE_FAIL | TIMEOUT) return 0 ;; esac; return 1; }
-wait_job 120 "the requeued job finished" finished
+wait_job 90 "the requeued job finished" finished
 echo "job $jid: $(job JobState) (exit $(job ExitCode)) on $(job NodeList), $(cluster_since "$killed_at") s after the kill"
 [ "$(job JobState)" = COMPLETED ] || { cluster_fail "the requeued job did not complete"; tail -n 30 "$out"/nodefail-*.out; }
 
