@@ -29,6 +29,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # Slurm (real single-node cluster in the tests)
   slurm-wlm munge
+  # the cluster in a box of tests/cluster (ip, bridge; unshare and nsenter are in util-linux)
+  iproute2 util-linux
   # analysis (Debian's /usr/bin/python3)
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest
   # real data
