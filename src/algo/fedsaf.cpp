@@ -110,6 +110,22 @@ PartStatistics fisher_statistics(const FisherSums& sums, int64_t round, const st
   return fisher;
 }
 
+// A plan from a checkpoint must fit this run of n clients: a planned round of −1 (none) or more,
+// and a cohort of distinct clients of this run (issue 25 §6: a plan of clients that do not exist
+// was taken as is). Throws IoError naming the state.
+void check_plan(int64_t round, const std::vector<int64_t>& cohort, int64_t n) {
+  const auto bad = [&](const std::string& what) {
+    throw IoError(fmt::format("state 'plan' (round {}, then {} client(s)): {}", round, cohort.size(), what));
+  };
+  if (round < -1) bad(fmt::format("planned round index {} is negative", round));
+  if (static_cast<int64_t>(cohort.size()) > n) bad(fmt::format("more clients than this run's {}", n));
+  std::set<int64_t> seen;
+  for (int64_t c : cohort) {
+    if (c < 0 || c >= n) bad(fmt::format("client {} is not a client of this run (ids 0..{})", c, n - 1));
+    if (!seen.insert(c).second) bad(fmt::format("client {} appears twice", c));
+  }
+}
+
 class FedSaf : public Algorithm {
  public:
   FedSaf(const FedSafOptions& options, const AttentionOptions& attention) : options_(options), attention_(attention) {}
@@ -281,26 +297,10 @@ class FedSaf : public Algorithm {
     if (plan.numel() < 1) throw IoError("state 'plan': empty, expected the planned round, then its cohort");
     planned_round_ = plan[0].item<int64_t>();
     planned_cohort_.assign(plan.data_ptr<int64_t>() + 1, plan.data_ptr<int64_t>() + plan.numel());
-    check_plan();
+    check_plan(planned_round_, planned_cohort_, context_.num_clients);
   }
 
  private:
-  // A plan from a checkpoint must fit this run: a planned round of −1 (none) or more, and a cohort of
-  // distinct clients of this run (issue 25 §6: a plan of clients that do not exist was taken as is).
-  void check_plan() const {
-    const int64_t n = context_.num_clients;
-    const auto bad = [&](const std::string& what) {
-      throw IoError(fmt::format("state 'plan' (round {}, then {} client(s)): {}", planned_round_,
-                                planned_cohort_.size(), what));
-    };
-    if (planned_round_ < -1) bad(fmt::format("planned round index {} is negative", planned_round_));
-    if (static_cast<int64_t>(planned_cohort_.size()) > n) bad(fmt::format("more clients than this run's {}", n));
-    std::set<int64_t> seen;
-    for (int64_t c : planned_cohort_) {
-      if (c < 0 || c >= n) bad(fmt::format("client {} is not a client of this run (ids 0..{})", c, n - 1));
-      if (!seen.insert(c).second) bad(fmt::format("client {} appears twice", c));
-    }
-  }
 
   // Collective: the mix u_iˢ for the hosted clients `rows` (ascending) from every rank's latest
   // uploads; sigma_rows marks the rows that define σ = "auto".
