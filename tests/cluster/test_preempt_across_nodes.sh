@@ -77,7 +77,7 @@ preempt() {
   ckpt=$(find "$dir/checkpoints" -name 'ckpt-*.h5' -printf '%f\n' 2>/dev/null | sort | tail -n 1)
   [ -n "$ckpt" ] || { cluster_fail "$name: no checkpoint after the signal"; return; }
   /usr/bin/python3 - "$dir/checkpoints/$ckpt" "$clients" "$rounds" <<'EOF' || cluster_fail "$name: checkpoint $ckpt lacks some rank's state"
-import sys, h5py, numpy as np
+import sys, h5py
 path, clients, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with h5py.File(path, "r") as f:
     c = f["checkpoint"].attrs
