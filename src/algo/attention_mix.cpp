@@ -120,7 +120,8 @@ void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, 
   xi.unit = "attention weight ξ_ij (row i sums to 1; NaN row: not computed that round)";
   xi.width = num_clients;
   xi.store = rows > 0 && every > 0 && (round + 1) % every == 0;
-  if (fresh && report.clients.defined()) {
+  // Only rounds that store it: [k, N] as doubles is 800 MB per rank for 10,000 rows of 10,000 clients.
+  if (xi.store && fresh && report.clients.defined()) {
     const torch::Tensor clients = report.clients.to(torch::kCPU, torch::kInt64).contiguous();  // [k]
     xi.clients.assign(clients.data_ptr<int64_t>(), clients.data_ptr<int64_t>() + clients.numel());
     xi.values = to_doubles(report.xi);  // [k, N] row-major

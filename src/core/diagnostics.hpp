@@ -51,7 +51,8 @@ struct ClientRows {
   int64_t width = 1;
   bool store = false;            // the same on every rank
   std::vector<int64_t> clients;  // [k] this rank's rows' clients, distinct
-  std::vector<double> values;    // [k × width] row-major; after combining [N × width] (float32 in the file)
+  std::vector<double> values;    // [k × width] row-major; after combining [N × width] (float32 in the file);
+                                 // algorithms may leave clients and values empty where store is false
 };
 
 struct Diagnostics {

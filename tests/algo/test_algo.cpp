@@ -209,7 +209,7 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
   const Config config = default_config({"run.clients=3", "run.rounds=2", "run.algorithm=fedsaf", "run.join_ratio=1",
                                         "attention.kernel=fedamp", "attention.alpha_k=1", "attention.sigma=2",
                                         "attention.xi_min=0.1", "fedsaf.fisher_mode=param", "fedsaf.delta=0.001",
-                                        "fedsaf.fisher_source=last_epoch", "train.local_epochs=1",
+                                        "fedsaf.fisher_source=last_epoch", "train.local_epochs=1", "attention.every=1",
                                         "train.batch_size=10"});
   MpiCommunicator comm;
   AlgoContext context;

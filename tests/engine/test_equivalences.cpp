@@ -153,7 +153,8 @@ struct HandRun {
 };
 void hand_round0(HandRun& h, Communicator& world, const std::vector<std::string>& overrides,
                  const std::vector<std::vector<float>>& uploads) {
-  h.config = default_config(overrides + std::vector<std::string>{"run.algorithm=fedamp"});
+  // attention.every = 1: the diagnostics carry ξ in every round (those that store it).
+  h.config = default_config(overrides + std::vector<std::string>{"run.algorithm=fedamp", "attention.every=1"});
   h.context.train = h.config.train;
   h.context.seed = h.config.run.seed;
   h.context.num_clients = static_cast<int64_t>(uploads.size());
