@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <string>
 
 #include "algo/algorithm_state.hpp"
 #include "algo/client_memory.hpp"
@@ -22,11 +23,9 @@ namespace {
 // MemAvailable of /proc/meminfo in bytes (0 where there is none): the automatic host budget's base.
 int64_t memory_available_bytes() {
   std::ifstream in("/proc/meminfo");
-  std::string key;
-  int64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
+  std::string line;
+  while (std::getline(in, line))  // "MemAvailable:   12345678 kB"
+    if (line.rfind("MemAvailable:", 0) == 0) return std::stoll(line.substr(13)) * 1024;
   return 0;
 }
 
