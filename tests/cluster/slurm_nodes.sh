@@ -21,6 +21,21 @@ slurm_check() {
 # slurm_cmd CMD...: a Slurm client command on node1 (the login node) against this cluster.
 slurm_cmd() { SLURM_CONF=$SLURM_DIR/slurm.conf cluster_exec node1 "$@"; }
 
+# slurm_submit CMD...: slurm_cmd with what the jobs need in the environment (sbatch exports it):
+# the binary and checkout under test, and Open MPI held to the cluster's subnet, as a site would
+# set it for its network.
+slurm_submit() {
+  FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO \
+    OMPI_MCA_btl_tcp_if_include=$CLUSTER_SUBNET OMPI_MCA_oob_tcp_if_include=$CLUSTER_SUBNET \
+    OMPI_MCA_mpi_yield_when_idle=1 slurm_cmd "$@"
+}
+
+# slurm_job_field JOB FIELD: one field of `scontrol show job` (JobState, Restarts, NodeList, ...);
+# of an array job, one line per task.
+slurm_job_field() {
+  slurm_cmd scontrol show job -o "$1" 2>/dev/null | grep -oE "(^| )$2=[^ ]*" | cut -d= -f2-
+}
+
 slurm_write_conf() {
   local k cpus
   cpus=$(nproc)
