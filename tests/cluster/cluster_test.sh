@@ -60,6 +60,19 @@ cluster_run_args() {
   echo run "$CLUSTER_REPO/configs/fedsaf-synthetic.toml" --set run.clients=8 --set model.hidden=[32]
 }
 
+# cluster_failure_setup: what the failure tests (a node killed, a link cut, under mpirun or Slurm)
+# share: a 12-round run with a checkpoint every 2 rounds, so one exists well before the end to
+# resume from. Sets rounds, args (fedsaf's) and out (the runs' folder), and runs it unbroken at
+# node1 × 4 ranks into $out/unbroken: the results the resumed run must reach.
+cluster_failure_setup() {
+  rounds=12
+  read -r -a args <<<"$(cluster_run_args) --set run.rounds=$rounds --set run.checkpoint_every=2 --set run.checkpoint_keep=3"
+  out=$CLUSTER_WORK/runs
+  mkdir -p "$out"
+  cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
+    { cluster_fail "the unbroken run failed"; cat "$out-unbroken.log"; }
+}
+
 cluster_test_end() {
   if [ "$cluster_test_failures" -gt 0 ]; then
     echo "$cluster_test_failures check(s) failed"

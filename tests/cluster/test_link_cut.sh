@@ -10,13 +10,7 @@ set -u
 # shellcheck source=tests/cluster/cluster_test.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cluster_test.sh"
 cluster_test_start "${1:?usage: test_link_cut.sh FEDSAF_BINARY}" 2
-rounds=12
-read -r -a args <<<"$(cluster_run_args) --set run.rounds=$rounds --set run.checkpoint_every=2 --set run.checkpoint_keep=3"
-out=$CLUSTER_WORK/runs
-mkdir -p "$out"
-
-cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
-  { cluster_fail "the unbroken run failed"; cat "$out-unbroken.log"; }
+cluster_failure_setup
 
 cluster_mpirun_within 120 node1:2,node2:2 "$CLUSTER_BINARY" "${args[@]}" --out "$out/cut" >"$out-cut.log" 2>&1 &
 job=$!

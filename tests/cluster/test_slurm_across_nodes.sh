@@ -23,15 +23,12 @@ cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --out "$out/ref
 # submit NAME LAUNCHER: the batch script (CONFIG, then run options: args without "run") over
 # 2 nodes × 2 tasks; sbatch --wait returns the job's status. --time=2: a stuck job (a rank that
 # died leaves the others waiting: the script runs srun --kill-on-bad-exit=0) ends in minutes.
-# Open MPI's interfaces come through the environment, as a site would set them for its network.
+# Open MPI's interfaces come through the environment (slurm_submit).
 submit() {
   local t0 rc
   t0=$(date +%s.%N)
-  SLURM_CONF=$SLURM_DIR/slurm.conf FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO FEDSAF_LAUNCHER=$2 \
-    OMPI_MCA_btl_tcp_if_include=$CLUSTER_SUBNET OMPI_MCA_oob_tcp_if_include=$CLUSTER_SUBNET \
-    OMPI_MCA_mpi_yield_when_idle=1 \
-    timeout -k 5 150 bash -c 'source "$0"; cluster_exec node1 "$@"' "$CLUSTER_TESTS/cluster_test.sh" \
-    sbatch --wait --time=2 --job-name="$1" --nodes=2 --ntasks-per-node=2 --output="$out/$1-%j.out" \
+  FEDSAF_LAUNCHER=$2 slurm_submit timeout -k 5 150 sbatch --wait --time=2 --job-name="$1" \
+    --nodes=2 --ntasks-per-node=2 --output="$out/$1-%j.out" \
     "$CLUSTER_REPO/jobs/fedsaf.sbatch" "${args[@]:1}" --out "$out/$1" >"$out-$1.sbatch" 2>&1
   rc=$?
   echo "$1 (sbatch, launcher $2): exit status $rc after $(cluster_since "$t0") s"

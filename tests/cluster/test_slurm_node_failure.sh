@@ -15,16 +15,10 @@ source "$CLUSTER_TESTS/slurm_nodes.sh"
 slurm_check
 cluster_test_start "${1:?usage: test_slurm_node_failure.sh FEDSAF_BINARY}" 2
 slurm_up || { echo "FAIL: Slurm did not start on the cluster"; exit 1; }
-rounds=12
-read -r -a args <<<"$(cluster_run_args) --set run.rounds=$rounds --set run.checkpoint_every=2 --set run.checkpoint_keep=3"
-out=$CLUSTER_WORK/runs
-mkdir -p "$out"
-
-cluster_mpirun_within 120 node1:4 "$CLUSTER_BINARY" "${args[@]}" --quiet --out "$out/unbroken" >"$out-unbroken.log" 2>&1 ||
-  { cluster_fail "the unbroken run failed"; cat "$out-unbroken.log"; }
+cluster_failure_setup
 
 # job FIELD: one field of the job's `scontrol show job` (JobState, Restarts, NodeList, ...).
-job() { slurm_cmd scontrol show job -o "$jid" 2>/dev/null | grep -oE "(^| )$1=[^ ]*" | head -n 1 | cut -d= -f2; }
+job() { slurm_job_field "$jid" "$1" | head -n 1; }
 wait_job() {  # wait_job SECONDS WHAT TEST...: until the test (on job fields) holds
   local limit=$1 what=$2 i
   shift 2
@@ -36,10 +30,7 @@ wait_job() {  # wait_job SECONDS WHAT TEST...: until the test (on job fields) ho
   return 1
 }
 
-submitted=$(SLURM_CONF=$SLURM_DIR/slurm.conf FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO \
-  OMPI_MCA_btl_tcp_if_include=$CLUSTER_SUBNET OMPI_MCA_oob_tcp_if_include=$CLUSTER_SUBNET \
-  OMPI_MCA_mpi_yield_when_idle=1 \
-  cluster_exec node1 sbatch --requeue --time=3 --job-name=nodefail --nodes=2 --ntasks-per-node=2 \
+submitted=$(slurm_submit sbatch --requeue --time=3 --job-name=nodefail --nodes=2 --ntasks-per-node=2 \
   --output="$out/nodefail-%j.out" "$CLUSTER_REPO/jobs/fedsaf.sbatch" "${args[@]:1}" --out "$out/job" 2>&1)
 jid=$(grep -oE "Submitted batch job [0-9]+" <<<"$submitted" | grep -oE "[0-9]+$")
 [ -n "$jid" ] || { cluster_fail "sbatch failed: $submitted"; cluster_test_end; }
