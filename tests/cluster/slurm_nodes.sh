@@ -23,9 +23,11 @@ slurm_cmd() { SLURM_CONF=$SLURM_DIR/slurm.conf cluster_exec node1 "$@"; }
 
 # slurm_submit CMD...: slurm_cmd with what the jobs need in the environment (sbatch exports it):
 # the binary and checkout under test, and Open MPI held to the cluster's subnet, as a site would
-# set it for its network.
+# set it for its network. SBATCH_SIGNAL: the tests' jobs have limits of minutes, and a USR1 lead
+# of the batch script's 180 s is due at once: Slurm sent it on its next check (seen under load)
+# and the job checkpointed and requeued itself.
 slurm_submit() {
-  FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO \
+  SBATCH_SIGNAL=B:USR1@20 FEDSAF_BINARY=$CLUSTER_BINARY FEDSAF_ROOT=$CLUSTER_REPO \
     OMPI_MCA_btl_tcp_if_include=$CLUSTER_SUBNET OMPI_MCA_oob_tcp_if_include=$CLUSTER_SUBNET \
     OMPI_MCA_mpi_yield_when_idle=1 slurm_cmd "$@"
 }

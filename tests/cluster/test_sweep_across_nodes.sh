@@ -19,8 +19,7 @@ sweep=$CLUSTER_WORK/sweep
 nodes=node1,node2
 
 # exclusive: one point a node whatever a node's CPU count, so the 2 points running at once are on
-# different nodes. time: a stuck point ends in minutes; its USR1 lead must be below it (the batch
-# script's own, 180 s, is not).
+# different nodes. time: a stuck point ends in minutes.
 cat >"$CLUSTER_WORK/box.toml" <<EOF
 name = "box"
 config = "$CLUSTER_REPO/configs/fedsaf-synthetic.toml"
@@ -37,7 +36,6 @@ analysis = "compare"
 ntasks = 1
 exclusive = true
 time = "00:03:00"
-signal = "B:USR1@20"
 [analysis_slurm]
 time = "00:03:00"
 EOF
