@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Slurm on the cluster in a box (sourced after cluster_up): its own munged (own key and socket in
-# /run, started on the host: a UNIX socket path reaches every node through the shared file system),
-# slurmctld on node1 (the head node) and one slurmd per node, each in that node's namespaces.
+# Slurm on the cluster in a box (sourced; slurm_up after cluster_up): its own munged (own key and
+# socket in /run, started on the host: a UNIX socket path reaches every node through the shared
+# file system), slurmctld on node1 (the head node) and one slurmd per node, each in that node's
+# namespaces.
 # The config (SLURM_CONF), state, spool and logs are fresh under $CLUSTER_DIR/slurm every time:
 # a controller that finds old state reuses job ids and trips over stale sockets. Each node's
 # TmpFS is its private /tmp (Slurm's PMIx plugin needs a per-node one).
-# slurm_up exits 77 where Slurm or munge is not installed; slurm_down stops the daemons by pid.
+# slurm_check exits 77 where Slurm or munge is not installed; cluster_down stops the daemons
+# (munged by its pid file, the others with their nodes).
 
 SLURM_BINARIES=(munged mungekey slurmctld slurmd sbatch scontrol sinfo srun)
 
@@ -16,6 +18,14 @@ slurm_check() {
       { cluster_log "skipped: '$b' not found (install slurm-wlm and munge: scripts/install-deps.sh)"; exit 77; }
   done
   id munge >/dev/null 2>&1 || { cluster_log "skipped: no 'munge' user (install munge)"; exit 77; }
+}
+
+# slurm_test_start BINARY N: for a test that sourced cluster_test.sh: skips (77) without Slurm or
+# munge, else cluster_test_start with Slurm up on its nodes.
+slurm_test_start() {
+  slurm_check
+  cluster_test_start "$1" "$2"
+  slurm_up || { echo "FAIL: Slurm did not start on the cluster"; exit 1; }
 }
 
 # slurm_cmd CMD...: a Slurm client command on node1 (the login node) against this cluster.

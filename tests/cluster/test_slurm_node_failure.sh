@@ -12,9 +12,7 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/cluster_test.sh"
 # shellcheck source=tests/cluster/slurm_nodes.sh
 source "$CLUSTER_TESTS/slurm_nodes.sh"
-slurm_check
-cluster_test_start "${1:?usage: test_slurm_node_failure.sh FEDSAF_BINARY}" 2
-slurm_up || { echo "FAIL: Slurm did not start on the cluster"; exit 1; }
+slurm_test_start "${1:?usage: test_slurm_node_failure.sh FEDSAF_BINARY}" 2
 cluster_failure_setup
 
 # job FIELD: one field of the job's `scontrol show job` (JobState, Restarts, NodeList, ...).
