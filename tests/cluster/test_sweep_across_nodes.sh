@@ -49,10 +49,12 @@ show_logs() {
 
 t0=$(date +%s.%N)
 slurm_submit timeout -k 5 60 /usr/bin/python3 "$CLUSTER_REPO/jobs/fedsaf-sweep" "$CLUSTER_WORK/box.toml" \
-  --out "$sweep" >"$CLUSTER_WORK/sweep.log" 2>&1 || { cluster_fail "fedsaf-sweep failed"; show_logs; cluster_test_end; }
+  --out "$sweep" >"$CLUSTER_WORK/sweep.log" 2>&1 ||
+  { cluster_fail "fedsaf-sweep failed"; show_logs; cluster_test_end; }
 array=$(sed -n 's/.*submitted array 0: .*job \([0-9]*\)$/\1/p' "$CLUSTER_WORK/sweep.log")
 analysis=$(sed -n 's/.*submitted analysis job \([0-9]*\) .*/\1/p' "$CLUSTER_WORK/sweep.log")
-[ -n "$array" ] && [ -n "$analysis" ] || { cluster_fail "no array or analysis job id in fedsaf-sweep's output"; show_logs; cluster_test_end; }
+[ -n "$array" ] && [ -n "$analysis" ] ||
+  { cluster_fail "no array or analysis job id in fedsaf-sweep's output"; show_logs; cluster_test_end; }
 echo "submitted: array job $array, analysis job $analysis"
 
 # Until the queue is empty (array and analysis done, or the analysis cancelled by a failed point).
@@ -89,8 +91,10 @@ for f in compare.md summary.csv groups.csv; do
   [ -s "$sweep/analysis/$f" ] || cluster_fail "the analysis wrote no $sweep/analysis/$f"
 done
 for r in "${runs[@]}"; do
-  [ "$sweep/analysis/compare.md" -nt "$(dirname "$r")/slurm-jobs.log" ] ||
-    cluster_fail "$sweep/analysis/compare.md is not newer than $(dirname "$r")/slurm-jobs.log"
+  for f in "$r" "$(dirname "$r")/slurm-jobs.log"; do
+    [ -e "$f" ] && [ "$sweep/analysis/compare.md" -nt "$f" ] ||
+      cluster_fail "$sweep/analysis/compare.md is not newer than $f (or one is missing)"
+  done
 done
 [ "$cluster_test_failures" = 0 ] || show_logs
 cluster_test_end
