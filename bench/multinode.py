@@ -5,7 +5,8 @@
                                            one TSV line per node from the ROUNDS-round run LONG
                                            and its 1-round baseline BASE (folders with run.h5;
                                            LONG.bytes / BASE.bytes hold "NODE RX TX" before, after)
-  multinode.py table TSV                   the rows as a Markdown table, one line per case
+  multinode.py table TSV...                the rows as a Markdown table, one line per case
+                                           (several TSVs, repeats: medians, times with min–max)
   multinode.py probe-server HOST PORT / probe-client HOST PORT
                                            the TCP bandwidth and one-way latency of a link (the
                                            box's veth; the time model's check uses them)
@@ -94,25 +95,36 @@ def cases(rows):
 
 
 def kb(v):
-    return f"{v / 1e3:.1f}"
+    return f"{round(v / 1e3, 1) or 0.0:.1f}"  # no "-0.0" for a few bytes of noise
 
 
 def table(args):
-    rows = load(args[0])
-    print("| algorithm | scaling | nodes | clients (per node) | eth0 tx / rx per node, kB/round | "
-          "payload sent / received per node, kB/round | eth0 / payload | comm s/round per node | "
-          "train s/round per node | round s |")
+    """Several TSVs (repeats): per node the median over them; times also as min–max over them."""
+    runs = [load(path) for path in args]
+    merged = {}  # (alg, scaling, nodes) -> node -> [rows, one per repeat]
+    for rows in runs:
+        for key, rs in cases(rows).items():
+            for r in rs:
+                merged.setdefault(key, {}).setdefault(r["node"], []).append(r)
+    med = lambda rs, k: float(np.median([r[k] for r in rs]))
+    spread = "" if len(runs) == 1 else f" (median over {len(runs)} repeats, min–max)"
+    print("| algorithm | scaling | nodes | clients (per node) | eth0 tx, rx per node, kB/round | "
+          "payload sent, received per node, kB/round | eth0 / payload | comm s/round per node | "
+          f"train s/round per node | round s{spread} |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for (alg, scaling, nodes), rs in cases(rows).items():
-        tx = " / ".join(f"{kb(r['eth0_tx'])}, {kb(r['eth0_rx'])}" for r in rs)
-        pay = " / ".join(f"{kb(r['payload_sent'])}, {kb(r['payload_received'])}" for r in rs)
-        ratio = (sum(r["eth0_tx"] for r in rs) / max(sum(r["payload_sent"] for r in rs), 1)) if nodes > 1 else float("nan")
-        per_node = "/".join(str(r["clients_node"]) for r in rs)
-        comm = " / ".join("%.3f" % r["comm_s"] for r in rs)
-        train = " / ".join("%.3f" % r["train_s"] for r in rs)
+    for (alg, scaling, nodes), per_node in merged.items():
+        nodes_rows = [per_node[k] for k in sorted(per_node)]
+        tx = " / ".join(f"{kb(med(rs, 'eth0_tx'))}, {kb(med(rs, 'eth0_rx'))}" for rs in nodes_rows)
+        pay = " / ".join(f"{kb(med(rs, 'payload_sent'))}, {kb(med(rs, 'payload_received'))}" for rs in nodes_rows)
+        ratio = sum(med(rs, "eth0_tx") for rs in nodes_rows) / sum(med(rs, "payload_sent") for rs in nodes_rows)
+        clients = "/".join(str(rs[0]["clients_node"]) for rs in nodes_rows)
+        comm = " / ".join("%.3f" % med(rs, "comm_s") for rs in nodes_rows)
+        train = " / ".join("%.3f" % med(rs, "train_s") for rs in nodes_rows)
+        rounds = [r["round_s"] for r in nodes_rows[0]]
+        wall = f"{np.median(rounds):.3f}" + ("" if len(rounds) == 1 else f" ({min(rounds):.3f}–{max(rounds):.3f})")
         shown = "-" if nodes == 1 else "%.2f" % ratio
-        print(f"| {alg} | {scaling} | {nodes} | {rs[0]['clients']} ({per_node}) | {tx} | {pay} | {shown} "
-              f"| {comm} | {train} | {rs[0]['round_s']:.3f} |")
+        print(f"| {alg} | {scaling} | {nodes} | {nodes_rows[0][0]['clients']} ({clients}) | {tx} | {pay} | {shown} "
+              f"| {comm} | {train} | {wall} |")
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -171,16 +183,19 @@ def latency_steps(alg, w):
 
 def model(argv):
     ap = argparse.ArgumentParser(prog="multinode.py model")
-    ap.add_argument("tsv")
-    ap.add_argument("--link", help="probe-client's output: the box's bandwidth and latency (time check)")
+    ap.add_argument("tsv", nargs="+", help="bench/multinode.sh's rows; several (repeats) are pooled")
+    ap.add_argument("--link", nargs="*", default=[],
+                    help="probe-client's outputs: the box's bandwidth and latency (time check; averaged)")
     ap.add_argument("--nodes", type=int, default=64)
     ap.add_argument("--gbit", type=float, default=100.0)
     ap.add_argument("--latency-us", type=float, default=20.0)
     ap.add_argument("--per-node", type=int, default=20, help="weak scaling: clients per node")
     ap.add_argument("--total", type=int, default=1280, help="strong scaling: clients in all")
     a = ap.parse_args(argv)
-    rows = load(a.tsv)
+    rows = [r for path in a.tsv for r in load(path)]
     s, p = rows[0]["S"], rows[0]["P"]
+    if len(a.tsv) > 1:
+        print(f"{len(a.tsv)} repeats pooled: {len(rows)} rows")
 
     print("1. Payload model against the Communicator's counts (bytes per round per node)")
     print(f"   S = {s}, P = {p}")
@@ -239,7 +254,8 @@ def model(argv):
 
     link = None
     if a.link:
-        bw_box, alpha_box = (float(v) for v in open(a.link).read().split())
+        probes = np.array([[float(v) for v in open(path).read().split()] for path in a.link])  # [n, 2]
+        bw_box, alpha_box = probes.mean(0)
         link = (bw_box, alpha_box)
         print(f"\n   The box's link (probe, TCP over veth): {bw_box / 1e9:.2f} GB/s, one-way latency {1e6 * alpha_box:.0f} µs")
     print("   Check at 2 and 3 nodes, seconds per round: the node that waited least in the server step (min comm_s)")
@@ -258,13 +274,17 @@ def model(argv):
         comm = arithmetic + net
         print(f"   {alg:6} {scaling:6} {w} nodes   {min(r['comm_s'] for r in rs):.3f} / {np.median([r['comm_s'] for r in rs]):.3f}"
               f"         {comm:.3f}   {arithmetic * slow + net:12.3f}   {np.median([r['train_s'] for r in rs]):.3f}            "
-              f"{train:.3f}   {slow:4.2f}   {rs[0]['round_s']:.3f}     {comm + train:.3f}")
+              f"{train:.3f}   {slow:4.2f}   {np.median([r['round_s'] for r in rs]):.3f}     {comm + train:.3f}")
 
     bw = a.gbit * 1e9 / 8
     alpha = a.latency_us * 1e-6
     print(f"\n4. Projection: {bw / 1e9:.2f} GB/s per direction per node, α = {a.latency_us:g} µs per message step, "
           f"compute at this machine's 1-node rate (one core per node)")
     print("   round = training + server arithmetic + (h × max(out, in) pattern bytes + c) / bandwidth + steps × α")
+    kappa = fit["fedsaf"][1]
+    if kappa > 0:
+        print(f"   FedSAF's ring transfer over its attention arithmetic ≈ 12 bytes / (bandwidth × κ × clients per node) "
+              f"= {12 / (bw * kappa * a.per_node):.3f} at {a.per_node} clients per node, whatever S and W")
     print("   algorithm scaling  nodes clients/node  wire MB/node  compute s  transfer s  latency s  round s  comm share")
     for alg in ("fedavg", "fedsaf"):
         tau, kappa, c0 = fit[alg]

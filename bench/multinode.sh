@@ -53,6 +53,7 @@ tsv="$out_dir/multinode.tsv"
 
 # eth0 bytes of NODE: "RX TX", from /proc/net/dev inside the node's network namespace.
 node_bytes() {
+  # shellcheck disable=SC2016  # awk's fields, not the shell's
   cluster_exec "$1" awk '$1 == "eth0:" { print $2, $10 }' /proc/net/dev
 }
 
@@ -78,8 +79,11 @@ run_once() {
 # run_case ALGORITHM SCALING NODES CLIENTS: the long run and its 1-round baseline, then the rows.
 run_case() {
   local name="$1-$2-$3" dir="$CLUSTER_WORK/$1-$2-$3"
-  run_once "$dir-long" "$3" "$4" "$rounds" --set run.algorithm="$1" &&
-    run_once "$dir-base" "$3" "$4" 1 --set run.algorithm="$1" || { echo "FAIL: $name" >&2; return 1; }
+  if ! run_once "$dir-long" "$3" "$4" "$rounds" --set run.algorithm="$1" ||
+     ! run_once "$dir-base" "$3" "$4" 1 --set run.algorithm="$1"; then
+    echo "FAIL: $name" >&2
+    return 1
+  fi
   "$py" "$root/bench/multinode.py" row "$1" "$2" "$3" "$4" "$rounds" "$dir-long" "$dir-base" >>"$tsv"
 }
 
