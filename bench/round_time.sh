@@ -1,4 +1,4 @@
-# Sourced by the benchmark scripts (bench/libtorch-cpu.sh, scripts/gpu-check.sh): times fedsaf runs.
+# Sourced by the benchmark scripts (bench/libtorch-cpu.sh, bench/multinode.sh, scripts/gpu-check.sh): times fedsaf runs.
 #
 # seconds_per_round BINARY RANKS ARGS...: runs `BINARY run ARGS` on RANKS ranks (mpirun, one torch
 # thread per rank) and prints the median of the per-round wall seconds fedsaf reports, leaving out
@@ -23,12 +23,15 @@ seconds_per_round() {
   return $status
 }
 
+# bench_python: the Python that has h5py and numpy (Debian's /usr/bin/python3 here, python3 elsewhere).
+bench_python() {
+  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null; then echo /usr/bin/python3; else echo python3; fi
+}
+
 # phase_median RUN.h5 NAME: the median over rounds 2.. of rank 0's /timing/NAME (e.g. train_seconds,
-# eval_seconds) in a run file, read with h5py (Debian's /usr/bin/python3 here, python3 elsewhere).
+# eval_seconds) in a run file, read with h5py.
 phase_median() {
-  local py=python3
-  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null && py=/usr/bin/python3
-  "$py" -c 'import sys, h5py, numpy as np
+  "$(bench_python)" -c 'import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as f:
     print("%.2f" % np.median(f["timing/" + sys.argv[2]][1:, 0]))' "$1" "$2"
 }
