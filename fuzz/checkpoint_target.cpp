@@ -49,7 +49,8 @@ const fuzz::H5Names& names() {
        "timing/eval_seconds", "timing/io_seconds", "timing/bytes_sent", "timing/bytes_received",
        "metrics/eval/round", "metrics/eval/accuracy", "metrics/eval/accuracy_mean", "metrics/eval/accuracy_std",
        "metrics/eval/loss", "metrics/eval/auc", "metrics/eval/client_accuracy", "partition/placement",
-       "partition/replacements/round", "partition/replacements/placement"},
+       "partition/replacements/round", "partition/replacements/placement", "timing/bytes_sent_off_node",
+       "timing/bytes_received_off_node"},
       {"format", "complete", "rounds_done", "elapsed_seconds", "config_toml", "config_crc32", "world_size",
        "created", "rows", "numel", "num_clients"}};
   return n;

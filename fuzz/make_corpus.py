@@ -108,6 +108,8 @@ def hdf5_dataset():
 
 # The run file's tables a resume appends to (sim/checkpoint_tables.cpp, io/run_columns.hpp).
 TIMING_COLUMNS = ["train_seconds", "comm_seconds", "eval_seconds", "io_seconds", "bytes_sent", "bytes_received"]
+# Added later: last in the name list, so the indices older seeds and regressions use keep their meaning.
+LATER_TIMING_COLUMNS = ["bytes_sent_off_node", "bytes_received_off_node"]
 EVAL_COLUMNS = ["round", "accuracy", "accuracy_mean", "accuracy_std", "loss", "auc"]
 RUN_TABLES = (["metrics/rounds/round"] + [f"timing/{c}" for c in TIMING_COLUMNS]
               + [f"metrics/eval/{c}" for c in EVAL_COLUMNS]
@@ -116,7 +118,8 @@ RUN_TABLES = (["metrics/rounds/round"] + [f"timing/{c}" for c in TIMING_COLUMNS]
 CHECKPOINT_OBJECTS = ["checkpoint", "checkpoint/state", "checkpoint/state/model", "checkpoint/state/personal",
                       "checkpoint/state/personal/clients", "checkpoint/state/personal/values",
                       "checkpoint/state/flags", "checkpoint/state/flags/clients", "checkpoint/state/flags/values",
-                      "checkpoint/state/momentum", "config", "checkpoint/state/plan"] + RUN_TABLES
+                      "checkpoint/state/momentum", "config", "checkpoint/state/plan"] + RUN_TABLES + [
+                      f"timing/{c}" for c in LATER_TIMING_COLUMNS]
 CHECKPOINT_ATTRIBUTES = ["format", "complete", "rounds_done", "elapsed_seconds", "config_toml", "config_crc32",
                          "world_size", "created", "rows", "numel", "num_clients"]
 
@@ -125,7 +128,7 @@ def run_tables(s, clients=3, rounds=3, ranks=2, eval_rounds=(0, 2), replaced_aft
     """The run-file part of a checkpoint: extendible tables of `rounds` rows, as a resume finds them."""
     s.int_attr("/", "num_clients", clients)
     s.dataset("metrics/rounds/round", I64, [rounds], range(rounds), extendible=True)
-    for c in TIMING_COLUMNS:
+    for c in TIMING_COLUMNS + LATER_TIMING_COLUMNS:
         dtype = I64 if c.startswith("bytes") else F64
         s.dataset(f"timing/{c}", dtype, [rounds, ranks], [1] * (rounds * ranks), extendible=True)
     e = len(eval_rounds)

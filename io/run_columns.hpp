@@ -60,6 +60,8 @@ inline constexpr RunColumn<RoundTiming> kTimingColumns[] = {
     {"train_seconds", &RoundTiming::train_seconds, "s"},   {"comm_seconds", &RoundTiming::comm_seconds, "s"},
     {"eval_seconds", &RoundTiming::eval_seconds, "s"},     {"io_seconds", &RoundTiming::io_seconds, "s"},
     {"bytes_sent", &RoundTiming::bytes_sent, "bytes"},     {"bytes_received", &RoundTiming::bytes_received, "bytes"},
+    {"bytes_sent_off_node", &RoundTiming::bytes_sent_off_node, "bytes to ranks on other nodes"},
+    {"bytes_received_off_node", &RoundTiming::bytes_received_off_node, "bytes from ranks on other nodes"},
 };
 inline constexpr const char* kTimingUnitSuffix = " per round (rows) and rank (columns)";  // after each unit
 

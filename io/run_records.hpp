@@ -15,6 +15,8 @@ struct RoundTiming {
   double io_seconds = 0;     // run-file writes
   int64_t bytes_sent = 0;    // Communicator payload bytes this round (all kinds)
   int64_t bytes_received = 0;
+  int64_t bytes_sent_off_node = 0;      // the part exchanged with ranks on other nodes
+  int64_t bytes_received_off_node = 0;  // (mpi/communicator.hpp: OFF-NODE SHARE)
 };
 
 struct RoundRecord {

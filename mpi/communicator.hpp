@@ -47,6 +47,14 @@
 // calls: one per Communicator call, however many MPI calls it makes (chunks, fusion). The size
 // exchange of allgatherv, the consistency checks and the bookkeeping calls (error agreement,
 // gather_sizes) are not counted. Both implementations count by this model.
+// OFF-NODE SHARE (bytes_*_off_node, part of the totals above): the payload exchanged with ranks
+// on other nodes (node = the ranks sharing memory, MPI_COMM_TYPE_SHARED). Exact where the peer
+// is known: a send or receive counts when its peer is on another node; a gather's received part
+// counts the contributions of ranks on other nodes; a broadcast counts on a non-root rank when
+// the root is elsewhere, and on the root when any rank is. Its own contribution to a gather
+// counts when any rank is elsewhere. A reduction (allreduce, reduce_scatter) mixes every rank's
+// data, so it is modelled: B × (ranks on other nodes) / (R − 1), what a flat algorithm exchanges
+// with them on average (a node-aware algorithm sends less across nodes, a ring about the same).
 //
 // THREADS. One communicator is used by one thread. MPI: only the thread that initialised MPI may
 // call (MPI_THREAD_FUNNELED). In-process: each rank's thread uses its own communicator.
@@ -68,6 +76,8 @@ const char* comm_kind_name(CommKind kind);  // "allreduce", "broadcast", ...
 struct CommStats {
   int64_t bytes_sent = 0;      // payload bytes, see the model above
   int64_t bytes_received = 0;  // payload bytes, see the model above
+  int64_t bytes_sent_off_node = 0;      // the part of bytes_sent exchanged with other nodes
+  int64_t bytes_received_off_node = 0;  // the part of bytes_received from other nodes
   int64_t calls = 0;           // Communicator calls
 };
 
@@ -120,6 +130,8 @@ class Communicator {
   int size() const { return size_; }
   int local_rank() const { return local_rank_; }  // among this communicator's ranks on the node
   int local_size() const { return local_size_; }
+  int node_of(int rank) const { return node_of_rank_.at(static_cast<size_t>(rank)); }  // 0-based, in rank order
+  int node_count() const { return node_count_; }
 
   // ---- collectives (see CONTRACT) ----
   // Element-wise sum over ranks, in place.
@@ -182,11 +194,22 @@ class Communicator {
   Communicator();  // counters at zero; checks from FEDSAF_MPI_CHECKS
   Communicator(Communicator&& other) noexcept = default;
   Communicator& operator=(Communicator&& other) noexcept = default;
-  void set_layout(int rank, int size, int local_rank, int local_size);
-  void count(CommKind kind, int64_t sent, int64_t received);
+  // node_of_rank: [size] each rank's node, numbered 0, 1, ... in order of first appearance.
+  void set_layout(int rank, const std::vector<int>& node_of_rank);
+  // Count one call by the model above (sizes in bytes).
+  void count_reduction(CommKind kind, int64_t sent, int64_t received);  // allreduce*, reduce_scatter
+  void count_broadcast(int root, int64_t bytes);
+  void count_gather(int64_t sent, const std::vector<int64_t>& received_from);  // [R] bytes from each rank
+  void count_send(int dest, int64_t bytes);
+  void count_receive(int source, int64_t bytes);
 
  private:
-  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  void count(CommKind kind, int64_t sent, int64_t received, int64_t sent_off_node, int64_t received_off_node);
+  bool off_node(int peer) const { return node_of(peer) != node_of(rank_); }
+  int64_t ranks_off_node() const { return size_ - local_size_; }
+
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1, node_count_ = 1;
+  std::vector<int> node_of_rank_{0};  // [size]
   bool checks_ = false;
   bool cuda_aware_ = false;
   std::map<CommKind, CommStats> stats_;

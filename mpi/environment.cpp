@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -10,16 +11,6 @@
 #include "core/error_text.hpp"
 
 namespace fedsaf {
-namespace {
-
-bool mpi_running() {
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  return initialized && !finalized;
-}
-
-}  // namespace
 
 void check_mpi(int code, const char* op, const char* call) {
   if (code == MPI_SUCCESS) return;
@@ -67,8 +58,27 @@ NodeLayout node_layout(MPI_Comm comm) {
   NodeLayout layout;
   MPI_Comm_rank(node, &layout.local_rank);
   MPI_Comm_size(node, &layout.local_size);
+  // A node is named by its lowest rank in comm; every rank learns every rank's name.
+  int leader = rank, size = 1;
+  check_mpi(MPI_Allreduce(&rank, &leader, 1, MPI_INT, MPI_MIN, node), "node_layout", "MPI_Allreduce");
   MPI_Comm_free(&node);
+  MPI_Comm_size(comm, &size);
+  std::vector<int> leaders(static_cast<size_t>(size));  // [size]
+  check_mpi(MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm), "node_layout", "MPI_Allgather");
+  std::vector<int> seen;  // leaders in order of first appearance: their index is the node number
+  for (int l : leaders) {
+    auto it = std::find(seen.begin(), seen.end(), l);
+    if (it == seen.end()) it = seen.insert(seen.end(), l);
+    layout.node_of_rank.push_back(static_cast<int>(it - seen.begin()));
+  }
   return layout;
+}
+
+bool mpi_running() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
 }
 
 void fatal(const std::string& message) {

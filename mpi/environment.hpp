@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "mpi/test_hooks.hpp"  // fail_point, slow_point: used where the error paths are
@@ -33,6 +34,9 @@ struct MpiError : Error {
 struct AgreedError : Error {
   using Error::Error;
 };
+
+// MPI is initialised and not yet finalised.
+bool mpi_running();
 
 // Throws MpiError("<op>: <call> failed: <MPI error string>") unless code is MPI_SUCCESS.
 void check_mpi(int code, const char* op, const char* call);
@@ -63,10 +67,12 @@ class Environment {
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
 
-// Rank and size of `comm` within the node (MPI_Comm_split_type SHARED); collective over comm.
+// Rank and size of `comm` within the node (MPI_Comm_split_type SHARED), and every rank's node;
+// collective over comm.
 struct NodeLayout {
   int local_rank = 0;
   int local_size = 1;
+  std::vector<int> node_of_rank;  // [size of comm]: 0, 1, ... in order of first appearance
 };
 NodeLayout node_layout(MPI_Comm comm);
 

@@ -85,7 +85,7 @@ class InProcessReceive final : public Request::Pending {
 }  // namespace
 
 InProcessCommunicator::InProcessCommunicator(std::shared_ptr<InProcessGroup> group, int rank) : group_(std::move(group)) {
-  set_layout(rank, group_->size(), rank, group_->size());
+  set_layout(rank, group_->node_of_rank());
 }
 
 std::vector<InProcessPart> InProcessCommunicator::exchange(const char* op, InProcessPart mine) {
@@ -114,14 +114,14 @@ void InProcessCommunicator::allreduce_sum(const torch::Tensor& tensor) {
   const char* op = "allreduce_sum";
   check_tensor(tensor, op);
   write_into(tensor, reduce(exchange(op, part(kAllreduce, tensor, tensor.numel(), 0)), false));
-  count(CommKind::allreduce, nbytes(tensor), nbytes(tensor));
+  count_reduction(CommKind::allreduce, nbytes(tensor), nbytes(tensor));
 }
 
 void InProcessCommunicator::allreduce_max(const torch::Tensor& tensor) {
   const char* op = "allreduce_max";
   check_tensor(tensor, op);
   write_into(tensor, reduce(exchange(op, part(kAllreduceMax, tensor, tensor.numel(), 0)), true));
-  count(CommKind::allreduce, nbytes(tensor), nbytes(tensor));
+  count_reduction(CommKind::allreduce, nbytes(tensor), nbytes(tensor));
 }
 
 void InProcessCommunicator::allreduce_sum_fused(const std::vector<torch::Tensor>& tensors) {
@@ -162,7 +162,7 @@ void InProcessCommunicator::allreduce_sum_fused(const std::vector<torch::Tensor>
     }
     bytes += nbytes(sum);
   }
-  count(CommKind::allreduce, bytes, bytes);
+  count_reduction(CommKind::allreduce, bytes, bytes);
 }
 
 void InProcessCommunicator::broadcast(const torch::Tensor& tensor, int root) {
@@ -171,7 +171,7 @@ void InProcessCommunicator::broadcast(const torch::Tensor& tensor, int root) {
   check_rank(root, size(), op, "root");
   const std::vector<InProcessPart> parts = exchange(op, part(kBroadcast, tensor, tensor.numel(), root, rank() == root));
   if (rank() != root) write_into(tensor, parts[static_cast<size_t>(root)].tensor);
-  count(CommKind::broadcast, rank() == root ? nbytes(tensor) : 0, rank() == root ? 0 : nbytes(tensor));
+  count_broadcast(root, nbytes(tensor));
 }
 
 torch::Tensor InProcessCommunicator::allgather(const torch::Tensor& tensor) {
@@ -181,7 +181,7 @@ torch::Tensor InProcessCommunicator::allgather(const torch::Tensor& tensor) {
   std::vector<torch::Tensor> rows;
   for (const InProcessPart& p : parts) rows.push_back(p.tensor.reshape(tensor.sizes()));
   const torch::Tensor out = torch::stack(rows);  // [R, *S]
-  count(CommKind::allgather, nbytes(tensor), size() * nbytes(tensor));
+  count_gather(nbytes(tensor), std::vector<int64_t>(static_cast<size_t>(size()), nbytes(tensor)));
   return out.to(tensor.device());
 }
 
@@ -192,6 +192,7 @@ Gathered InProcessCommunicator::allgatherv(const torch::Tensor& tensor) {
   const std::vector<InProcessPart> parts = exchange(op, part(kAllgatherv, rows, -1, 0));
   Gathered result;
   std::vector<torch::Tensor> pieces;
+  std::vector<int64_t> received_from;  // [R] bytes
   for (int r = 0; r < size(); ++r) {
     const torch::Tensor& theirs = parts[static_cast<size_t>(r)].tensor;  // [n_r, *rest]
     if (theirs.sizes().slice(1) != rows.sizes().slice(1))
@@ -200,10 +201,11 @@ Gathered InProcessCommunicator::allgatherv(const torch::Tensor& tensor) {
                               op, rank(), rows.dim() - 1, c10::multiply_integers(rows.sizes().slice(1)), r,
                               theirs.dim() - 1, c10::multiply_integers(theirs.sizes().slice(1))));
     result.counts.push_back(theirs.size(0));
+    received_from.push_back(nbytes(theirs));
     pieces.push_back(theirs);
   }
   result.data = torch::cat(pieces).to(tensor.device());  // [sum n_r, *rest]
-  count(CommKind::allgather, nbytes(tensor), nbytes(result.data));
+  count_gather(nbytes(tensor), received_from);
   return result;
 }
 
@@ -214,7 +216,7 @@ torch::Tensor InProcessCommunicator::reduce_scatter_sum(const torch::Tensor& ten
   const torch::Tensor sum = reduce(exchange(op, part(kReduceScatter, tensor, tensor.numel(), 0)), false);  // [R*m, *rest]
   const int64_t m = tensor.size(0) / size();
   const torch::Tensor out = sum.narrow(0, rank() * m, m).clone();  // [m, *rest]
-  count(CommKind::reduce_scatter, nbytes(tensor), nbytes(out));
+  count_reduction(CommKind::reduce_scatter, nbytes(tensor), nbytes(out));
   return out.to(tensor.device());
 }
 
@@ -228,7 +230,7 @@ void InProcessCommunicator::send(const torch::Tensor& tensor, int dest, int tag)
   check_rank(dest, size(), op, "destination rank");
   check_tag(tag, op);
   group_->post(rank(), dest, tag, private_copy(tensor));
-  count(CommKind::sendrecv, nbytes(tensor), 0);
+  count_send(dest, nbytes(tensor));
 }
 
 void InProcessCommunicator::recv(const torch::Tensor& tensor, int source, int tag) {
@@ -248,7 +250,7 @@ Request InProcessCommunicator::receive(const torch::Tensor& tensor, int source, 
   check_tensor(tensor, op);
   check_rank(source, size(), op, "source rank");
   check_tag(tag, op);
-  count(CommKind::sendrecv, 0, nbytes(tensor));
+  count_receive(source, nbytes(tensor));
   return Request(std::make_unique<InProcessReceive>(group_, source, rank(), tag, tensor, op));
 }
 
@@ -294,9 +296,9 @@ std::vector<int64_t> InProcessCommunicator::gather_sizes(int64_t n) {
 
 // ---- the group's threads ------------------------------------------------------------------------
 
-void run_in_process(int ranks, const std::function<void(Communicator&)>& body) {
+void run_in_process(int ranks, const std::function<void(Communicator&)>& body, const std::vector<int>& node_of_rank) {
   if (ranks < 1) throw Error(fmt::format("run_in_process: {} ranks; need at least 1", ranks));
-  auto group = std::make_shared<InProcessGroup>(ranks);
+  auto group = std::make_shared<InProcessGroup>(ranks, node_of_rank);
   std::mutex mutex;
   std::exception_ptr first;  // the first exception any rank threw
   std::vector<std::thread> threads;

@@ -56,7 +56,8 @@ class InProcessCommunicator final : public Communicator {
 
 // Runs body(comm) on `ranks` threads; thread r gets rank r of one new group. Returns when every
 // thread has ended. The first exception a rank throws breaks the group (every rank waiting on a
-// call throws) and is rethrown here once every thread has ended.
-void run_in_process(int ranks, const std::function<void(Communicator&)>& body);
+// call throws) and is rethrown here once every thread has ended. node_of_rank: see InProcessGroup.
+void run_in_process(int ranks, const std::function<void(Communicator&)>& body,
+                    const std::vector<int>& node_of_rank = {});
 
 }  // namespace fedsaf

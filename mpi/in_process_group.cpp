@@ -1,13 +1,27 @@
 #include "mpi/in_process_group.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join
 
 #include "core/errors.hpp"
 
 namespace fedsaf {
 
-InProcessGroup::InProcessGroup(int size)
-    : size_(size), parts_(static_cast<size_t>(size)), finished_(static_cast<size_t>(size), false) {}
+InProcessGroup::InProcessGroup(int size, std::vector<int> node_of_rank)
+    : size_(size),
+      node_of_rank_(node_of_rank.empty() ? std::vector<int>(static_cast<size_t>(size), 0) : std::move(node_of_rank)),
+      parts_(static_cast<size_t>(size)),
+      finished_(static_cast<size_t>(size), false) {
+  if (static_cast<int>(node_of_rank_.size()) != size)
+    throw Error(fmt::format("InProcessGroup: {} node entries for {} ranks", node_of_rank_.size(), size));
+  int next = 0;  // the number the next new node must have
+  for (int node : node_of_rank_) {
+    if (node > next || node < 0)
+      throw Error(fmt::format("InProcessGroup: nodes must be numbered 0, 1, ... in order of first appearance; got {}",
+                              fmt::join(node_of_rank_, ",")));
+    if (node == next) ++next;
+  }
+}
 
 void InProcessGroup::check_poison(const char* op) const {
   if (!poison_.empty()) throw Error(fmt::format("{}: abandoned, the in-process group is broken: {}", op, poison_));

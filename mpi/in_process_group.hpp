@@ -30,8 +30,11 @@ struct InProcessPart {
 
 class InProcessGroup {
  public:
-  explicit InProcessGroup(int size);
+  // node_of_rank: [size] the node each rank pretends to be on, numbered 0, 1, ... in order of
+  // first appearance (tests of the off-node byte counts); empty = every rank on node 0.
+  explicit InProcessGroup(int size, std::vector<int> node_of_rank = {});
   int size() const { return size_; }
+  const std::vector<int>& node_of_rank() const { return node_of_rank_; }  // [size]
 
   // Collective: deposits rank's part and blocks until every rank has deposited one for this call;
   // returns every part [R], rank 0 first (the same on every rank).
@@ -53,6 +56,7 @@ class InProcessGroup {
   int first_finished() const;  // lowest rank that returned, or -1
 
   const int size_;
+  std::vector<int> node_of_rank_;  // [size]
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<InProcessPart> parts_;      // [R] the call being assembled

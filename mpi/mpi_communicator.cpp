@@ -175,8 +175,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm_, &rank);
   MPI_Comm_size(comm_, &size);
-  const NodeLayout node = node_layout(comm_);
-  set_layout(rank, size, node.local_rank, node.local_size);
+  set_layout(rank, node_layout(comm_).node_of_rank);
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -273,7 +272,7 @@ void MpiCommunicator::allreduce(const torch::Tensor& tensor, MPI_Op reduction, i
   reduce_in_place(host, type, reduction, op);
   copy_back(tensor, host);
   const int64_t bytes = tensor.numel() * tensor.element_size();
-  count(CommKind::allreduce, bytes, bytes);
+  count_reduction(CommKind::allreduce, bytes, bytes);
 }
 
 void MpiCommunicator::allreduce_sum_fused(const std::vector<torch::Tensor>& tensors) {
@@ -317,7 +316,7 @@ void MpiCommunicator::allreduce_sum_fused(const std::vector<torch::Tensor>& tens
     }
     bytes += n * buffer.element_size();
   }
-  count(CommKind::allreduce, bytes, bytes);
+  count_reduction(CommKind::allreduce, bytes, bytes);
 }
 
 void MpiCommunicator::broadcast(const torch::Tensor& tensor, int root) {
@@ -332,8 +331,7 @@ void MpiCommunicator::broadcast(const torch::Tensor& tensor, int root) {
     check_mpi(MPI_Bcast(base + offset * esize, n, type, root, comm_), op, "MPI_Bcast");
   });
   if (rank() != root) copy_back(tensor, host);
-  const int64_t bytes = tensor.numel() * esize;
-  count(CommKind::broadcast, rank() == root ? bytes : 0, rank() == root ? 0 : bytes);
+  count_broadcast(root, tensor.numel() * esize);
 }
 
 torch::Tensor MpiCommunicator::allgather(const torch::Tensor& tensor) {
@@ -360,7 +358,7 @@ torch::Tensor MpiCommunicator::allgather(const torch::Tensor& tensor) {
       rows.narrow(1, offset, c).copy_(piece);
     });
   }
-  count(CommKind::allgather, n * esize, size() * n * esize);
+  count_gather(n * esize, std::vector<int64_t>(static_cast<size_t>(size()), n * esize));
   return tensor.is_cpu() ? out : out.to(tensor.device());
 }
 
@@ -431,7 +429,8 @@ Gathered MpiCommunicator::allgatherv(const torch::Tensor& tensor) {
         if (c32[r] > 0) flat.narrow(0, displs[r] + k * step, c32[r]).copy_(staging.narrow(0, d32[r], c32[r]));
     }
   }
-  count(CommKind::allgather, host.numel() * esize, total * esize);
+  for (int64_t& c : counts) c *= esize;  // elements → bytes
+  count_gather(host.numel() * esize, counts);
   result.data = tensor.is_cpu() ? out : out.to(tensor.device());
   return result;
 }
@@ -460,7 +459,7 @@ torch::Tensor MpiCommunicator::reduce_scatter_sum(const torch::Tensor& tensor) {
                 "MPI_Reduce_scatter_block");
     });
   }
-  count(CommKind::reduce_scatter, host.numel() * esize, block * esize);
+  count_reduction(CommKind::reduce_scatter, host.numel() * esize, block * esize);
   return tensor.is_cpu() ? out : out.to(tensor.device());
 }
 
@@ -481,7 +480,7 @@ void MpiCommunicator::send(const torch::Tensor& tensor, int dest, int tag) {
   for_chunks(host.numel(), [&](int64_t offset, int n) {
     check_mpi(MPI_Send(bytes_of(host) + offset * esize, n, type, dest, tag, comm_), op, "MPI_Send");
   });
-  count(CommKind::sendrecv, host.numel() * esize, 0);
+  count_send(dest, host.numel() * esize);
 }
 
 void MpiCommunicator::recv(const torch::Tensor& tensor, int source, int tag) {
@@ -500,7 +499,7 @@ void MpiCommunicator::recv(const torch::Tensor& tensor, int source, int tag) {
       throw Error(fmt::format("{}: expected {} elements from rank {} (tag {}), got {}", op, n, source, tag, got));
   });
   copy_back(tensor, host);
-  count(CommKind::sendrecv, 0, host.numel() * esize);
+  count_receive(source, host.numel() * esize);
 }
 
 Request MpiCommunicator::isend(const torch::Tensor& tensor, int dest, int tag) {
@@ -519,7 +518,7 @@ Request MpiCommunicator::isend(const torch::Tensor& tensor, int dest, int tag) {
     request->requests_.push_back(r);
     request->expected_.push_back(n);
   });
-  count(CommKind::sendrecv, request->buffer_.numel() * esize, 0);
+  count_send(dest, request->buffer_.numel() * esize);
   return Request(std::move(request));
 }
 
@@ -541,7 +540,7 @@ Request MpiCommunicator::irecv(const torch::Tensor& tensor, int source, int tag)
     request->requests_.push_back(r);
     request->expected_.push_back(n);
   });
-  count(CommKind::sendrecv, 0, request->buffer_.numel() * esize);
+  count_receive(source, request->buffer_.numel() * esize);
   return Request(std::move(request));
 }
 

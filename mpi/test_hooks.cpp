@@ -12,16 +12,10 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "mpi/environment.hpp"  // mpi_running
 
 namespace fedsaf {
 namespace {
-
-bool mpi_running() {
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  return initialized && !finalized;
-}
 
 int world_rank() {
   int rank = 0;

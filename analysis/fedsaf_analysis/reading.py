@@ -31,6 +31,7 @@ LOCATION_KEYS = ("run.out_dir",)
 
 TIMING_SECONDS = ("train_seconds", "comm_seconds", "eval_seconds", "io_seconds")
 TIMING_BYTES = ("bytes_sent", "bytes_received")
+TIMING_OFF_NODE = ("bytes_sent_off_node", "bytes_received_off_node")  # files from 2026-12-07 on
 
 
 def round_number(index):
@@ -157,7 +158,9 @@ class Run:
       accuracy (NaN: the client has no test samples). ``client_accuracy_wide()`` gives the
       [E × N] table (index round, one column per client).
     - ``timing``: one row per (round, rank): round, rank, train_seconds, comm_seconds,
-      eval_seconds, io_seconds, total_seconds (the sum of the four), bytes_sent, bytes_received.
+      eval_seconds, io_seconds, total_seconds (the sum of the four), bytes_sent, bytes_received,
+      bytes_sent_off_node, bytes_received_off_node (the part exchanged with ranks on other
+      nodes; NaN in files written before fedsaf recorded it).
     - ``partition``: one row per client: client, rank (placement when the run started; runs with
       ``run.rebalance`` keep later ones in ``/partition/replacements``), train_size, test_size, size,
       classes (with at least one sample), dominant_class, dominant_share.
@@ -249,6 +252,10 @@ class Run:
         frame["total_seconds"] = sum(frame[n] for n in TIMING_SECONDS)
         for name in TIMING_BYTES:
             frame[name] = timing[name][:n_t].reshape(-1)
+        for name in TIMING_OFF_NODE:  # older files lack them: NaN
+            arr = np.asarray(tg[name][()]) if name in tg else None
+            frame[name] = (arr[:n_t].reshape(-1).astype(float) if arr is not None and arr.ndim == 2
+                           and arr.shape[0] >= n_t and arr.shape[1] == world else np.full(n_t * world, np.nan))
         self.timing = pd.DataFrame(frame)
         sent = np.full(n_rounds, np.nan)
         recv = np.full(n_rounds, np.nan)

@@ -92,6 +92,17 @@ def test_missing_optional_groups_are_not_errors(runs, tmp_path):
     assert run.attention() is None and run.fisher is None
 
 
+def test_files_without_off_node_bytes_read_as_nan(runs, tmp_path):
+    path = copy_of(runs["fedavg"], tmp_path / "run.h5")
+    with h5py.File(path, "a") as h5:  # as written before fedsaf recorded them
+        del h5["timing/bytes_sent_off_node"]
+        del h5["timing/bytes_received_off_node"]
+    run = load_run(path)
+    assert run.timing["bytes_sent_off_node"].isna().all()
+    assert run.timing["bytes_received_off_node"].isna().all()
+    assert (run.timing["bytes_sent"] > 0).all()
+
+
 def test_wrapper_script_and_module(runs, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     wrapper = ANALYSIS / "fedsaf-analysis"

@@ -31,7 +31,7 @@ def test_fedavg_run_frames_equal_the_file(runs):
         np.testing.assert_array_equal(run.client_accuracy_wide().to_numpy(), acc)
         np.testing.assert_array_equal(run.client_accuracy["accuracy"].to_numpy(), acc.reshape(-1))
         for name in ("train_seconds", "comm_seconds", "eval_seconds", "io_seconds", "bytes_sent",
-                     "bytes_received"):
+                     "bytes_received", "bytes_sent_off_node", "bytes_received_off_node"):
             np.testing.assert_array_equal(
                 run.timing.pivot(index="round", columns="rank", values=name).to_numpy(),
                 h5["timing"][name][()])

@@ -32,12 +32,6 @@ namespace fedsaf {
 
 namespace {
 
-// The Communicator's payload counters summed over every collective kind: (sent, received).
-std::pair<int64_t, int64_t> total_bytes(const Communicator& comm) {
-  const CommStats s = comm.total_stats();
-  return {s.bytes_sent, s.bytes_received};
-}
-
 class Experiment {
  public:
   Experiment(const Config& config, const RunOptions& options, Communicator& comm)
@@ -155,7 +149,7 @@ class Experiment {
     round.cohort = cohort_of(index);
     round.evaluates = evaluates(index);
     round.last = index + 1 == config_.run.rounds;
-    const auto [sent0, received0] = total_bytes(comm_);
+    const CommStats before = comm_.total_stats();
     start(round);
     trainer_->train(round);
     server_step(round);
@@ -164,10 +158,12 @@ class Experiment {
       round.eval = evaluate_hosted_clients(*run_, round);
       result_.evals.push_back(*round.eval);
     }
-    const auto [sent1, received1] = total_bytes(comm_);
+    const CommStats after = comm_.total_stats();
     RoundRecord& r = round.record;
-    r.timing.bytes_sent = sent1 - sent0;
-    r.timing.bytes_received = received1 - received0;
+    r.timing.bytes_sent = after.bytes_sent - before.bytes_sent;
+    r.timing.bytes_received = after.bytes_received - before.bytes_received;
+    r.timing.bytes_sent_off_node = after.bytes_sent_off_node - before.bytes_sent_off_node;
+    r.timing.bytes_received_off_node = after.bytes_received_off_node - before.bytes_received_off_node;
     r.wall_seconds = seconds_since(round.start);
     r.client_updates_per_second = static_cast<double>(r.cohort_size) / std::max(r.wall_seconds, 1e-9);
     for (auto& observer : observers_) observer->after_round(round);

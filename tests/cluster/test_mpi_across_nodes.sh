@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Open MPI across the nodes of a cluster in a box (CTest test_cluster_mpi): fedsaf at 2 nodes × 2
 # ranks gives bit for bit the results of 1 node × 4 ranks, and those of 1 rank within 1e-5;
-# /ranks/hostname names the node of every rank. Exit 77 (skipped) where no cluster can be made.
+# /ranks/hostname names the node of every rank, and the ranks record bytes exchanged with the
+# other node (none on one node). Exit 77 (skipped) where no cluster can be made.
 # Usage: test_mpi_across_nodes.sh FEDSAF_BINARY
 set -u
 # shellcheck source=tests/cluster/cluster_test.sh
@@ -35,4 +36,9 @@ hosts=$CLUSTER_TESTS/check_hosts.py
   cluster_fail "the 2-node run's /ranks/hostname does not name the nodes"
 /usr/bin/python3 "$hosts" "$out/one-node/run.h5" node1,node1,node1,node1 ||
   cluster_fail "the 1-node run's /ranks/hostname does not name node1"
+off_node=$CLUSTER_TESTS/check_off_node.py
+/usr/bin/python3 "$off_node" "$out/two-nodes/run.h5" some ||
+  cluster_fail "the 2-node run's ranks recorded no bytes to or from the other node"
+/usr/bin/python3 "$off_node" "$out/one-node/run.h5" none ||
+  cluster_fail "the 1-node run recorded bytes to or from another node"
 cluster_test_end

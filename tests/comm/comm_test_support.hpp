@@ -10,11 +10,12 @@
 
 namespace fedsaf::test {
 
-// [R]: what body returned on each rank.
+// [R]: what body returned on each rank (node_of_rank: see InProcessGroup).
 template <class T>
-std::vector<T> per_rank(int ranks, const std::function<T(Communicator&)>& body) {
+std::vector<T> per_rank(int ranks, const std::function<T(Communicator&)>& body, const std::vector<int>& node_of_rank = {}) {
   std::vector<T> out(static_cast<size_t>(ranks));
-  run_in_process(ranks, [&](Communicator& comm) { out[static_cast<size_t>(comm.rank())] = body(comm); });
+  run_in_process(
+      ranks, [&](Communicator& comm) { out[static_cast<size_t>(comm.rank())] = body(comm); }, node_of_rank);
   return out;
 }
 

@@ -213,6 +213,53 @@ TEST_P(InProcess, ByteCountersFollowTheMpiModel) {
   }
 }
 
+// Ranks 0, 1 on node 0 and 2, 3 on node 1: the off-node share of each kind, by hand.
+TEST(InProcessNodes, OffNodeBytesFollowTheModel) {
+  const auto stats = per_rank<std::map<CommKind, CommStats>>(
+      4,
+      [](Communicator& c) {
+        c.allreduce_sum(torch::zeros({6}));              // 24 bytes; 2 of the 3 others elsewhere: 16
+        c.broadcast(torch::zeros({3}), 1);               // 12 bytes from rank 1 (node 0)
+        c.allgatherv(torch::zeros({c.rank() + 1, 1}));  // 4 (r + 1) bytes from rank r
+        c.reduce_scatter_sum(torch::zeros({8}));         // 32 in, 8 out; off-node: 2/3 of each
+        const int partner = (c.rank() + 2) % 4, neighbour = c.rank() ^ 1;  // other node, same node
+        c.send(torch::zeros({5}), partner);              // 20 bytes across
+        c.recv(torch::zeros({5}), partner);
+        c.send(torch::zeros({2}), neighbour);            // 8 bytes within the node
+        c.recv(torch::zeros({2}), neighbour);
+        return c.stats();
+      },
+      {0, 0, 1, 1});
+  for (int r = 0; r < 4; ++r) {
+    const auto& s = stats[static_cast<size_t>(r)];
+    const bool node0 = r < 2;
+    EXPECT_EQ(s.at(CommKind::allreduce).bytes_sent_off_node, 16);
+    EXPECT_EQ(s.at(CommKind::allreduce).bytes_received_off_node, 16);
+    EXPECT_EQ(s.at(CommKind::broadcast).bytes_sent_off_node, r == 1 ? 12 : 0);
+    EXPECT_EQ(s.at(CommKind::broadcast).bytes_received_off_node, node0 ? 0 : 12);
+    // Received from the other node: ranks 2, 3 give 12 + 16 = 28 bytes; ranks 0, 1 give 4 + 8 = 12.
+    EXPECT_EQ(s.at(CommKind::allgather).bytes_sent_off_node, 4 * (r + 1));
+    EXPECT_EQ(s.at(CommKind::allgather).bytes_received_off_node, node0 ? 28 : 12);
+    EXPECT_EQ(s.at(CommKind::allgather).bytes_received, 40);
+    EXPECT_EQ(s.at(CommKind::reduce_scatter).bytes_sent_off_node, 32 * 2 / 3);
+    EXPECT_EQ(s.at(CommKind::reduce_scatter).bytes_received_off_node, 8 * 2 / 3);
+    EXPECT_EQ(s.at(CommKind::sendrecv).bytes_sent, 28);
+    EXPECT_EQ(s.at(CommKind::sendrecv).bytes_sent_off_node, 20);
+    EXPECT_EQ(s.at(CommKind::sendrecv).bytes_received_off_node, 20);
+  }
+}
+
+TEST(InProcessNodes, KnowsEveryRanksNodeAndRefusesABadTable) {
+  const auto places = per_rank<std::vector<int>>(
+      3, [](Communicator& c) { return std::vector<int>{c.local_rank(), c.local_size(), c.node_count(), c.node_of(2)}; },
+      {0, 1, 0});
+  EXPECT_EQ(places[0], (std::vector<int>{0, 2, 2, 0}));
+  EXPECT_EQ(places[1], (std::vector<int>{0, 1, 2, 0}));
+  EXPECT_EQ(places[2], (std::vector<int>{1, 2, 2, 0}));
+  EXPECT_NE(test::error_of([] { InProcessGroup(3, {1, 0, 0}); }).find("order of first appearance"), std::string::npos);
+  EXPECT_NE(test::error_of([] { InProcessGroup(3, {0, 0}); }).find("2 node entries for 3 ranks"), std::string::npos);
+}
+
 TEST_P(InProcess, ErrorAgreementOnEveryRank) {
   const int R = GetParam();
   const auto got = per_rank<std::vector<std::string>>(R, [](Communicator& c) {

@@ -256,6 +256,14 @@ TEST(Communicator, ByteCountersFollowThePayloadModel) {
   EXPECT_EQ(sr.bytes_sent, 5);
   EXPECT_EQ(sr.bytes_received, 5);
   EXPECT_EQ(sr.calls, 2);
+  // mpirun here puts every rank on this host: one node, nothing off it.
+  EXPECT_EQ(comm.node_count(), 1);
+  EXPECT_EQ(comm.node_of(static_cast<int>(R) - 1), 0);
+  EXPECT_EQ(comm.local_size(), R);
+  for (const auto& [kind, s] : comm.stats()) {
+    EXPECT_EQ(s.bytes_sent_off_node, 0) << comm_kind_name(kind);
+    EXPECT_EQ(s.bytes_received_off_node, 0) << comm_kind_name(kind);
+  }
 
   const CommStats total = comm.total_stats();
   EXPECT_EQ(total.calls, 8);
