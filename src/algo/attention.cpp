@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "algo/distributed_median.hpp"
 #include "algo/pairwise.hpp"
 #include "core/errors.hpp"
 
@@ -48,8 +49,8 @@ double median_sigma(const torch::Tensor& values) {
 }
 
 double auto_sigma_global(const torch::Tensor& d, const torch::Tensor& self_cols, PairwiseExchange& exchange) {
-  // Every rank gets the same multiset of values, so the same median (sorting is order-free).
-  return median_sigma(exchange.gather_rows(finite_offdiag(d, self_cols)));
+  // The same exact median on every rank, without gathering every rank's distances.
+  return distributed_median(finite_offdiag(d, self_cols), [&](const torch::Tensor& t) { exchange.sum(t); });
 }
 
 std::optional<double> parse_sigma(const std::string& text) {
@@ -61,18 +62,18 @@ std::optional<double> parse_sigma(const std::string& text) {
   return v;
 }
 
-int64_t finish_rows(torch::Tensor& xi, const torch::Tensor& self_cols, double xi_min) {
+torch::Tensor finish_rows(torch::Tensor& xi, const torch::Tensor& self_cols, double xi_min) {
   check_rows("attention finish_rows", xi, self_cols);
   const int64_t k = xi.size(0), n = xi.size(1);
-  if (k == 0) return 0;
+  torch::Tensor fired = torch::zeros({k}, kBool);  // [k]
+  if (k == 0) return fired;
   const torch::Tensor self = self_mask(k, n, self_cols);  // [k, N]
   xi.masked_fill_(self, 0.0);
   const torch::Tensor off = xi.sum(1, /*keepdim=*/true);  // [k, 1] Σ_{j≠i} ξ_ij
-  int64_t fired = 0;
   if (xi_min >= 0) {
     const double cap = 1.0 - xi_min;
     const torch::Tensor over = off > cap;  // [k, 1]
-    fired = over.sum().item<int64_t>();
+    fired = over.reshape({k});
     // Scale the off-diagonal of the rows over the cap so that it sums to exactly 1 − xi_min.
     xi.mul_(torch::where(over, cap / off, torch::ones_like(off)));
   }
@@ -89,7 +90,8 @@ Attention xi_fedamp(const torch::Tensor& d, const torch::Tensor& self_cols, doub
   Attention out;
   out.xi = (alpha_k / sigma) * torch::exp(-d64 / sigma);  // [k, N]
   out.xi.masked_fill_(~torch::isfinite(d64), 0.0);         // absent clients (and NaN) weigh nothing
-  out.guard_fired = finish_rows(out.xi, self_cols, xi_min);
+  out.guard_rows = finish_rows(out.xi, self_cols, xi_min);
+  out.guard_fired = out.guard_rows.sum().item<int64_t>();
   return out;
 }
 
@@ -104,7 +106,8 @@ Attention xi_heur(const torch::Tensor& cosine, const torch::Tensor& present, con
   soft = torch::where(others, soft, torch::zeros_like(soft));
   Attention out;
   out.xi = (1.0 - xi_self) * soft;  // [k, N]; a row with nobody else gets ξ_ii = 1 below
-  out.guard_fired = finish_rows(out.xi, self_cols, xi_min);
+  out.guard_rows = finish_rows(out.xi, self_cols, xi_min);
+  out.guard_fired = out.guard_rows.sum().item<int64_t>();
   return out;
 }
 
@@ -117,7 +120,8 @@ Attention xi_samples(const torch::Tensor& present, const torch::Tensor& self_col
   torch::Tensor w = torch::where(member, nj.reshape({1, n}).expand({k, n}), torch::zeros({k, n}, kF64));
   Attention out;
   out.xi = w / w.sum(1, /*keepdim=*/true);            // [k, N]
-  out.guard_fired = finish_rows(out.xi, self_cols, -1.0);  // no guard: plain sample weights
+  out.guard_rows = finish_rows(out.xi, self_cols, -1.0);  // no guard: plain sample weights
+  out.guard_fired = 0;
   return out;
 }
 

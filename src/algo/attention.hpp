@@ -23,7 +23,8 @@ class PairwiseExchange;
 
 struct Attention {
   torch::Tensor xi;          // [k, N] float64, rows sum to 1
-  int64_t guard_fired = 0;   // rows the ξ guard scaled
+  torch::Tensor guard_rows;  // [k] bool: the rows the ξ guard scaled
+  int64_t guard_fired = 0;   // how many (guard_rows.sum())
 };
 
 // The finite off-diagonal distances of the rows (the sample of which σ = "auto" is the median).
@@ -32,7 +33,8 @@ torch::Tensor finite_offdiag(const torch::Tensor& d, const torch::Tensor& self_c
 // Median of a 1-D tensor (mean of the two middle values for an even count); 1.0 when empty or
 // when the median is not > 0 (then every distance is 0 or none exists, and σ does not matter).
 double median_sigma(const torch::Tensor& values);
-// Collective over comm: the median of the finite off-diagonal d of every rank's rows.
+// Collective over comm: the median of the finite off-diagonal d of every rank's rows (exact, as
+// median_sigma of their union; algo/distributed_median.hpp).
 double auto_sigma_global(const torch::Tensor& d, const torch::Tensor& self_cols, PairwiseExchange& exchange);
 // attention.sigma: "auto" → nullopt; a number > 0 → it; otherwise ConfigError naming the key.
 std::optional<double> parse_sigma(const std::string& text);
@@ -48,8 +50,8 @@ Attention xi_heur(const torch::Tensor& cosine, const torch::Tensor& present, con
 Attention xi_samples(const torch::Tensor& present, const torch::Tensor& self_cols, const std::vector<int64_t>& sizes);
 
 // In place on xi [k, N] whose diagonal (self) entries are ignored: applies the guard (if xi_min
-// ≥ 0), then sets ξ_ii = 1 − Σ_{j≠i} ξ_ij. Returns how many rows the guard scaled.
-int64_t finish_rows(torch::Tensor& xi, const torch::Tensor& self_cols, double xi_min);
+// ≥ 0), then sets ξ_ii = 1 − Σ_{j≠i} ξ_ij. Returns the rows the guard scaled: [k] bool.
+torch::Tensor finish_rows(torch::Tensor& xi, const torch::Tensor& self_cols, double xi_min);
 
 // ---- fedsaf's Fisher weighting --------------------------------------------------------------
 // F̂[p] = F[p] / (mean of F over p's tensor + 1e-12). fisher: [S]; tensor_sizes: the numel of each

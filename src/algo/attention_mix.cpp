@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "algo/pairwise.hpp"
+#include "algo/shared_rows.hpp"
 #include "core/config_schema.hpp"
 #include "core/errors.hpp"
 #include "model/tensor_values.hpp"
@@ -58,23 +59,27 @@ const bool registered = register_config_section({
 }  // namespace
 
 Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, const std::vector<int64_t>& sizes,
-                  const MixRows& rows) {
-  const torch::Tensor& queries = rows.params;      // [k, S]
-  const torch::Tensor& self_cols = rows.clients;   // [k]
-  const torch::Tensor& sigma_rows = rows.sigma_rows;  // [k]
+                  const MixRows& all_rows) {
+  const SharedRows shared =
+      find_shared_rows(all_rows, exchange.present(), sizes, config.kernel == AttentionKernel::samples);
+  const MixRows rows = shared.shared > 0 ? compact_rows(all_rows, shared) : all_rows;  // k' ≤ k rows
+  const torch::Tensor& queries = rows.params;      // [k', S]
+  const torch::Tensor& self_cols = rows.clients;   // [k']
   Mix out;
   Attention& att = out.att;
   double& sigma = out.sigma;
   const AttentionKernel kernel = config.kernel;
-  const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur);  // sq_dist [k, N]
+  const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur);  // sq_dist [k', N]
   sigma = 0;
   if (kernel == AttentionKernel::fedamp) {
     const std::optional<double> fixed = parse_sigma(config.sigma);
     if (fixed) {
       sigma = *fixed;
     } else {
-      const torch::Tensor pick = sigma_rows.nonzero().flatten();  // [k'] rows that define σ
-      sigma = auto_sigma_global(pd.sq_dist.index_select(0, pick), self_cols.index_select(0, pick), exchange);
+      // Every row that defines σ counts, shared or not: the distances of its representative.
+      const torch::Tensor pick = all_rows.sigma_rows.nonzero().flatten();  // [k''] rows that define σ
+      sigma = auto_sigma_global(pd.sq_dist.index_select(0, shared.representative.index_select(0, pick)),
+                                all_rows.clients.index_select(0, pick), exchange);
     }
     att = xi_fedamp(pd.sq_dist, self_cols, config.alpha_k, sigma, config.xi_min);
   } else if (kernel == AttentionKernel::heur) {
@@ -82,14 +87,19 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   } else {
     att = xi_samples(pd.present, self_cols, sizes);
   }
-  const int64_t k = queries.size(0);
-  const torch::Tensor cols = self_cols.reshape({k, 1});  // [k, 1]
+  const int64_t k = queries.size(0);  // k'
+  const torch::Tensor cols = self_cols.reshape({k, 1});  // [k', 1]
   SelfTerm self;
-  self.xi = att.xi.gather(1, cols).reshape({k});                 // [k] ξ_ii
-  self.weights = rows.self_weights;                              // [k, S] or undefined
-  self.scalar = rows.self_scalar;                                // [k] or undefined
-  const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k, N]: own column from the query
-  out.u = exchange.mix(queries, xi_others, &self);               // [k, S]
+  self.xi = att.xi.gather(1, cols).reshape({k});                 // [k'] ξ_ii
+  self.weights = rows.self_weights;                              // [k', S] or undefined
+  self.scalar = rows.self_scalar;                                // [k'] or undefined
+  const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k', N]: own column from the query
+  out.u = exchange.mix(queries, xi_others, &self);               // [k', S]
+  if (shared.shared > 0) {
+    out.att = expand_attention(att, shared, self_cols, all_rows.clients);  // [k, N]
+    out.u = out.u.index_select(0, shared.representative);                 // [k, S]
+    out.shared_rows = shared.shared;
+  }
   return out;
 }
 

@@ -38,10 +38,13 @@ struct Mix {
   torch::Tensor u;  // [k, S] float32: u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j
   Attention att;    // ξ [k, N] and this rank's guard count
   double sigma = 0;  // σ used (0 unless the fedamp kernel)
+  int64_t shared_rows = 0;  // rows that took an identical row's result (algo/shared_rows.hpp)
 };
 
 // The attention step shared by fedamp and fedsaf. The uploads must already be registered on
-// `exchange` (set_held). sizes: n_j for every client. Collective.
+// `exchange` (set_held). sizes: n_j for every client. Collective. Rows of clients without an
+// upload whose inputs are identical are computed once (algo/shared_rows.hpp); σ = "auto" still
+// counts every sigma row.
 Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& options, const std::vector<int64_t>& sizes,
                   const MixRows& rows);
 

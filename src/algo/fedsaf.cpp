@@ -19,7 +19,8 @@
 // + θᴾ_i), exactly FedPer's evaluation, so that fedsaf(samples, fisher none) ≡ fedper and, with
 // n_head = L, ≡ fedavg. σ = "auto" is the median over the rows of cohort t + 1 only, so evaluating
 // does not change training. Evaluation rounds therefore cost one pairwise pass with up to N query
-// rows (|cohort ∪ eval_clients|) instead of |cohort| rows.
+// rows (|cohort ∪ eval_clients|) instead of |cohort| rows; rows of never-trained clients that hold
+// the same model are computed once (algo/shared_rows.hpp).
 //
 // STATE (all with the rank that owns the client): θ_i [P] (θˢ_i is also the held copy of its
 // latest upload: after training they are equal and θˢ_i only changes by training), the Fisher

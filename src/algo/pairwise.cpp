@@ -113,6 +113,12 @@ void PairwiseExchange::set_held(const HeldUploads& held) {
     throw Error(fmt::format("{}: a client id is outside [0, {})", op, num_clients_));
 }
 
+torch::Tensor PairwiseExchange::present() const {
+  torch::Tensor present = torch::zeros({num_clients_}, torch::TensorOptions().dtype(torch::kBool));  // [N]
+  if (all_ids_.defined() && all_ids_.numel() > 0) present.index_fill_(0, all_ids_, true);
+  return present;
+}
+
 torch::Tensor PairwiseExchange::centred(const torch::Tensor& rows) const {
   if (centre_.defined()) return rows - centre_;  // [b, S] float32, fresh (one rounding per element)
   return rows.to(torch::kFloat64);               // [b, S] float64, fresh (exact)
@@ -155,8 +161,7 @@ PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool
   PairwiseDistances out;
   out.sq_dist = torch::full({k, n}, inf, kF64);                              // [k, N]
   if (want_cosine) out.cosine = torch::zeros({k, n}, kF64);                  // [k, N]
-  out.present = torch::zeros({n}, torch::TensorOptions().dtype(torch::kBool));  // [N]
-  if (all_ids_.numel() > 0) out.present.index_fill_(0, all_ids_, true);
+  out.present = present();  // [N]
   ring_.meter().add(out.sq_dist.nbytes() * (want_cosine ? 2 : 1));
 
   ring_.stream(false, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor&) {

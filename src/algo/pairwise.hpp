@@ -127,6 +127,9 @@ class PairwiseExchange {
   torch::Tensor gather_rows(const torch::Tensor& rows) { return ring_.gather_rows(rows); }
   void sum(const torch::Tensor& tensor) { ring_.sum(tensor); }
 
+  // [N] bool: client j has an upload on some rank (after set_held).
+  torch::Tensor present() const;
+
   PairwiseMode mode() const { return ring_.mode(); }
   PairwisePrecision precision() const { return precision_; }
   int64_t block_rows() const { return ring_.block_rows(); }
