@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "data/partition_registry.hpp"
@@ -119,6 +122,21 @@ std::string format_partition_summary(const Partition& p, const PartitionStats& s
   return out;
 }
 
+namespace {
+
+// Non-negative values as int32 when all fit (a data set below 2^31 samples: half the bytes of
+// int64 in the run files and checkpoints of large runs), else as int64.
+void write_narrowest(h5::Group& group, const char* name, const std::vector<int64_t>& values) {
+  const int64_t largest = values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+  if (largest > std::numeric_limits<int32_t>::max()) {
+    group.write(name, values);
+  } else {
+    group.write(name, std::vector<int32_t>(values.begin(), values.end()));
+  }
+}
+
+}  // namespace
+
 void write_partition_h5(const Partition& p, h5::Group& group) {
   const int64_t n = static_cast<int64_t>(p.clients.size()), num_classes = p.num_classes;
   std::vector<int64_t> sizes, histogram, train_offsets{0}, test_offsets{0}, train_indices, test_indices;
@@ -138,10 +156,9 @@ void write_partition_h5(const Partition& p, h5::Group& group) {
   }
   group.write("sizes", sizes, {n, 2});
   group.write("histogram", histogram, {n, num_classes});
-  group.write("train_offsets", train_offsets);
-  group.write("train_indices", train_indices);
-  group.write("test_offsets", test_offsets);
-  group.write("test_indices", test_indices);
+  for (const auto& [name, values] : {std::pair{"train_offsets", &train_offsets}, {"train_indices", &train_indices},
+                                     {"test_offsets", &test_offsets}, {"test_indices", &test_indices}})
+    write_narrowest(group, name, *values);
 
   const PartitionStats stats = partition_stats(p);
   auto attrs = group.attrs();

@@ -328,10 +328,16 @@ TEST(PartitionH5, CsrLayoutRoundTrips) {
   EXPECT_EQ(g.open_dataset("histogram").shape(), (std::vector<int64_t>{6, 10}));
   const Index sizes = g.open_dataset("sizes").read<int64_t>();
   const Index hist = g.open_dataset("histogram").read<int64_t>();
-  const Index train_off = g.open_dataset("train_offsets").read<int64_t>();
-  const Index train_idx = g.open_dataset("train_indices").read<int64_t>();
-  const Index test_off = g.open_dataset("test_offsets").read<int64_t>();
-  const Index test_idx = g.open_dataset("test_indices").read<int64_t>();
+  // Sample indices and offsets as int32, the narrowest type that holds them (see below for int64).
+  const auto widened = [&](const char* name) {
+    EXPECT_EQ(g.open_dataset(name).dtype(), h5::DType::kI32) << name;
+    const std::vector<int32_t> v = g.open_dataset(name).read<int32_t>();
+    return Index(v.begin(), v.end());
+  };
+  const Index train_off = widened("train_offsets");
+  const Index train_idx = widened("train_indices");
+  const Index test_off = widened("test_offsets");
+  const Index test_idx = widened("test_indices");
   ASSERT_EQ(train_off.size(), 7u);
   ASSERT_EQ(test_off.size(), 7u);
   for (size_t i = 0; i < 6; ++i) {
@@ -341,6 +347,28 @@ TEST(PartitionH5, CsrLayoutRoundTrips) {
     EXPECT_EQ(Index(train_idx.begin() + train_off[i], train_idx.begin() + train_off[i + 1]), p.clients[i].train);
     EXPECT_EQ(Index(test_idx.begin() + test_off[i], test_idx.begin() + test_off[i + 1]), p.clients[i].test);
   }
+}
+
+// A sample index beyond int32 (a data set of more than 2^31 samples) keeps its table int64.
+TEST(PartitionH5, IndicesBeyondInt32StayInt64) {
+  TempDir dir;
+  Partition p;
+  p.method = "hand";
+  p.num_classes = 1;
+  p.clients = {ClientSplit{{0, int64_t{3'000'000'000}}, {7}}};
+  p.histogram = {{3}};
+  {
+    h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kCreate);
+    h5::Group g = f.create_group("partition");
+    write_partition_h5(p, g);
+    f.close();
+  }
+  h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kRead);
+  const h5::Group g = f.open_group("partition");
+  EXPECT_EQ(g.open_dataset("train_indices").dtype(), h5::DType::kI64);
+  EXPECT_EQ(g.open_dataset("train_indices").read<int64_t>(), (Index{0, 3'000'000'000}));
+  EXPECT_EQ(g.open_dataset("test_indices").dtype(), h5::DType::kI32);  // each table on its own
+  EXPECT_EQ(g.open_dataset("train_offsets").dtype(), h5::DType::kI32);
 }
 
 using test::run_fedsaf;
