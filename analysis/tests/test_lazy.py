@@ -107,3 +107,21 @@ def test_missing_per_client_tables_fail_at_load(runs, tmp_path):
             del h5[name]
         with pytest.raises(AnalysisError, match=f"missing {name}"):
             load_run(path)
+
+
+def test_summary_imports_no_matplotlib(runs):
+    """matplotlib's import was most of `summary`'s time on big run files; only plotting needs it."""
+    import subprocess
+    import sys
+
+    from conftest import ANALYSIS
+    code = ("import sys, warnings; warnings.simplefilter('ignore')\n"
+            "from fedsaf_analysis.cli import main\n"
+            "assert main(['summary', sys.argv[1]]) == 0\n"
+            "from fedsaf_analysis import load_run, summary_table\n"
+            "summary_table([load_run(sys.argv[1])])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    proc = subprocess.run([sys.executable, "-c", code, str(runs["fedavg"])], cwd=ANALYSIS,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
