@@ -14,6 +14,7 @@
 #   load process   a process running `import fedsaf_analysis; load_run(file)`
 #   summary        `fedsaf-analysis summary FILE`
 #   compare        `fedsaf-analysis compare FILE FILE2 -o DIR` (five PNGs, two CSVs, compare.md)
+#   report         `fedsaf-analysis report FILE -o DIR` (five PNGs, report.md)
 #
 # With BEFORE=<git revision> the same is timed for that revision's analysis/ (git archive into a
 # temporary folder) in the same script, alternating with the working tree's.
@@ -23,7 +24,7 @@
 #   FEDSAF_BINARY=...  the fedsaf binary to make them with (default: build it, scripts/build.sh)
 #
 # Making the files: about 1 minute at 10,000 clients, 3 at 100,000 and 4 at 100000:40 (2 cores);
-# timing them: about a minute per case.
+# timing them: about two minutes per case.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cases="${1:-10000 100000 100000:40}"
@@ -78,6 +79,7 @@ READ_ALL = """import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     f.visititems(lambda n, o: o[()] if isinstance(o, h5py.Dataset) else None)"""
 IMPORTS = "import numpy, h5py, pandas"
+KINDS = ("load", "loadp", "summary", "compare", "report")
 LOAD = """import sys, time, warnings
 warnings.simplefilter("ignore")
 from fedsaf_analysis import load_run
@@ -103,7 +105,8 @@ print(f"/usr/bin/python3, {os.cpu_count()} cores, load average "
 print()
 head = "| clients | evaluations | run file, MB | h5py read | imports |"
 for name, _ in trees:
-    head += f" load_run ({name}) | load process ({name}) | summary ({name}) | compare ({name}) |"
+    head += (f" load_run ({name}) | load process ({name}) | summary ({name}) | compare ({name}) "
+             f"| report ({name}) |")
 print(head)
 print("|" + "---|" * (head.count("|") - 1))
 for case in cases:
@@ -112,7 +115,7 @@ for case in cases:
     b = f"{runs}/fedavg-{case.replace(':', '-e')}-seed2/run.h5"
     times = {k: [] for k in ("read", "imports")}
     for name, _ in trees:
-        for k in ("load", "loadp", "summary", "compare"):
+        for k in KINDS:
             times[name, k] = []
     for _ in range(repeats):  # interleaved, so that the trees share the machine's moods
         times["read"].append(wall([py, "-c", READ_ALL, a]))
@@ -126,9 +129,10 @@ for case in cases:
             times[name, "summary"].append(wall(cli + ["summary", a], env))
             times[name, "compare"].append(
                 wall(cli + ["compare", a, b, "-o", f"{work}/compare-{name}"], env))
+            times[name, "report"].append(wall(cli + ["report", a, "-o", f"{work}/report-{name}"], env))
     row = (f"| {int(clients):,} | {evals or 2} | {os.path.getsize(a) / 1e6:.1f} "
            f"| {med(times['read'])} | {med(times['imports'])} |")
     for name, _ in trees:
-        row += "".join(f" {med(times[name, k])} |" for k in ("load", "loadp", "summary", "compare"))
+        row += "".join(f" {med(times[name, k])} |" for k in KINDS)
     print(row)
 EOF
