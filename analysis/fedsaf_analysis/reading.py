@@ -348,7 +348,7 @@ class Run:
         return pd.DataFrame({
             "round": np.repeat(self.evals["round"].to_numpy()[:acc.shape[0]], n_clients),
             "client": np.tile(np.arange(n_clients), acc.shape[0]),
-            "accuracy": acc.reshape(-1),
+            "accuracy": acc.reshape(-1).copy(),  # not a view of client_accuracy_array
         })
 
     @cached_property
@@ -418,7 +418,8 @@ class Run:
         rounds = self.evals["round"].to_numpy()[:acc.shape[0]]
         if len(rounds) > 1 and not (np.diff(rounds) > 0).all():  # what pivot makes of it
             return self.client_accuracy.pivot(index="round", columns="client", values="accuracy")
-        return pd.DataFrame(acc[:len(rounds)], index=pd.Index(rounds, name="round"),
+        # a fresh table each call, as pivot made, never a view of client_accuracy_array
+        return pd.DataFrame(acc[:len(rounds)].copy(), index=pd.Index(rounds, name="round"),
                             columns=pd.Index(np.arange(acc.shape[1]), name="client"))
 
     # -- conveniences ----------------------------------------------------------------------

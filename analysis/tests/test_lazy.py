@@ -125,3 +125,12 @@ def test_summary_imports_no_matplotlib(runs):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_tables_handed_out_are_not_views_of_each_other(runs):
+    run = load_run(runs["fedavg"])
+    keep = run.client_accuracy_array.copy()
+    run.client_accuracy_wide().iloc[:, :] = -1.0
+    run.client_accuracy.loc[:, "accuracy"] = -2.0
+    np.testing.assert_array_equal(run.client_accuracy_array, keep)
+    np.testing.assert_array_equal(run.client_accuracy_wide().to_numpy(), keep)
