@@ -14,13 +14,37 @@ Notebook use::
 Command line: ``python3 -m fedsaf_analysis {summary,report,compare,scaling} ...``.
 """
 
-from .compare import group_runs, group_table, write_compare
 from .errors import AnalysisError
 from .reading import (SUPPORTED_MAJOR, AnalysisWarning, Run, find_runs, flatten_config, load_run,
                       load_runs)
-from .report import write_report
-from .scaling import run_metrics, scaling_table, write_scaling
 from .summary import format_summary, summary_table
+
+# The rest is imported on first use (PEP 562): compare, report and scaling pull in matplotlib,
+# whose import takes longer than summarising a 100,000-client run file (bench/analysis_scale.sh).
+_LAZY = {
+    "group_runs": "compare", "group_table": "compare", "write_compare": "compare",
+    "write_report": "report",
+    "run_metrics": "scaling", "scaling_table": "scaling", "write_scaling": "scaling",
+}
+#: Submodules reachable as attributes of the package without importing them first.
+_SUBMODULES = ("cli", "compare", "plots", "report", "scaling")
+
+
+def __getattr__(name):
+    from importlib import import_module
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
 
 __version__ = "0.1.0"
 

@@ -74,19 +74,22 @@ def _rounds(text: str | None):
 
 
 def _run(args) -> int:
-    from .compare import format_groups, write_compare
-    from .reading import load_run
-    from .report import write_report
-    from .scaling import format_scaling, write_scaling
-    from .summary import format_summary
-
+    # Each command imports what it uses: summary never imports matplotlib, whose import alone
+    # takes longer than summarising a 100,000-client run file.
     out = sys.stdout
+    if args.command != "summary":  # the plotting commands
+        import matplotlib
+        matplotlib.use("Agg")
     if args.command == "summary":
+        from .summary import format_summary
         out.write(format_summary(args.runs, args.format))
     elif args.command == "report":
+        from .reading import load_run
+        from .report import write_report
         result = write_report(load_run(args.run), args.out, _rounds(args.attention_rounds))
         out.write(f"wrote {result['report']} and {len(result['plots'])} plots\n")
     elif args.command == "compare":
+        from .compare import format_groups, write_compare
         result = write_compare(args.runs, args.out, args.by)
         if args.format == "csv":
             out.write(result["summary"].to_csv(index=False))
@@ -97,6 +100,7 @@ def _run(args) -> int:
             out.write(format_frame(result["summary"], args.format))
             out.write(f"\nwrote {result['report']} and {len(result['plots'])} plots\n")
     elif args.command == "scaling":
+        from .scaling import format_scaling, write_scaling
         if args.ranks_per_node is not None and args.ranks_per_node < 1:
             from .errors import AnalysisError
             raise AnalysisError("--ranks-per-node must be at least 1")
@@ -108,8 +112,6 @@ def _run(args) -> int:
 
 
 def main(argv=None) -> int:
-    import matplotlib
-    matplotlib.use("Agg")
     args = _parser().parse_args(argv)
 
     def one_line_warning(message, category, filename, lineno, file=None, line=None):

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import plots
 from .errors import AnalysisError, make_output_dir
 from .reading import LOCATION_KEYS, Run, _as_runs
 from .summary import fmt_rate, format_frame, render, summary_table
@@ -170,6 +169,7 @@ COMPARE_PLOTS = [
 def write_compare(runs, out_dir, by=None) -> dict:
     """Overlaid curves (mean over each group's runs, min–max band), compare.md and the CSV
     tables in ``out_dir``. Returns ``{"report", "plots", "groups", "summary", "table"}``."""
+    from . import plots  # matplotlib: imported only when plotting
     runs = _as_runs(runs)
     groups = group_runs(runs, by)
     out = make_output_dir(out_dir)

@@ -1,7 +1,10 @@
 """Reading fedsaf run files (io/SCHEMA.md) into pandas DataFrames.
 
-``load_run(path)`` reads everything small eagerly and closes the file; attention matrices, which
-can be large (A × N × N), are read on demand by ``Run.attention(round)``.
+``load_run(path)`` reads the per-round and per-evaluation tables eagerly and closes the file;
+what grows with the clients is read from the file again on first use: the per-client accuracies
+([E × N]) and the partition tables ([N × ·]) when their attributes are first touched (then kept),
+attention matrices (A × N × N) by each ``Run.attention(round)``. A summary of a 100,000-client
+run reads none of them.
 
 Round numbers: the file stores 0-based round indices; everything this package shows or takes is
 the round number people see everywhere else (fedsaf's console, ``fedsaf inspect``, checkpoint
@@ -13,6 +16,7 @@ from __future__ import annotations
 import math
 import tomllib
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
@@ -156,7 +160,8 @@ class Run:
     - ``evals``: one row per evaluation: round, accuracy, accuracy_mean, accuracy_std, loss, auc.
     - ``client_accuracy``: long format, one row per (evaluation, client): round, client,
       accuracy (NaN: the client has no test samples). ``client_accuracy_wide()`` gives the
-      [E × N] table (index round, one column per client).
+      [E × N] table (index round, one column per client), ``client_accuracy_array`` the
+      [E × N] numpy array. Read on first use.
     - ``timing``: one row per (round, rank): round, rank, train_seconds, comm_seconds,
       eval_seconds, io_seconds, total_seconds (the sum of the four), bytes_sent, bytes_received,
       bytes_sent_off_node, bytes_received_off_node (the part exchanged with ranks on other
@@ -165,6 +170,7 @@ class Run:
       ``run.rebalance`` keep later ones in ``/partition/replacements``), train_size, test_size, size,
       classes (with at least one sample), dominant_class, dominant_share.
       ``partition_stats``: the ``/partition`` attributes; ``histogram``: [N × C] numpy array.
+      ``partition`` and ``histogram`` are read on first use.
     - ``metrics_attrs``: the ``/metrics`` attributes (best_accuracy, best_round, ...), with
       ``best_round`` as a round number (-1, as in the file, when there was no evaluation).
     - ``attention_stats``: one row per round (round, rows, guard_fired, sigma) or None;
@@ -281,38 +287,17 @@ class Run:
         if isinstance(best, int) and best >= 0:  # -1: no evaluation, kept as is
             self.metrics_attrs["best_round"] = int(round_number(best))
 
-        acc = np.asarray(self._array(eg, "client_accuracy"), dtype=float)
+        # per-client tables ([E, N] accuracies, [N, ·] partition): their presence and shapes
+        # are checked here, their values read on first use (the properties below), so that
+        # summaries of runs with many clients read none of them.
+        acc = self._need(h5, "metrics/eval/client_accuracy")
         if acc.ndim != 2:
             raise AnalysisError(f"{self.path}: /metrics/eval/client_accuracy has shape {acc.shape}")
-        acc = acc[:n_evals]
-        n_clients = acc.shape[1]
-        self.client_accuracy = pd.DataFrame({
-            "round": np.repeat(self.evals["round"].to_numpy()[:acc.shape[0]], n_clients),
-            "client": np.tile(np.arange(n_clients), acc.shape[0]),
-            "accuracy": acc.reshape(-1),
-        })
-
-        # partition
+        self._n_evals = n_evals
         pg = self._need(h5, "partition")
         self.partition_stats = {k: _py(v) for k, v in pg.attrs.items()}
-        hist = np.asarray(self._array(pg, "histogram"), dtype=np.int64)
-        sizes = np.asarray(self._array(pg, "sizes"), dtype=np.int64)
-        placement = np.asarray(self._array(pg, "placement"), dtype=np.int64)
-        self.histogram = hist
-        total = hist.sum(axis=1)
-        dominant = hist.argmax(axis=1) if hist.size else np.zeros(len(hist), dtype=np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(total > 0, hist.max(axis=1, initial=0) / np.maximum(total, 1), np.nan)
-        self.partition = pd.DataFrame({
-            "client": np.arange(len(hist)),
-            "rank": placement[:len(hist)],
-            "train_size": sizes[:len(hist), 0],
-            "test_size": sizes[:len(hist), 1],
-            "size": total,
-            "classes": (hist > 0).sum(axis=1),
-            "dominant_class": dominant,
-            "dominant_share": share,
-        })
+        for name in ("histogram", "sizes", "placement"):
+            self._need(h5, f"partition/{name}")
 
         # optional: attention
         if "attention" in h5:
@@ -347,6 +332,64 @@ class Run:
             self.fisher = None
 
     # -- on demand -------------------------------------------------------------------------
+    def _read_later(self, *names) -> list[np.ndarray]:
+        """Datasets read after ``load_run`` (the file is opened again), with its errors."""
+        with _open(self.path) as h5:
+            try:
+                return [self._array(h5, name) for name in names]
+            except AnalysisError:
+                raise
+            except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+                raise AnalysisError(f"{self.path}: cannot read the run file ({exc})") from None
+
+    @cached_property
+    def client_accuracy_array(self) -> np.ndarray:
+        """``/metrics/eval/client_accuracy`` as an [E × N] float64 array (rows: ``evals``)."""
+        (acc,) = self._read_later("metrics/eval/client_accuracy")
+        return np.asarray(acc, dtype=float)[:self._n_evals]
+
+    @cached_property
+    def client_accuracy(self) -> pd.DataFrame:
+        acc = self.client_accuracy_array
+        n_clients = acc.shape[1]
+        return pd.DataFrame({
+            "round": np.repeat(self.evals["round"].to_numpy()[:acc.shape[0]], n_clients),
+            "client": np.tile(np.arange(n_clients), acc.shape[0]),
+            "accuracy": acc.reshape(-1).copy(),  # not a view of client_accuracy_array
+        })
+
+    @cached_property
+    def histogram(self) -> np.ndarray:
+        self._read_partition()
+        return self.__dict__["histogram"]
+
+    @cached_property
+    def partition(self) -> pd.DataFrame:
+        self._read_partition()
+        return self.__dict__["partition"]
+
+    def _read_partition(self):
+        hist, sizes, placement = self._read_later("partition/histogram", "partition/sizes",
+                                                  "partition/placement")
+        hist = np.asarray(hist, dtype=np.int64)
+        sizes = np.asarray(sizes, dtype=np.int64)
+        placement = np.asarray(placement, dtype=np.int64)
+        total = hist.sum(axis=1)
+        dominant = hist.argmax(axis=1) if hist.size else np.zeros(len(hist), dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, hist.max(axis=1, initial=0) / np.maximum(total, 1), np.nan)
+        self.__dict__["histogram"] = hist
+        self.__dict__["partition"] = pd.DataFrame({
+            "client": np.arange(len(hist)),
+            "rank": placement[:len(hist)],
+            "train_size": sizes[:len(hist), 0],
+            "test_size": sizes[:len(hist), 1],
+            "size": total,
+            "classes": (hist > 0).sum(axis=1),
+            "dominant_class": dominant,
+            "dominant_share": share,
+        })
+
     def attention(self, round: int | None = None) -> np.ndarray | None:
         """The stored N × N attention matrix ξ of round number ``round`` (1 = the first round, as
         fedsaf prints it; the file's ``xi_round`` + 1), or the last stored one when None.
@@ -378,7 +421,13 @@ class Run:
 
     def client_accuracy_wide(self) -> pd.DataFrame:
         """Per-client accuracy as an [evaluations × clients] table (index: round)."""
-        return self.client_accuracy.pivot(index="round", columns="client", values="accuracy")
+        acc = self.client_accuracy_array
+        rounds = self.evals["round"].to_numpy()[:acc.shape[0]]
+        if len(rounds) > 1 and not (np.diff(rounds) > 0).all():  # what pivot makes of it
+            return self.client_accuracy.pivot(index="round", columns="client", values="accuracy")
+        # a fresh table each call, as pivot made, never a view of client_accuracy_array
+        return pd.DataFrame(acc[:len(rounds)].copy(), index=pd.Index(rounds, name="round"),
+                            columns=pd.Index(np.arange(acc.shape[1]), name="client"))
 
     # -- conveniences ----------------------------------------------------------------------
     def keys(self) -> dict:
@@ -405,7 +454,9 @@ class Run:
 
     @property
     def num_clients(self) -> int:
-        return int(self.attrs.get("num_clients", len(self.partition)))
+        if "num_clients" in self.attrs:  # the partition is read only for files without it
+            return int(self.attrs["num_clients"])
+        return len(self.partition)
 
     @property
     def world_size(self) -> int:

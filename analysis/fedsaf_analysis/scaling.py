@@ -29,7 +29,6 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from . import plots
 from .compare import differing_keys
 from .errors import AnalysisError, make_output_dir
 from .reading import LOCATION_KEYS, TIMING_SECONDS, AnalysisWarning, Run, _as_runs, steady_rounds
@@ -165,6 +164,7 @@ def format_scaling(table: pd.DataFrame, fmt: str) -> str:
 def write_scaling(runs, out_dir, ranks_per_node: int | None = None) -> dict:
     """Plots (speed-up, efficiency, throughput, communication share), scaling.csv and
     scaling.md in ``out_dir``. Returns ``{"report", "plots", "table"}``."""
+    from . import plots  # matplotlib: imported only when plotting
     table = scaling_table(runs, ranks_per_node)
     out = make_output_dir(out_dir)
     xcol, xlabel = ("nodes", f"nodes ({ranks_per_node} ranks per node)") if ranks_per_node \
