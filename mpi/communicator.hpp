@@ -53,8 +53,9 @@
 // counts the contributions of ranks on other nodes; a broadcast counts on a non-root rank when
 // the root is elsewhere, and on the root when any rank is. Its own contribution to a gather
 // counts when any rank is elsewhere. A reduction (allreduce, reduce_scatter) mixes every rank's
-// data, so it is modelled: B × (ranks on other nodes) / (R − 1), what a flat algorithm exchanges
-// with them on average (a node-aware algorithm sends less across nodes, a ring about the same).
+// data, so it is modelled: B × (ranks on other nodes) / (R − 1), the share of this rank's peers
+// that are elsewhere (what MPI's algorithm actually sends across depends on it: a node-aware one
+// sends less; docs/results/multinode.md compares with the bytes on the wire).
 //
 // THREADS. One communicator is used by one thread. MPI: only the thread that initialised MPI may
 // call (MPI_THREAD_FUNNELED). In-process: each rank's thread uses its own communicator.

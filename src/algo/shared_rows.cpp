@@ -1,6 +1,7 @@
 // Mix rows computed once for clients whose inputs are identical (see shared_rows.hpp).
 #include "algo/shared_rows.hpp"
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -23,18 +24,23 @@ SharedRows find_shared_rows(const MixRows& rows, const torch::Tensor& present, c
                             bool with_sizes) {
   const int64_t k = rows.params.size(0);
   const torch::Tensor clients = rows.clients.to(torch::kInt64).contiguous();  // [k]
-  const torch::Tensor absent = ~present.to(torch::kBool).index_select(0, clients);  // [k]
+  const torch::Tensor absent = (~present.to(torch::kBool).index_select(0, clients)).contiguous();  // [k]
   // A cheap fingerprint narrows the exact comparisons to rows that may be equal.
   const torch::Tensor sums = rows.params.sum(1, false, torch::kFloat64).contiguous();           // [k]
   const torch::Tensor squares = rows.params.square().sum(1, false, torch::kFloat64).contiguous();  // [k]
+  const int64_t* client_of = clients.data_ptr<int64_t>();
+  const bool* is_absent = absent.data_ptr<bool>();
+  const double* sum_of = sums.data_ptr<double>();
+  const double* square_of = squares.data_ptr<double>();
   using Key = std::tuple<double, double, int64_t>;
   std::map<Key, std::vector<int64_t>> candidates;  // fingerprint → compact rows (indices into the k rows)
   std::vector<int64_t> compact, representative(static_cast<size_t>(k));
   for (int64_t i = 0; i < k; ++i) {
     int64_t found = -1;
-    const int64_t client = clients[i].item<int64_t>();
-    const Key key{sums[i].item<double>(), squares[i].item<double>(), with_sizes ? sizes[static_cast<size_t>(client)] : 0};
-    if (absent[i].item<bool>()) {
+    const Key key{sum_of[i], square_of[i], with_sizes ? sizes[static_cast<size_t>(client_of[i])] : 0};
+    // (A non-finite fingerprint would break the map's ordering: such a row is never shared.)
+    const bool shareable = is_absent[i] && std::isfinite(sum_of[i]) && std::isfinite(square_of[i]);
+    if (shareable) {
       for (int64_t c : candidates[key]) {
         const int64_t j = compact[static_cast<size_t>(c)];
         if (torch::equal(rows.params[i], rows.params[j]) && same(row_of(rows.self_weights, i), row_of(rows.self_weights, j)) &&
@@ -47,7 +53,7 @@ SharedRows find_shared_rows(const MixRows& rows, const torch::Tensor& present, c
     if (found < 0) {
       found = static_cast<int64_t>(compact.size());
       compact.push_back(i);
-      if (absent[i].item<bool>()) candidates[key].push_back(found);
+      if (shareable) candidates[key].push_back(found);
     }
     representative[static_cast<size_t>(i)] = found;
   }
