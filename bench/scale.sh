@@ -7,7 +7,7 @@
 # in the same script (machines here are noisy: compare ratios), peak RSS per rank, and the run
 # file's and last checkpoint's sizes.
 #
-#   bash bench/scale.sh [CLIENTS="1000 10000"] [ROUNDS=4]
+#   bash bench/scale.sh [CLIENTS="1000 10000"] [ROUNDS=4]       (FEDSAF_BINARY=... another build)
 #
 # 10,000 clients take about 5 minutes on 2 quiet cores; 100,000 about 20.
 set -euo pipefail
@@ -18,7 +18,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 py=python3
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null && py=/usr/bin/python3
-bash "$root/scripts/build.sh" fedsaf >/dev/null
+# FEDSAF_BINARY: another build to measure (e.g. an older one, for a before/after table).
+binary="${FEDSAF_BINARY:-$root/build/fedsaf}"
+[ -n "${FEDSAF_BINARY:-}" ] || bash "$root/scripts/build.sh" fedsaf >/dev/null
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
@@ -31,7 +33,7 @@ run_case() {
   start=$(date +%s.%N)
   # Each rank under /usr/bin/time: its peak RSS (KiB) into DIR.rss.RANK.
   mpirun -n 2 --bind-to none bash -c 'exec /usr/bin/time -f %M -o "$0.rss.$OMPI_COMM_WORLD_RANK" "$@"' "$dir" \
-    "$root/build/fedsaf" run "$root/configs/fedsaf-synthetic.toml" --out "$dir" --fresh --force --quiet \
+    "$binary" run "$root/configs/fedsaf-synthetic.toml" --out "$dir" --fresh --force --quiet \
     --set run.clients="$clients" --set run.join_ratio=0.1 --set run.rounds="$rounds" \
     --set run.eval_every="$rounds" --set run.checkpoint_every="$rounds" \
     --set data.synthetic.min_samples=20 --set data.synthetic.max_samples=100 \

@@ -18,6 +18,7 @@
 
 #include "core/config.hpp"
 #include "io/h5.hpp"
+#include "io/run_file.hpp"
 #include "mpi/mpi_communicator.hpp"
 #include "mpi/environment.hpp"
 #include "sim/engine.hpp"
@@ -288,6 +289,38 @@ TEST_F(RunFileTest, SampledEvaluationScoresTheListedClientsOnly) {
 
 // A damaged or crafted run file: every number inspect would print is checked first, and the
 // error names the file and the field instead of printing "-5 clients".
+// Per-client accuracy grows by about a row per evaluation, not a 64-row chunk at the first
+// (issue 23: ≤ 16 bytes per client and evaluation): 100,000 clients, two evaluations.
+TEST_F(RunFileTest, PerClientAccuracyGrowsByARowPerEvaluation) {
+  MpiCommunicator world(MPI_COMM_WORLD);
+  const int64_t n = 100000;
+  RunFileInfo info;
+  info.config_toml = "[run]\n";
+  info.world_size = world.size();
+  info.num_clients = n;
+  info.rank_hostnames.assign(static_cast<size_t>(world.size()), "host");
+  info.rank_devices.assign(static_cast<size_t>(world.size()), "cpu");
+  {
+    RunFile file(path_, MPI_COMM_WORLD, info);
+    std::vector<int64_t> hosted;  // [n / R] this rank's clients
+    for (int64_t c = world.rank(); c < n; c += world.size()) hosted.push_back(c);
+    EvalRecord e;
+    e.client_accuracy.assign(static_cast<size_t>(n), 0.25);
+    for (int64_t round = 0; round < 2; ++round) {
+      e.round = round;
+      file.append_eval(e, hosted);
+    }
+  }
+  if (world.rank() == 0) {
+    h5::File f = h5::File::open(path_, h5::Mode::kRead);
+    const h5::Dataset d = f.open_dataset("metrics/eval/client_accuracy");
+    EXPECT_EQ(d.shape(), (std::vector<int64_t>{2, n}));
+    EXPECT_LE(d.storage_bytes(), static_cast<uint64_t>(16 * n * 2));
+    const std::vector<double> values = d.read<double>();
+    EXPECT_EQ(std::count(values.begin(), values.end(), 0.25), 2 * n);
+  }
+}
+
 TEST_F(RunFileTest, InspectNamesImpossibleNumbersInsteadOfPrintingThem) {
   MpiCommunicator world(MPI_COMM_WORLD);
   run(default_config({"run.clients=4", "run.rounds=2", "data.synthetic.max_samples=60"}));
