@@ -307,19 +307,24 @@ TEST(PartitionTable, ColumnsTotalsAndTopClasses) {
 
 using test::TempDir;
 
+// p written by write_partition_h5 into `path` under /partition, reopened for reading.
+h5::File written_partition(const Partition& p, const std::string& path) {
+  {
+    h5::File f = h5::File::open(path, h5::Mode::kCreate);
+    h5::Group g = f.create_group("partition");
+    write_partition_h5(p, g);
+    f.close();
+  }
+  return h5::File::open(path, h5::Mode::kRead);
+}
+
 TEST(PartitionH5, CsrLayoutRoundTrips) {
   TempDir dir;
   const Index labels = make_labels(2000, 10);
   PartitionConfig c = method("dirichlet");
   c.alpha = 0.3;
   const Partition p = make_partition(c, 1, 6, labels, {}, 10);
-  {
-    h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kCreate);
-    h5::Group g = f.create_group("partition");
-    write_partition_h5(p, g);
-    f.close();
-  }
-  h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kRead);
+  h5::File f = written_partition(p, dir / "p.h5");
   const h5::Group g = f.open_group("partition");
   EXPECT_EQ(g.attrs().get_string("method"), "dirichlet");
   EXPECT_EQ(g.attrs().get_int("num_classes"), 10);
@@ -357,13 +362,7 @@ TEST(PartitionH5, IndicesBeyondInt32StayInt64) {
   p.num_classes = 1;
   p.clients = {ClientSplit{{0, int64_t{3'000'000'000}}, {7}}};
   p.histogram = {{3}};
-  {
-    h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kCreate);
-    h5::Group g = f.create_group("partition");
-    write_partition_h5(p, g);
-    f.close();
-  }
-  h5::File f = h5::File::open((dir / "p.h5"), h5::Mode::kRead);
+  h5::File f = written_partition(p, dir / "p.h5");
   const h5::Group g = f.open_group("partition");
   EXPECT_EQ(g.open_dataset("train_indices").dtype(), h5::DType::kI64);
   EXPECT_EQ(g.open_dataset("train_indices").read<int64_t>(), (Index{0, 3'000'000'000}));
