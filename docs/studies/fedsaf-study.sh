@@ -22,6 +22,6 @@ for name in fedsaf-study-cifar10-pat2-20 fedsaf-study-cifar10-dir0.1-20 fedsaf-s
     > /dev/null 2> "$out/warnings.txt" || { cat "$out/warnings.txt" >&2; exit 1; }
   nice -n 19 /usr/bin/python3 "$root/docs/studies/fedsaf_study_attention.py" "$points" > "$out/attention.md"
   # the tables name runs by their absolute paths: keep them relative to the repository
-  sed -i "s#$sweeps/##g; s#$root/##g" "$out/compare.md" "$out/summary.csv"
+  sed -i "s#$sweeps/##g; s#$root/##g" "$out/compare.md" "$out/summary.csv" "$out/warnings.txt"
   echo "fedsaf-study: $name: $(ls "$points"/*/run.h5 | wc -l) run file(s) -> $out"
 done
