@@ -14,8 +14,7 @@ sweeps="${1:-$root/runs/sweeps}"
 for name in fedsaf-study-cifar10-pat2-20 fedsaf-study-cifar10-dir0.1-20 fedsaf-study-fmnist-dir0.1-100; do
   points="$sweeps/$name/points"
   if ! compgen -G "$points/*/run.h5" > /dev/null; then
-    /usr/bin/python3 "$root/docs/studies/fedsaf_study_insert.py" "$name" "$out"
-  echo "fedsaf-study: $name: no run files yet under $points (skipped)"
+    echo "fedsaf-study: $name: no run files yet under $points (skipped)"
     continue
   fi
   out="$root/docs/results/fedsaf-study/$name"

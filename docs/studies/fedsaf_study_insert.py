@@ -19,7 +19,7 @@ def groups_table(compare_md: str) -> str:
 
 
 def main(name: str, folder: str) -> int:
-    d = Path(folder)
+    d = Path(folder).resolve()
     body = (f"Made {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from the run files then "
             f"present ([compare.md]({d.relative_to(DOC.parent)}/compare.md) has every run; the "
             f"curves: [accuracy]({d.relative_to(DOC.parent)}/compare_accuracy.png), "
