@@ -25,7 +25,11 @@ def main(name: str, folder: str) -> int:
             f"curves: [accuracy]({d.relative_to(DOC.parent)}/compare_accuracy.png), "
             f"[mean per-client accuracy]({d.relative_to(DOC.parent)}/compare_client_accuracy.png), "
             f"[test loss]({d.relative_to(DOC.parent)}/compare_loss.png)).\n\n"
-            + groups_table((d / "compare.md").read_text()) + "\nAttention (fedsaf and fedamp runs):\n\n"
+            + groups_table((d / "compare.md").read_text())
+            + (f"\n![pooled accuracy, mean over seeds with min–max band]"
+               f"({d.relative_to(DOC.parent)}/compare_accuracy.png)\n"
+               if (d / "compare_accuracy.png").exists() else "")
+            + "\nAttention (fedsaf and fedamp runs):\n\n"
             + (d / "attention.md").read_text())
     text = DOC.read_text()
     pat = re.compile(rf"(<!-- generated {re.escape(name)} -->\n).*?(<!-- end {re.escape(name)} -->)", re.S)
