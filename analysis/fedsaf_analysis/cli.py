@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                    "(repeatable)")
     c.add_argument("-o", "--out", default="compare", metavar="DIR",
                    help="output folder for plots and tables (default: ./compare)")
+    c.add_argument("--target", type=float, metavar="ACC",
+                   help="pooled accuracy of the rounds-to-target column (default: 90%% of the "
+                   "highest group-mean best accuracy, rounded down to 0.01)")
     c.add_argument("--format", **fmt)
 
     g = sub.add_parser("scaling", help="speed-up, efficiency, throughput, communication share",
@@ -90,7 +93,7 @@ def _run(args) -> int:
         out.write(f"wrote {result['report']} and {len(result['plots'])} plots\n")
     elif args.command == "compare":
         from .compare import format_groups, write_compare
-        result = write_compare(args.runs, args.out, args.by)
+        result = write_compare(args.runs, args.out, args.by, args.target)
         if args.format == "csv":
             out.write(result["summary"].to_csv(index=False))
         else:

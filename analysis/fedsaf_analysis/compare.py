@@ -113,43 +113,130 @@ def curves(groups: dict[str, list[Run]], source: str, column: str):
 
 
 GROUP_METRICS = ("best_accuracy", "last_accuracy", "mean_last10_accuracy",
-                 "client_updates_per_second", "wall_seconds")
+                 "client_updates_per_second", "wall_seconds", "bytes_per_round")
 
 
-def group_table(groups: dict[str, list[Run]]) -> pd.DataFrame:
-    """One row per group: runs, seeds, and mean / std (over the group's runs) of the summary
-    numbers (std 0 for a single run)."""
+def rounds_to_target(run: Run, target: float) -> float:
+    """The first evaluated round (a round number, first = 1) whose pooled accuracy is at least
+    ``target``; NaN when no evaluation reached it. With ``run.eval_every`` = k this is resolved
+    to k rounds (the round is an upper bound within k)."""
+    ev = run.evals
+    if ev.empty or "accuracy" not in ev:
+        return math.nan
+    acc = ev["accuracy"].to_numpy(dtype=float)
+    hit = np.flatnonzero(np.isfinite(acc) & (acc >= target))
+    return float(ev["round"].iloc[hit[0]]) if len(hit) else math.nan
+
+
+def default_target(groups: dict[str, list[Run]]) -> float:
+    """90 % of the highest group-mean best accuracy, rounded down to 0.01 (NaN without any)."""
+    best = []
+    for members in groups.values():
+        vals = summary_table(members)["best_accuracy"].to_numpy(dtype=float)
+        if np.isfinite(vals).any():
+            best.append(float(np.nanmean(vals)))
+    if not best:
+        return math.nan
+    return math.floor(0.9 * max(best) * 100 + 1e-9) / 100
+
+
+def _stats(vals: np.ndarray) -> tuple[float, float, int]:
+    """mean, std (population, ddof = 0; NaN for fewer than two values) and n of the finite values."""
+    vals = vals[np.isfinite(vals)]
+    n = len(vals)
+    if n == 0:
+        return math.nan, math.nan, 0
+    return float(vals.mean()), (float(vals.std(ddof=0)) if n > 1 else math.nan), n
+
+
+def group_table(groups: dict[str, list[Run]], target: float | None = None) -> pd.DataFrame:
+    """One row per group: runs, seeds, rounds run (min–max over the group's runs; partial runs
+    counted), and per summary number its mean, std over the group's runs (population std; NaN
+    for a single run, never 0) and n (runs with a finite value). ``bytes_per_round`` is the
+    protocol's up + down bytes per round. With ``target`` (pooled accuracy; None: NaN columns)
+    also ``rounds_to_target_*``: the first evaluated round reaching it, over the runs that
+    reached it (``rounds_to_target_n``) of ``runs``."""
     rows = []
     for label, members in groups.items():
         t = summary_table(members)
+        t["bytes_per_round"] = (t["protocol_bytes_up_per_round"].astype(float)
+                                + t["protocol_bytes_down_per_round"].astype(float))
         row = {"group": label, "runs": len(members),
-               "seeds": ",".join(str(s) for s in t["seed"].tolist())}
+               "seeds": ",".join(str(s) for s in t["seed"].tolist()),
+               "partial": int((t["status"] != "complete").sum()),
+               "rounds_min": int(t["rounds"].min()), "rounds_max": int(t["rounds"].max())}
         for m in GROUP_METRICS:
-            vals = t[m].to_numpy(dtype=float)
-            row[f"{m}_mean"] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
-            row[f"{m}_std"] = float(np.nanstd(vals)) if np.isfinite(vals).any() else math.nan
+            row[f"{m}_mean"], row[f"{m}_std"], row[f"{m}_n"] = _stats(t[m].to_numpy(dtype=float))
+        row["target"] = math.nan if target is None else float(target)
+        r2t = np.array([rounds_to_target(r, target) if target is not None else math.nan
+                        for r in members], dtype=float)
+        (row["rounds_to_target_mean"], row["rounds_to_target_std"],
+         row["rounds_to_target_n"]) = _stats(r2t)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fmt_bytes(v: float) -> str:
+    """Bytes in B, kB, MB or GB (powers of 1000), three significant digits."""
+    if not math.isfinite(v):
+        return "–"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(v) >= scale:
+            return f"{v / scale:.3g} {unit}"
+    return f"{v:.0f} B"
+
+
+def mean_spread(mean: float, std: float, n: int, fmt=lambda v: f"{v:.4f}") -> str:
+    """``0.9639 ± 0.0012 (n = 3)`` over several runs; ``0.9639 (n = 1)`` for one run (a single
+    run has no spread: never ``± 0``); ``–`` without a value."""
+    if n == 0 or not math.isfinite(mean):
+        return "–"
+    if n == 1 or not math.isfinite(std):
+        return f"{fmt(mean)} (n = {n})"
+    return f"{fmt(mean)} ± {fmt(std)} (n = {n})"
 
 
 def format_groups(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return table.to_csv(index=False)
 
-    def pm(prefix, spec):
-        return lambda row: (f"{row[prefix + '_mean']:{spec}} ± {row[prefix + '_std']:{spec}}"
-                            if math.isfinite(row[prefix + "_mean"]) else "–")
+    def pm(prefix, f=lambda v: f"{v:.4f}"):
+        return lambda r: mean_spread(r[prefix + "_mean"], r[prefix + "_std"], int(r[prefix + "_n"]), f)
+
+    def runs(r):
+        p = int(r.get("partial", 0))
+        return f"{r['runs']}" + (f" ({p} partial)" if p else "")
+
+    def rounds(r):
+        lo, hi = int(r["rounds_min"]), int(r["rounds_max"])
+        return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+    def r2t(r):
+        if not math.isfinite(r.get("target", math.nan)):
+            return "–"
+        n, total = int(r["rounds_to_target_n"]), int(r["runs"])
+        if n == 0:
+            return f"not reached (0/{total})"
+        text = mean_spread(r["rounds_to_target_mean"], r["rounds_to_target_std"], n,
+                           lambda v: f"{v:.1f}" if v != int(v) else f"{int(v)}")
+        return text if n == total else f"{text}, {n}/{total} reached"
+
     spec = [("group", "group", lambda r: str(r["group"])),
-            ("runs", "runs", lambda r: str(r["runs"])),
+            ("runs", "runs", runs),
             ("seeds", "seeds", lambda r: str(r["seeds"])),
-            ("best", "best acc", pm("best_accuracy", ".4f")),
-            ("last", "last acc", pm("last_accuracy", ".4f")),
-            ("last10", "last-10 acc", pm("mean_last10_accuracy", ".4f")),
-            ("ups", "updates/s", lambda r: (f"{fmt_rate(r['client_updates_per_second_mean'])} ± "
-                                            f"{fmt_rate(r['client_updates_per_second_std'])}"))]
+            ("rounds", "rounds", rounds),
+            ("best", "best acc", pm("best_accuracy")),
+            ("last", "last acc", pm("last_accuracy")),
+            ("last10", "last-10 acc", pm("mean_last10_accuracy")),
+            ("r2t", "rounds to target", r2t),
+            ("bytes", "B/round (up+down)", lambda r: fmt_bytes(r["bytes_per_round_mean"])),
+            ("ups", "updates/s", pm("client_updates_per_second", fmt_rate))]
     headers = [h for _, h, _ in spec]
+    targets = table["target"].dropna().unique() if "target" in table else []
+    if len(targets) == 1:
+        headers[7] = f"rounds to {targets[0]:.2f}"
     rows = [[f(r) for _, _, f in spec] for _, r in table.iterrows()]
-    numeric = [False, True, False, True, True, True, True]
+    numeric = [False, True, False, True, True, True, True, True, True, True]
     return render(headers, rows, numeric, fmt)
 
 
@@ -166,9 +253,11 @@ COMPARE_PLOTS = [
 ]
 
 
-def write_compare(runs, out_dir, by=None) -> dict:
+def write_compare(runs, out_dir, by=None, target=None) -> dict:
     """Overlaid curves (mean over each group's runs, min–max band), compare.md and the CSV
-    tables in ``out_dir``. Returns ``{"report", "plots", "groups", "summary", "table"}``."""
+    tables in ``out_dir``. ``target``: the pooled accuracy of the rounds-to-target column
+    (None: ``default_target``). Returns ``{"report", "plots", "groups", "summary", "table",
+    "target"}``."""
     from . import plots  # matplotlib: imported only when plotting
     runs = _as_runs(runs)
     groups = group_runs(runs, by)
@@ -181,15 +270,28 @@ def write_compare(runs, out_dir, by=None) -> dict:
             made[name] = plots.plot_curves(cs, out / name, ylabel, f"{title} (grouped by {grouped_by})",
                                            ylim=ylim, logy=logy)
     summary = summary_table(runs)
-    table = group_table(groups)
+    if target is None:
+        target = default_target(groups)
+        target_note = (f"{target:.2f}, 90 % of the highest group-mean best accuracy rounded down "
+                       "(--target sets it)")
+    else:
+        target_note = f"{target:g} (--target)"
+    table = group_table(groups, target if math.isfinite(target) else None)
     summary.to_csv(out / "summary.csv", index=False)
     table.to_csv(out / "groups.csv", index=False)
     md = ["# Comparison", "",
           f"{len(runs)} runs in {len(groups)} groups (grouped by {grouped_by}; lines are means over "
           "a group's runs, bands span their min–max).", "",
-          "## Groups", "", format_groups(table, "markdown"),
+          "## Groups", "",
+          "Accuracies are pooled test accuracies: mean ± standard deviation over the group's runs "
+          "(population std) with n, the runs with a value; a single run shows `(n = 1)`, as it has "
+          "no spread. \"rounds to\" is the first evaluated round whose pooled accuracy reached "
+          f"the target {target_note}, resolved to the evaluation interval; B/round: the "
+          "protocol's bytes up + down per round. Runs marked partial had not finished.", "",
+          format_groups(table, "markdown"),
           "## Runs", "", format_frame(summary, "markdown"), "## Curves", ""]
     md += [f"![{n}]({n})\n" for n in made]
     report = out / "compare.md"
     report.write_text("\n".join(md), encoding="utf-8")
-    return {"report": report, "plots": made, "groups": groups, "summary": summary, "table": table}
+    return {"report": report, "plots": made, "groups": groups, "summary": summary, "table": table,
+            "target": target}

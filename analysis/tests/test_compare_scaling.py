@@ -126,3 +126,45 @@ def test_scaling_needs_two_rank_counts(runs, tmp_path, capsys):
     assert main(["scaling", str(runs["fedavg"].parent), "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("fedsaf-analysis: error: no scaling series")
+
+
+def test_compare_table_says_n_1_not_plus_minus_0_for_a_single_run(runs, tmp_path):
+    """A group of one run has no spread: the tables say "(n = 1)", never "± 0"; groups of
+    several runs give mean ± std with their n."""
+    from fedsaf_analysis.compare import format_groups
+    paths = [runs["fedavg"], runs["fedavg_seed2"], runs["fedsaf"]]
+    result = write_compare(paths, tmp_path, by="run.algorithm")
+    table = result["table"].set_index("group")
+    assert np.isnan(table.loc["fedsaf", "best_accuracy_std"])
+    assert table.loc["fedsaf", "best_accuracy_n"] == 1 and table.loc["fedavg", "best_accuracy_n"] == 2
+    for fmt in ("table", "markdown"):
+        text = format_groups(result["table"], fmt)
+        assert "± 0.0000" not in text and "± 0 " not in text
+        fedsaf_line = next(line for line in text.splitlines() if "fedsaf" in line)
+        assert "±" not in fedsaf_line and "(n = 1)" in fedsaf_line
+        fedavg_line = next(line for line in text.splitlines() if "fedavg" in line)
+        assert "±" in fedavg_line and "(n = 2)" in fedavg_line
+    md = (tmp_path / "compare.md").read_text()
+    assert "(n = 1)" in md and "± 0.0000" not in md
+
+
+def test_compare_rounds_to_target_and_bytes_per_round(runs, tmp_path, capsys):
+    from fedsaf_analysis.compare import rounds_to_target
+    run = load_run(runs["fedavg"])
+    acc = run.evals["accuracy"].to_numpy()
+    target = float(acc[len(acc) // 2])
+    first = int(run.evals["round"].iloc[int(np.flatnonzero(acc >= target)[0])])
+    assert rounds_to_target(run, target) == first
+    assert np.isnan(rounds_to_target(run, 1.01))
+    result = write_compare([runs["fedavg"], runs["fedsaf"]], tmp_path, by="run.algorithm",
+                           target=target)
+    table = result["table"].set_index("group")
+    assert table.loc["fedavg", "rounds_to_target_mean"] == first
+    s = summary_table([runs["fedsaf"]]).iloc[0]
+    assert table.loc["fedsaf", "bytes_per_round_mean"] == pytest.approx(
+        s["protocol_bytes_up_per_round"] + s["protocol_bytes_down_per_round"])
+    assert table.loc["fedsaf", "bytes_per_round_mean"] > 0
+    assert main(["compare", str(runs["fedavg"]), "--by", "run.algorithm", "-o",
+                 str(tmp_path / "t"), "--target", "1.01"]) == 0
+    text = capsys.readouterr().out
+    assert "rounds to 1.01" in text and "not reached (0/1)" in text and "B/round" in text
