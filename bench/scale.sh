@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # fedsaf at scale (issue 23): FedAvg and FedSAF on the built-in synthetic data (mlp, 20–100 samples
-# per client, hidden layer 200, every layer shared: S = 14,210; a cohort of 10 % of the clients) at 2 ranks, for each client count given, and FedSAF
-# once more with a sampled evaluation (run.eval_clients = 1000). Rounds 1..ROUNDS-1 only train;
-# the last round also evaluates. Per case: the seconds before round 1 (process wall time less the
-# rounds), the median training round, the evaluation round, their ratio to FedAvg's training round
-# in the same script (machines here are noisy: compare ratios), peak RSS per rank, and the run
-# file's and last checkpoint's sizes.
+# per client, hidden layer 200, every layer shared: S = 14,210; a cohort of 10 % of the clients, at
+# most 1,000) at 2 ranks, for each client count given, and FedSAF once more with a sampled
+# evaluation (run.eval_clients = 1000); above 10,000 clients FedSAF only with the sampled
+# evaluation (mixing every one of 100,000 clients for an evaluation is a study of its own). Rounds 1..ROUNDS-1 only train; the last round also evaluates.
+# Per case: the seconds before round 1 (process wall time less the rounds), the median training
+# round and the evaluation round, each as a ratio to FedAvg's in the same script and to FedSAF's
+# floor, the attention stage's share of the SGEMM peak, peak RSS per rank, and the run file's and
+# last checkpoint's sizes. Machines here are noisy: compare ratios.
+#
+# The yardstick is one core's SGEMM rate (build/bench/bench_sgemm), measured first in the same
+# script. The attention stage's share of it: /attention/gemm_flops / (/attention/seconds × ranks ×
+# rate). FedSAF's floor (issue 23): FedAvg's round + the Fisher pass + the attention arithmetic at
+# the SGEMM rate, taken as FedAvg's round (same kind: training or evaluation) + (FedSAF's
+# /timing/train_seconds − FedAvg's: the Fisher pass and FedSAF's other local work) + gemm_flops /
+# (ranks × rate).
 #
 #   bash bench/scale.sh [CLIENTS="1000 10000"] [ROUNDS=4]       (FEDSAF_BINARY=... another build)
 #
@@ -21,6 +30,10 @@ py=python3
 # FEDSAF_BINARY: another build to measure (e.g. an older one, for a before/after table).
 binary="${FEDSAF_BINARY:-$root/build/fedsaf}"
 [ -n "${FEDSAF_BINARY:-}" ] || bash "$root/scripts/build.sh" fedsaf >/dev/null
+bash "$root/scripts/build.sh" bench_sgemm >/dev/null
+sgemm_gflops="$(OMP_NUM_THREADS=1 "$root/build/bench/bench_sgemm" 2048 5 | sed -n 's/.*GFLOP\/s \([0-9.]*\).*/\1/p')"
+echo "One core's SGEMM rate (bench_sgemm 2048, best of 5): $sgemm_gflops GFLOP/s"
+echo
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
@@ -34,38 +47,56 @@ run_case() {
   # Each rank under /usr/bin/time: its peak RSS (KiB) into DIR.rss.RANK.
   mpirun -n 2 --bind-to none bash -c 'exec /usr/bin/time -f %M -o "$0.rss.$OMPI_COMM_WORLD_RANK" "$@"' "$dir" \
     "$binary" run "$root/configs/fedsaf-synthetic.toml" --out "$dir" --fresh --force --quiet \
-    --set run.clients="$clients" --set run.join_ratio=0.1 --set run.rounds="$rounds" \
+    --set run.clients="$clients" --set run.join_ratio="$(awk -v n="$clients" 'BEGIN { r = 1000 / n; print (r < 0.1 ? r : 0.1) }')" --set run.rounds="$rounds" \
     --set run.eval_every="$rounds" --set run.checkpoint_every="$rounds" \
     --set data.synthetic.min_samples=20 --set data.synthetic.max_samples=100 \
     --set model.hidden=[200] --set model.n_head=2 "$@" >"$dir.log" 2>&1 ||
     { cat "$dir.log" >&2; return 1; }
   end=$(date +%s.%N)
-  "$py" - "$dir" "$name" "$clients" "$start" "$end" "${fedavg_train:-0}" <<'EOF'
-import glob, os, sys
+  "$py" - "$dir" "$name" "$clients" "$start" "$end" "$sgemm_gflops" "$out/fedavg-$clients.json" <<'EOF'
+import glob, json, os, sys
 import h5py, numpy as np
-d, name, clients, start, end, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+d, name, clients = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start, end, gflops, fedavg_json = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), sys.argv[7]
 with h5py.File(d + '/run.h5', 'r') as f:
     wall = f['metrics/rounds/wall_seconds'][:]
+    ranks = f['timing/train_seconds'].shape[1]
+    train_s = f['timing/train_seconds'][:].max(axis=1)  # [R] the slowest rank's
+    flops = f['attention/gemm_flops'][:] if 'attention/gemm_flops' in f else np.zeros(len(wall))
+    att_s = f['attention/seconds'][:] if 'attention/seconds' in f else np.zeros(len(wall))
     evaluated = int(f['partition/eval_clients'].shape[0]) if 'partition/eval_clients' in f else clients
+mid = slice(1, -1) if len(wall) > 2 else slice(0, 1)  # training rounds: not the first, not the evaluation
+me = {'train': float(np.median(wall[mid])), 'eval': float(wall[-1]),
+      'train_s': float(np.median(train_s[mid])), 'train_s_eval': float(train_s[-1])}
 startup = (end - start) - wall.sum()
-train = float(np.median(wall[1:-1])) if len(wall) > 2 else float(wall[0])
+base = json.load(open(fedavg_json)) if os.path.exists(fedavg_json) else None
+def share(i):  # the attention stage's fraction of ranks × one core's SGEMM rate, in %
+    return 100 * flops[i] / (att_s[i] * ranks * gflops * 1e9) if att_s[i] > 0 else float('nan')
+def floor(kind, i):  # FedAvg's round + the Fisher pass + the attention at the SGEMM rate
+    local = 'train_s' if kind == 'train' else 'train_s_eval'
+    return base[kind] + (me[local] - base[local]) + flops[i] / (ranks * gflops * 1e9)
+def cell(kind, i):
+    if base is None or name == 'fedavg':
+        return f'{me[kind]:.2f}'
+    return f'{me[kind]:.2f} ({me[kind] / base[kind]:.1f}, {me[kind] / floor(kind, i):.1f})'
+train_round = int(np.argsort(wall[mid])[len(wall[mid]) // 2]) + mid.start  # the median training round
+att = lambda i: f'{share(i):.0f}' if flops[i] > 0 else '-'
 rss = [int(open(p).read().split()[-1]) / 1024 for p in sorted(glob.glob(d + '.rss.*'))]
 ckpts = sorted(glob.glob(d + '/checkpoints/ckpt-*.h5'))
-ratio = lambda s: f'{s / base:.2f}' if base > 0 else '-'
-print(f'| {name} | {clients} | {evaluated} | {startup:.1f} | {train:.2f} ({ratio(train)}) | {wall[-1]:.2f} ({ratio(wall[-1])}) '
-      f'| {" / ".join(f"{r:.0f}" for r in rss)} | {os.path.getsize(d + "/run.h5") / 1e6:.1f} '
+print(f'| {name} | {clients} | {evaluated} | {startup:.1f} | {cell("train", train_round)} | {att(train_round)} '
+      f'| {cell("eval", -1)} | {att(-1)} | {" / ".join(f"{r:.0f}" for r in rss)} | {os.path.getsize(d + "/run.h5") / 1e6:.1f} '
       f'| {os.path.getsize(ckpts[-1]) / 1e6 if ckpts else 0:.1f} |')
-print(f'{train}', file=open(d + '.train', 'w'))
+json.dump(me, open(d + '.json', 'w'))
 EOF
 }
 
-echo "| case | clients | evaluated | before round 1, s | training round, s (× fedavg's) | evaluation round, s (× fedavg's training round) | peak RSS per rank, MB | run file, MB | checkpoint, MB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "Round seconds in parentheses: (× FedAvg's round of the same kind, × FedSAF's floor)."
+echo
+echo "| case | clients | evaluated | before round 1, s | training round, s | attention in it, % of SGEMM | evaluation round, s | attention in it, % of SGEMM | peak RSS per rank, MB | run file, MB | checkpoint, MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for clients in $clients_list; do
-  fedavg_train=0
   run_case fedavg "$clients" --set run.algorithm=fedavg
-  fedavg_train="$(cat "$out/fedavg-$clients.train")"
-  run_case fedsaf "$clients" --set run.algorithm=fedsaf
+  [ "$clients" -gt 10000 ] || run_case fedsaf "$clients" --set run.algorithm=fedsaf
   if [ "$clients" -gt 1000 ]; then
     run_case fedsaf-eval1000 "$clients" --set run.algorithm=fedsaf --set run.eval_clients=1000
   fi

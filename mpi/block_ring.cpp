@@ -3,17 +3,14 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <memory>
 
 #include "core/errors.hpp"
+#include "core/stopwatch.hpp"
 #include "mpi/communicator.hpp"
 
 namespace fedsaf {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 const auto kF32 = torch::TensorOptions().dtype(torch::kFloat32);
 const auto kI64 = torch::TensorOptions().dtype(torch::kInt64);
@@ -108,13 +105,12 @@ void BlockRing::stream(bool with_weights, const Use& use) {
   std::vector<Block> foreign;
   for (const Block& b : blocks)
     if (b.origin != me) foreign.push_back(b);
-  const int64_t buf_rows = foreign.empty() ? 0 : block_rows_;
   // Two receive buffers (× 2 with weights): the whole foreign footprint of the ring.
-  Counted buf_p0(meter_, torch::empty({buf_rows, s}, kF32)), buf_p1(meter_, torch::empty({buf_rows, s}, kF32));
-  Counted buf_w0(meter_, torch::empty({with_weights ? buf_rows : 0, s}, kF32)),
-      buf_w1(meter_, torch::empty({with_weights ? buf_rows : 0, s}, kF32));
-  const torch::Tensor bufs_p[2] = {*buf_p0, *buf_p1};
-  const torch::Tensor bufs_w[2] = {*buf_w0, *buf_w1};
+  torch::Tensor bufs_p[2], bufs_w[2];  // [block_rows, S] each
+  for (int slot = 0; slot < 2 && !foreign.empty(); ++slot) {
+    bufs_p[slot] = receive_buffer(receive_params_[slot]);
+    if (with_weights) bufs_w[slot] = receive_buffer(receive_weights_[slot]);
+  }
   Request recv_p[2], recv_w[2];
   auto post = [&](size_t idx) {
     const Block& b = foreign[idx];
@@ -141,6 +137,15 @@ void BlockRing::stream(bool with_weights, const Use& use) {
   const auto t0 = Clock::now();
   for (Request& r : sends) r.wait();
   wait_seconds_ += seconds_since(t0);
+}
+
+torch::Tensor BlockRing::receive_buffer(torch::Tensor& buffer) {
+  if (!buffer.defined() || buffer.size(0) != block_rows_ || buffer.size(1) != numel_) {
+    if (buffer.defined()) meter_.sub(buffer.nbytes());
+    buffer = torch::empty({block_rows_, numel_}, kF32);  // [block_rows, S]
+    meter_.add(buffer.nbytes());
+  }
+  return buffer;
 }
 
 double BlockRing::transfer_only(bool with_weights) {

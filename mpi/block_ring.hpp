@@ -16,7 +16,8 @@
 // hand out identical blocks in an identical order (own blocks first, then those of ranks r−1,
 // r−2, ...), so a computation over them gives bit-identical results.
 //
-// MEMORY. The ring's receive buffers (2 × block_rows × S float32, × 2 with weights) or, for
+// MEMORY. The ring's receive buffers (2 × block_rows × S float32, × 2 with weights; kept from
+// pass to pass, since fresh ones cost their page faults again on every receive) or, for
 // allgather, every rank's rows, are counted by the Meter, which the computation also uses for
 // its temporaries (Counted); peak() is the stage's peak.
 //
@@ -100,6 +101,8 @@ class BlockRing {
  private:
   // The blocks rank `rank` uses, in order: its own, then those of rank−1, rank−2, ...
   std::vector<Block> schedule(int rank) const;
+  // `buffer` as a [block_rows, S] float32 receive buffer: allocated (and metered) once.
+  torch::Tensor receive_buffer(torch::Tensor& buffer);
 
   Communicator& comm_;
   PairwiseMode mode_;
@@ -110,6 +113,7 @@ class BlockRing {
   std::vector<int64_t> counts_;   // [R] rows per rank
   std::vector<int64_t> offsets_;  // [R + 1] prefix sums of counts_
   bool has_weights_ = false;
+  torch::Tensor receive_params_[2], receive_weights_[2];  // [block_rows, S] each, once the ring has received
   Meter meter_;
   int64_t blocks_ = 0, bytes_moved_ = 0;
   double wait_seconds_ = 0;

@@ -59,7 +59,7 @@ const bool registered = register_config_section({
 }  // namespace
 
 Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, const std::vector<int64_t>& sizes,
-                  const MixRows& all_rows) {
+                  const MixRows& all_rows, bool keep_xi) {
   const SharedRows shared =
       find_shared_rows(all_rows, exchange.present(), sizes, config.kernel == AttentionKernel::samples);
   const MixRows rows = shared.shared > 0 ? compact_rows(all_rows, shared) : all_rows;  // k' ≤ k rows
@@ -70,6 +70,7 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   double& sigma = out.sigma;
   const AttentionKernel kernel = config.kernel;
   const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur);  // sq_dist [k', N]
+  out.gemm_flops = exchange.stats().gemm_flops;
   sigma = 0;
   if (kernel == AttentionKernel::fedamp) {
     const std::optional<double> fixed = parse_sigma(config.sigma);
@@ -95,23 +96,28 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   self.scalar = rows.self_scalar;                                // [k'] or undefined
   const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k', N]: own column from the query
   out.u = exchange.mix(queries, xi_others, &self);               // [k', S]
+  out.gemm_flops += exchange.stats().gemm_flops;
   if (shared.shared > 0) {
-    out.att = expand_attention(att, shared, self_cols, all_rows.clients);  // [k, N]
-    out.u = out.u.index_select(0, shared.representative);                 // [k, S]
+    out.att = keep_xi ? expand_attention(att, shared, self_cols, all_rows.clients)  // [k, N]
+                      : expand_guard(att, shared);                                  // guard rows [k] only
+    out.u = out.u.index_select(0, shared.representative);  // [k, S]
     out.shared_rows = shared.shared;
   }
+  if (!keep_xi) out.att.xi = torch::Tensor();
   return out;
 }
 
-void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
+void add_to_report(AttentionReport& report, const Mix& mix, const torch::Tensor& self_cols, double seconds,
                    PairwiseExchange& exchange) {
-  torch::Tensor counts = torch::tensor({self_cols.numel(), att.guard_fired}, torch::kInt64);  // [2] rows, guard fired
+  torch::Tensor counts = torch::tensor({self_cols.numel(), mix.att.guard_fired}, torch::kInt64);  // [2] rows, guard fired
   exchange.sum(counts);
   report.rows += counts[0].item<int64_t>();
   report.guard_fired += counts[1].item<int64_t>();
-  report.sigma = sigma;
+  report.sigma = mix.sigma;
+  report.gemm_flops += mix.gemm_flops;
+  report.seconds += seconds;
   report.clients = self_cols;
-  report.xi = att.xi;
+  report.xi = mix.att.xi;
 }
 
 void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, int64_t round, int64_t every,
@@ -124,14 +130,19 @@ void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, 
                          static_cast<double>(fresh ? report.guard_fired : 0)});
   out.scalars.push_back({"attention/sigma", "σ of the fedamp kernel in the round (0: other kernels or none computed)",
                          false, Across::same, fresh ? report.sigma : 0.0});
+  // Their ratio, over ranks × one core's SGEMM rate, is the stage's share of the GEMM peak.
+  out.scalars.push_back({"attention/gemm_flops", "flops of the attention stage's matrix products in the round (all ranks)",
+                         false, Across::sum, fresh ? report.gemm_flops : 0.0});
+  out.scalars.push_back({"attention/seconds", "wall seconds of the attention stage in the round (the slowest rank)",
+                         false, Across::max, fresh ? report.seconds : 0.0});
   if (rows > 0) out.note = fmt::format("ξ-guard {}/{}", report.guard_fired, rows);
   ClientRows xi;
   xi.path = "attention/xi";
   xi.unit = "attention weight ξ_ij (row i sums to 1; NaN row: not computed that round)";
   xi.width = num_clients;
-  xi.store = rows > 0 && every > 0 && (round + 1) % every == 0;
+  xi.store = rows > 0 && stores_xi(round, every);
   // Only rounds that store it: [k, N] as doubles is 800 MB per rank for 10,000 rows of 10,000 clients.
-  if (xi.store && fresh && report.clients.defined()) {
+  if (xi.store && fresh && report.clients.defined() && report.xi.defined()) {
     const torch::Tensor clients = report.clients.to(torch::kCPU, torch::kInt64).contiguous();  // [k]
     xi.clients.assign(clients.data_ptr<int64_t>(), clients.data_ptr<int64_t>() + clients.numel());
     xi.values = to_doubles(report.xi);  // [k, N] row-major

@@ -21,6 +21,8 @@ struct AttentionReport {
   int64_t rows = 0;           // ξ rows computed in this round, summed over all ranks
   int64_t guard_fired = 0;    // of those, rows the ξ guard scaled, summed over all ranks
   double sigma = 0;           // σ used by the fedamp kernel (0 for other kernels)
+  double gemm_flops = 0;      // this rank's matrix-product flops in the attention stage this round
+  double seconds = 0;         // this rank's wall time in the attention stage this round
   torch::Tensor clients;      // [k] int64: this rank's rows' clients (k may be 0)
   torch::Tensor xi;           // [k, N] float64: this rank's ξ rows, each summing to 1
 };
@@ -36,25 +38,32 @@ struct MixRows {
 
 struct Mix {
   torch::Tensor u;  // [k, S] float32: u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j
-  Attention att;    // ξ [k, N] and this rank's guard count
+  Attention att;    // ξ [k, N] (undefined unless keep_xi) and this rank's guard rows and count
   double sigma = 0;  // σ used (0 unless the fedamp kernel)
   int64_t shared_rows = 0;  // rows that took an identical row's result (algo/shared_rows.hpp)
+  double gemm_flops = 0;    // this rank's matrix-product flops (distances and mix passes)
 };
 
 // The attention step shared by fedamp and fedsaf. The uploads must already be registered on
 // `exchange` (set_held). sizes: n_j for every client. Collective. Rows of clients without an
 // upload whose inputs are identical are computed once (algo/shared_rows.hpp); σ = "auto" still
-// counts every sigma row.
+// counts every sigma row. keep_xi: whether Mix::att keeps ξ [k, N] (for the run file, see
+// stores_xi); without it only the guard's rows are kept (ξ of 10,000 rows × 10,000 clients is
+// 800 MB per rank, and expanding shared rows into it costs as much again).
 Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& options, const std::vector<int64_t>& sizes,
-                  const MixRows& rows);
+                  const MixRows& rows, bool keep_xi = true);
 
-// Collective: adds one attention_mix call to the round's report: its rows and guard count summed
-// over ranks, its σ, and this rank's rows (self_cols [k], att.xi [k, N]).
-void add_to_report(AttentionReport& report, const Attention& att, const torch::Tensor& self_cols, double sigma,
+// Whether round `round`'s ξ rows go to the run file (attention.every; 0 = never).
+inline bool stores_xi(int64_t round, int64_t every) { return every > 0 && (round + 1) % every == 0; }
+
+// Collective: adds one attention step to the round's report: its rows and guard count summed
+// over ranks, its σ, this rank's GEMM flops and `seconds` (the caller's wall time of the whole
+// step: gathering the held uploads included), and this rank's rows (self_cols [k], mix.att.xi [k, N]).
+void add_to_report(AttentionReport& report, const Mix& mix, const torch::Tensor& self_cols, double seconds,
                    PairwiseExchange& exchange);
 
-// Round `round`'s attention diagnostics into out: /attention/rows, guard_fired and sigma every
-// round (0 when report is of an earlier round), the ξ rows as /attention/xi every `every` rounds
+// Round `round`'s attention diagnostics into out: /attention/rows, guard_fired, sigma, gemm_flops
+// (summed over ranks) and seconds (the slowest rank's) every round (0 when report is of an earlier round), the ξ rows as /attention/xi every `every` rounds
 // (0 = never; width N = num_clients), and the progress note "ξ-guard fired/rows".
 void add_attention_diagnostics(Diagnostics& out, const AttentionReport& report, int64_t round, int64_t every,
                                int64_t num_clients);

@@ -20,6 +20,7 @@
 #include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
 #include "core/errors.hpp"
+#include "core/stopwatch.hpp"
 
 namespace fedsaf {
 
@@ -53,6 +54,7 @@ class FedAmp : public Algorithm {
     report_.round = round;
     u_.clear();
     if (round == 0) return;  // no uploads yet: every client starts from θ⁰ and trains like local
+    const auto start = Clock::now();
     const int64_t p = context_.initial_params.numel();
     // This rank's held uploads: the latest model of each hosted client that has uploaded.
     const std::vector<int64_t> held_ids(uploaded_->clients().begin(), uploaded_->clients().end());
@@ -66,10 +68,11 @@ class FedAmp : public Algorithm {
     mix_rows.params = personal_->gather(rows, p);      // [k, P]
     mix_rows.clients = torch::tensor(rows, kI64);      // [k]
     mix_rows.sigma_rows = torch::ones({k}, torch::kBool);  // [k]
-    const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows);  // u: [k, P]
+    const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
+                                  stores_xi(round, attention_.every));  // u: [k, P]
     for (int64_t i = 0; i < k; ++i)
       u_[rows[static_cast<size_t>(i)]] = mix.u[i].to(context_.initial_params.device());  // [P]
-    add_to_report(report_, mix.att, mix_rows.clients, mix.sigma, *exchange_);
+    add_to_report(report_, mix, mix_rows.clients, seconds_since(start), *exchange_);
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }

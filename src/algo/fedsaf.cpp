@@ -45,6 +45,7 @@
 #include "algo/registry.hpp"
 #include "client/fisher.hpp"
 #include "core/errors.hpp"
+#include "core/stopwatch.hpp"
 #include "model/tensor_values.hpp"
 
 namespace fedsaf {
@@ -306,6 +307,7 @@ class FedSaf : public Algorithm {
   // Collective: the mix u_iˢ for the hosted clients `rows` (ascending) from every rank's latest
   // uploads; sigma_rows marks the rows that define σ = "auto".
   void compute_mix(const std::vector<int64_t>& rows, const std::vector<bool>& sigma_rows) {
+    const auto start = Clock::now();
     const FisherMode mode = options_.fisher_mode;
     std::vector<int64_t> held_ids(uploaded_->clients().begin(), uploaded_->clients().end());
     const int64_t m = static_cast<int64_t>(held_ids.size()), k = static_cast<int64_t>(rows.size());
@@ -314,10 +316,8 @@ class FedSaf : public Algorithm {
     held.params = theta_->gather(held_ids, s_);  // [m, S]
     torch::Tensor self_weights, self_scalar;
     if (mode == FisherMode::param) {
-      held.weights = torch::empty({m, s_}, kF32);  // [m, S]
-      for (int64_t r = 0; r < m; ++r) held.weights[r].copy_(weight_or_neutral(held_ids[static_cast<size_t>(r)]));
-      self_weights = torch::empty({k, s_}, kF32);  // [k, S]
-      for (int64_t r = 0; r < k; ++r) self_weights[r].copy_(weight_or_neutral(rows[static_cast<size_t>(r)]));
+      held.weights = weights_or_neutral(held_ids);  // [m, S]
+      self_weights = weights_or_neutral(rows);      // [k, S]
     } else if (mode == FisherMode::scalar) {
       held.scalar = torch::empty({m}, kF32);  // [m]
       for (int64_t r = 0; r < m; ++r) held.scalar[r] = scalar_or_neutral(held_ids[static_cast<size_t>(r)]);
@@ -332,9 +332,10 @@ class FedSaf : public Algorithm {
     for (int64_t r = 0; r < k; ++r) mix_rows.sigma_rows[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
     mix_rows.self_weights = self_weights;                     // [k, S] or undefined
     mix_rows.self_scalar = self_scalar;                       // [k] or undefined
-    const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows);  // u: [k, S]
+    const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
+                                  stores_xi(report_.round, attention_.every));  // u: [k, S]
     mix_->scatter(rows, mix.u);  // [k, S]
-    add_to_report(report_, mix.att, mix_rows.clients, mix.sigma, *exchange_);
+    add_to_report(report_, mix, mix_rows.clients, seconds_since(start), *exchange_);
   }
 
   FisherPass fisher_pass(int64_t round) const {
@@ -342,9 +343,19 @@ class FedSaf : public Algorithm {
   }
 
   // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
-  torch::Tensor weight_or_neutral(int64_t client) const {
-    if (weight_->has(client)) return weight_->get(client);  // [S]
-    return torch::full({s_}, 1.0 + options_.delta, kF32);      // [S]
+  // [G, S]: row g the Fisher weight of clients[g]; one gather from the store for those that have one.
+  torch::Tensor weights_or_neutral(const std::vector<int64_t>& clients) const {
+    const auto g = static_cast<int64_t>(clients.size());
+    std::vector<int64_t> with, at;  // the clients that have a weight, and their rows in the result
+    for (int64_t r = 0; r < g; ++r)
+      if (weight_->has(clients[static_cast<size_t>(r)])) {
+        with.push_back(clients[static_cast<size_t>(r)]);
+        at.push_back(r);
+      }
+    if (static_cast<int64_t>(with.size()) == g) return weight_->gather(clients, s_);  // [G, S] (held uploads: all)
+    torch::Tensor out = torch::full({g, s_}, 1.0 + options_.delta, kF32);  // [G, S]
+    if (!with.empty()) out.index_copy_(0, torch::tensor(at, kI64), weight_->gather(with, s_));
+    return out;
   }
   double scalar_or_neutral(int64_t client) const { return scalar_->has(client) ? scalar_->get(client) : 1.0; }
 

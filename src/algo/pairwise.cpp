@@ -3,16 +3,13 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <limits>
 
 #include "core/errors.hpp"
+#include "core/stopwatch.hpp"
 
 namespace fedsaf {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 
@@ -120,8 +117,28 @@ torch::Tensor PairwiseExchange::present() const {
 }
 
 torch::Tensor PairwiseExchange::centred(const torch::Tensor& rows) const {
-  if (centre_.defined()) return rows - centre_;  // [b, S] float32, fresh (one rounding per element)
-  return rows.to(torch::kFloat64);               // [b, S] float64, fresh (exact)
+  if (centre_.defined()) return rows - centre_;  // [k, S] float32, fresh (one rounding per element)
+  return rows.to(torch::kFloat64);               // [k, S] float64, fresh (exact)
+}
+
+torch::Tensor PairwiseExchange::scratch(torch::Tensor& buffer, int64_t rows, torch::ScalarType dtype) {
+  const int64_t s = ring_.numel();
+  if (!buffer.defined() || buffer.size(0) < rows || buffer.size(1) != s || buffer.scalar_type() != dtype) {
+    if (buffer.defined()) ring_.meter().sub(buffer.nbytes());
+    buffer = torch::empty({rows, s}, torch::TensorOptions().dtype(dtype));  // [rows, S]
+    ring_.meter().add(buffer.nbytes());
+  }
+  return buffer.narrow(0, 0, rows);  // [rows, S]
+}
+
+torch::Tensor PairwiseExchange::centred_block(const torch::Tensor& rows) {
+  torch::Tensor out = scratch(scratch_rows_, rows.size(0), centre_.defined() ? torch::kFloat32 : torch::kFloat64);  // [b, S]
+  if (centre_.defined()) {
+    torch::sub_out(out, rows, centre_);  // one rounding per element, as rows − c
+  } else {
+    out.copy_(rows);  // exact
+  }
+  return out;
 }
 
 void PairwiseExchange::take_ring_stats() {
@@ -131,6 +148,7 @@ void PairwiseExchange::take_ring_stats() {
 }
 
 double PairwiseExchange::transfer_only(bool with_weights) {
+  stats_.gemm_flops = 0;
   const double seconds = ring_.transfer_only(with_weights);
   take_ring_stats();
   return seconds;
@@ -163,13 +181,15 @@ PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool
   if (want_cosine) out.cosine = torch::zeros({k, n}, kF64);                  // [k, N]
   out.present = present();  // [N]
   ring_.meter().add(out.sq_dist.nbytes() * (want_cosine ? 2 : 1));
+  stats_.gemm_flops = 0;
 
   ring_.stream(false, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor&) {
     if (k == 0) return;
-    BlockRing::Counted rows(ring_.meter(), centred(params));                 // [b, S] fresh
+    const torch::Tensor rows = centred_block(params);                         // [b, S] scratch
     const torch::Tensor ids = all_ids_.narrow(0, b.global, b.rows);           // [b]
     const torch::Tensor pn = all_norms_.narrow(0, b.global, b.rows);          // [b]
-    const torch::Tensor dots = a->mm(rows->t()).to(torch::kFloat64);          // [k, b] a·b
+    const torch::Tensor dots = a->mm(rows.t()).to(torch::kFloat64);           // [k, b] a·b
+    stats_.gemm_flops += 2.0 * static_cast<double>(k) * static_cast<double>(b.rows) * static_cast<double>(a->size(1));
     const torch::Tensor scale = qn.unsqueeze(1) + pn.unsqueeze(0);            // [k, b]
     torch::Tensor d = (scale - 2.0 * dots).clamp_min_(0.0);                   // [k, b]
     refine_close_pairs(d, (d < refine * scale).nonzero(), queries, params);
@@ -206,21 +226,24 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
   const auto acc_options = torch::TensorOptions().dtype(acc_type);
   BlockRing::Counted num(ring_.meter(), torch::zeros({k, s}, acc_options));                 // [k, S] Σ_j w_ij ⊙ (θ_j − c)
   BlockRing::Counted den(ring_.meter(), torch::zeros({k, weighted ? s : 1}, acc_options));  // [k, S] or [k, 1] Σ_j w_ij
+  stats_.gemm_flops = 0;
 
   ring_.stream(weighted, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor& weights) {
     if (k == 0) return;
     const torch::Tensor ids = all_ids_.narrow(0, b.global, b.rows);                                 // [b]
     const torch::Tensor coef = xi64.index_select(1, ids) * all_scalar_.narrow(0, b.global, b.rows);  // [k, b]
     if (!coef.ne(0).any().item<bool>()) return;  // nobody here weighs this block
+    // One GEMM [k, b] × [b, S] for the numerator, one more for a weighted denominator.
+    stats_.gemm_flops += (weighted ? 4.0 : 2.0) * static_cast<double>(k) * static_cast<double>(b.rows) * static_cast<double>(s);
     const torch::Tensor c = coef.to(acc_type);                 // [k, b]
-    BlockRing::Counted rows(ring_.meter(), centred(params));   // [b, S] fresh: θ − c
+    const torch::Tensor rows = centred_block(params);  // [b, S] scratch: θ − c
     if (weighted) {
-      BlockRing::Counted w(ring_.meter(), weights.to(acc_type, /*non_blocking=*/false, /*copy=*/true));  // [b, S] fresh
-      rows->mul_(*w);  // weights ⊙ (θ − c)
-      num->addmm_(c, *rows);
-      den->addmm_(c, *w);
+      const torch::Tensor w = scratch(scratch_weights_, b.rows, acc_type).copy_(weights);  // [b, S] scratch
+      rows.mul_(w);  // weights ⊙ (θ − c)
+      num->addmm_(c, rows);
+      den->addmm_(c, w);
     } else {
-      num->addmm_(c, *rows);
+      num->addmm_(c, rows);
       den->add_(coef.sum(1, /*keepdim=*/true));
     }
   });

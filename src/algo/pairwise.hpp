@@ -37,8 +37,9 @@
 //
 // MODES (mpi/block_ring.hpp): `ring` passes blocks of uploads around the ranks, `allgather`
 // gathers them all; both hand out identical blocks in an identical order and every block is
-// converted into a fresh buffer before any GEMM (so even memory alignment is the same),
-// so their results are bit-identical. Results across rank counts differ only by floating-point
+// converted into the same kind of buffer before any GEMM (the exchange's scratch rows, reused from
+// block to block and round to round: so even memory alignment is the same, and no block pays for
+// fresh pages), so their results are bit-identical. Results across rank counts differ only by floating-point
 // reassociation.
 //
 // MEMORY (extra, per rank, float32 S-vectors unless stated):
@@ -97,6 +98,7 @@ struct PairwiseStats {
   int64_t bytes_moved = 0;    // payload bytes this rank sent in the last pass (uploads only)
   double wait_seconds = 0;    // time spent waiting for transfers in the last pass
   double total_seconds = 0;   // wall time of the last pass
+  double gemm_flops = 0;      // flops of the last pass's matrix products (2 per multiply-add)
 };
 
 // The attention algorithms' one way to other ranks: the pairwise passes, plus the two small
@@ -142,8 +144,13 @@ class PairwiseExchange {
  private:
   void take_ring_stats();  // the last stream's blocks, bytes and waits into stats_
 
-  // Block rows minus the centre, in the pass's precision, in a fresh buffer: [b, S].
+  // Query rows minus the centre, in the pass's precision, in a fresh buffer: [k, S].
   torch::Tensor centred(const torch::Tensor& rows) const;
+  // Block rows minus the centre, in the pass's precision, into the first b rows of scratch_rows_.
+  torch::Tensor centred_block(const torch::Tensor& rows);
+  // The first `rows` rows of `buffer` ([≥ rows, S] of dtype), reallocated (and metered) when too
+  // small: a fresh [b, S] per block cost as much in page faults as its GEMM.
+  torch::Tensor scratch(torch::Tensor& buffer, int64_t rows, torch::ScalarType dtype);
 
   BlockRing ring_;
   PairwisePrecision precision_;
@@ -155,6 +162,8 @@ class PairwiseExchange {
   torch::Tensor all_plain_;   // [M] float64 ‖θ_j‖² (for cosines)
   torch::Tensor all_dot_c_;   // [M] float64 (θ_j − c)·c (for cosines; 0 in float64 mode)
   torch::Tensor all_scalar_;  // [M] float64 (ones when undefined)
+  torch::Tensor scratch_rows_;     // [≥ b, S] a block minus the centre (× its weights in a weighted mix)
+  torch::Tensor scratch_weights_;  // [≥ b, S] a block's weights in the pass's precision
   PairwiseStats stats_;
 };
 

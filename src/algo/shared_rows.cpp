@@ -69,12 +69,17 @@ MixRows compact_rows(const MixRows& rows, const SharedRows& shared) {
   return {pick(rows.params), pick(rows.clients), pick(rows.sigma_rows), pick(rows.self_weights), pick(rows.self_scalar)};
 }
 
+Attention expand_guard(const Attention& compact, const SharedRows& shared) {
+  Attention out;
+  out.guard_rows = compact.guard_rows.index_select(0, shared.representative);  // [k]
+  out.guard_fired = out.guard_rows.sum().item<int64_t>();
+  return out;
+}
+
 Attention expand_attention(const Attention& compact, const SharedRows& shared, const torch::Tensor& compact_clients,
                            const torch::Tensor& clients) {
-  Attention out;
+  Attention out = expand_guard(compact, shared);
   out.xi = compact.xi.index_select(0, shared.representative);                       // [k, N]
-  out.guard_rows = compact.guard_rows.index_select(0, shared.representative);       // [k]
-  out.guard_fired = out.guard_rows.sum().item<int64_t>();
   const torch::Tensor own = clients.to(torch::kInt64).reshape({-1, 1});            // [k, 1]
   const torch::Tensor theirs = compact_clients.to(torch::kInt64).index_select(0, shared.representative).reshape({-1, 1});  // [k, 1]
   const torch::Tensor diagonal = out.xi.gather(1, theirs);                          // [k, 1] ξ_ii

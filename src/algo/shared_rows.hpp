@@ -36,5 +36,7 @@ MixRows compact_rows(const MixRows& rows, const SharedRows& shared);
 // guard counts it when it fired for its representative.
 Attention expand_attention(const Attention& compact, const SharedRows& shared, const torch::Tensor& compact_clients,
                            const torch::Tensor& clients);
+// The same without ξ: only the guard's rows [k] and count.
+Attention expand_guard(const Attention& compact, const SharedRows& shared);
 
 }  // namespace fedsaf

@@ -3,20 +3,15 @@
 // accounts each phase's seconds.
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "core/diagnostics.hpp"
+#include "core/stopwatch.hpp"
 #include "io/run_records.hpp"
 
 namespace fedsaf {
-
-using Clock = std::chrono::steady_clock;
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 struct Round {
   int64_t index = 0;            // t, 0-based

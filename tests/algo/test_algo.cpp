@@ -272,6 +272,10 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
   ASSERT_NE(diagnostics.scalar("attention/rows"), nullptr);
   EXPECT_EQ(diagnostics.scalar("attention/rows")->value, 3);
   EXPECT_EQ(diagnostics.scalar("attention/guard_fired")->value, 0);
+  // 3 rows against 3 uploads of S = 2: distances 2·3·3·2, the Fisher-weighted mix twice that twice.
+  ASSERT_NE(diagnostics.scalar("attention/gemm_flops"), nullptr);
+  EXPECT_EQ(diagnostics.scalar("attention/gemm_flops")->value, 36 + 72);
+  EXPECT_GT(diagnostics.scalar("attention/seconds")->value, 0);
   const ClientRows* ar = diagnostics.rows("attention/xi");
   ASSERT_NE(ar, nullptr);
   ASSERT_EQ(ar->width, 3);

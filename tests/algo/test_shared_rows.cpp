@@ -51,6 +51,7 @@ Case make_case(int rank, bool seven_differs) {
 struct Result {
   Mix shared;      // attention_mix
   Mix reference;   // the same steps over every row, nothing shared
+  Mix without_xi;  // attention_mix with keep_xi = false
 };
 
 // On one rank: attention_mix, then the plain computation it must equal (distances of every row,
@@ -62,6 +63,7 @@ Result mix_both(Communicator& comm, const AttentionOptions& options, const std::
   exchange.set_held(c.held);
   Result r;
   r.shared = attention_mix(exchange, options, sizes, c.rows);
+  r.without_xi = attention_mix(exchange, options, sizes, c.rows, /*keep_xi=*/false);
   const PairwiseDistances pd = exchange.distances(c.rows.params, false);  // [3, N]
   if (options.kernel == AttentionKernel::fedamp) {
     const std::optional<double> fixed = parse_sigma(options.sigma);
@@ -81,6 +83,11 @@ void expect_same(const Result& r) {
   EXPECT_TRUE(torch::allclose(r.shared.att.xi, r.reference.att.xi, 0, 1e-12)) << r.shared.att.xi << r.reference.att.xi;
   EXPECT_TRUE(torch::allclose(r.shared.u, r.reference.u, 1e-6, 1e-6)) << r.shared.u << r.reference.u;
   EXPECT_EQ(r.shared.att.guard_fired, r.reference.att.guard_fired);
+  // Without ξ for the run file: the same mix and guard rows, and no [k, N] kept.
+  EXPECT_FALSE(r.without_xi.att.xi.defined());
+  EXPECT_TRUE(torch::equal(r.without_xi.u, r.shared.u));
+  EXPECT_TRUE(torch::equal(r.without_xi.att.guard_rows, r.shared.att.guard_rows));
+  EXPECT_EQ(r.without_xi.att.guard_fired, r.shared.att.guard_fired);
 }
 
 TEST(SharedRows, IdenticalUntrainedClientsAreMixedOnceWithTheSameResult) {

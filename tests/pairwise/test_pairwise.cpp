@@ -118,7 +118,8 @@ torch::Tensor reference_mix(const Cohort& st, const std::vector<int64_t>& rows, 
 struct Result {
   PairwiseDistances d;
   torch::Tensor u;
-  PairwiseStats stats;
+  PairwiseStats stats;          // of the mix pass
+  double distance_flops = 0;    // the distance pass's stats().gemm_flops
 };
 
 Result run_pass(Communicator& comm, const Cohort& st, PairwiseMode mode, PairwisePrecision precision,
@@ -129,6 +130,7 @@ Result run_pass(Communicator& comm, const Cohort& st, PairwiseMode mode, Pairwis
   const torch::Tensor q = pick(st.queries, rows);
   Result r;
   r.d = ex.distances(q, true);
+  r.distance_flops = ex.stats().gemm_flops;
   SelfTerm self;  // each query's own term, from this rank's copy
   self.xi = pick(st.xi_self, rows);
   std::vector<int64_t> clients;
@@ -250,6 +252,22 @@ TEST(PairwiseMemory, RingPeakIsTwoBlocksPlusAccumulators) {
       std::printf("[pairwise] %s R=%d N=%ld: ring peak %.2f MB (bound %.2f), allgather peak %.2f MB\n", precision == PairwisePrecision::float64 ? "float64" : "float32", comm.size(),
                   static_cast<long>(n), ring.stats.peak_bytes / 1e6, bound / 1e6, gathered.stats.peak_bytes / 1e6);
   }
+}
+
+// The flops the benchmarks divide by the SGEMM rate: 2·k·M·S for the distances (one product of
+// this rank's k queries with all M uploads), 4·k·M·S for a weighted mix (numerator and
+// denominator), 2·k·M·S without weights; in blocks of 2 rows or in one, on every rank count.
+TEST(PairwiseFlops, CountEveryMatrixProduct) {
+  MpiCommunicator comm;
+  const Cohort st(13, 37, 21);
+  const double k = static_cast<double>(st.rows_of(comm.rank(), comm.size()).size());
+  const double m = st.present.sum().item<double>(), s = static_cast<double>(st.s);
+  for (int64_t block_rows : {int64_t{0}, int64_t{2}})
+    for (bool with_weights : {true, false}) {
+      const Result r = run_pass(comm, st, PairwiseMode::ring, PairwisePrecision::float32, block_rows, with_weights);
+      EXPECT_EQ(r.distance_flops, 2 * k * m * s) << "block_rows " << block_rows;
+      EXPECT_EQ(r.stats.gemm_flops, (with_weights ? 4 : 2) * k * m * s) << "block_rows " << block_rows;
+    }
 }
 
 // σ = "auto" is the median over every rank's rows, so it is identical everywhere.
