@@ -3,7 +3,8 @@
 # per client, hidden layer 200, every layer shared: S = 14,210; a cohort of 10 % of the clients, at
 # most 1,000) at 2 ranks, for each client count given, and FedSAF once more with a sampled
 # evaluation (run.eval_clients = 1000); above 10,000 clients FedSAF only with the sampled
-# evaluation (mixing every one of 100,000 clients for an evaluation is a study of its own). Rounds 1..ROUNDS-1 only train; the last round also evaluates.
+# evaluation (mixing every one of 100,000 clients for an evaluation is a study of its own). ξ is
+# not stored (attention.every = 0: beyond 16,384 clients it cannot be). Rounds 1..ROUNDS-1 only train; the last round also evaluates.
 # Per case: the seconds before round 1 (process wall time less the rounds), the median training
 # round and the evaluation round, each as a ratio to FedAvg's in the same script and to FedSAF's
 # floor, the attention stage's share of the SGEMM peak, peak RSS per rank, and the run file's and
@@ -50,7 +51,7 @@ run_case() {
     --set run.clients="$clients" --set run.join_ratio="$(awk -v n="$clients" 'BEGIN { r = 1000 / n; print (r < 0.1 ? r : 0.1) }')" --set run.rounds="$rounds" \
     --set run.eval_every="$rounds" --set run.checkpoint_every="$rounds" \
     --set data.synthetic.min_samples=20 --set data.synthetic.max_samples=100 \
-    --set model.hidden=[200] --set model.n_head=2 "$@" >"$dir.log" 2>&1 ||
+    --set model.hidden=[200] --set model.n_head=2 --set attention.every=0 "$@" >"$dir.log" 2>&1 ||
     { cat "$dir.log" >&2; return 1; }
   end=$(date +%s.%N)
   "$py" - "$dir" "$name" "$clients" "$start" "$end" "$sgemm_gflops" "$out/fedavg-$clients.json" <<'EOF'
@@ -66,7 +67,7 @@ with h5py.File(d + '/run.h5', 'r') as f:
     att_s = f['attention/seconds'][:] if 'attention/seconds' in f else np.zeros(len(wall))
     evaluated = int(f['partition/eval_clients'].shape[0]) if 'partition/eval_clients' in f else clients
 mid = slice(1, -1) if len(wall) > 2 else slice(0, 1)  # training rounds: not the first, not the evaluation
-me = {'train': float(np.median(wall[mid])), 'eval': float(wall[-1]),
+me = {'train': float(np.median(wall[mid])), 'eval': float(wall[-1]), 'evaluated': evaluated,
       'train_s': float(np.median(train_s[mid])), 'train_s_eval': float(train_s[-1])}
 startup = (end - start) - wall.sum()
 base = json.load(open(fedavg_json)) if os.path.exists(fedavg_json) else None
@@ -76,9 +77,12 @@ def floor(kind, i):  # FedAvg's round + the Fisher pass + the attention at the S
     local = 'train_s' if kind == 'train' else 'train_s_eval'
     return base[kind] + (me[local] - base[local]) + flops[i] / (ranks * gflops * 1e9)
 def cell(kind, i):
-    if base is None or name == 'fedavg':
+    # An evaluation of a sample is not compared with FedAvg's evaluation of every client.
+    if base is None or name == 'fedavg' or (kind == 'eval' and evaluated != base['evaluated']):
         return f'{me[kind]:.2f}'
-    return f'{me[kind]:.2f} ({me[kind] / base[kind]:.1f}, {me[kind] / floor(kind, i):.1f})'
+    # A build that records no /attention/gemm_flops has no floor to compare with.
+    to_floor = f'{me[kind] / floor(kind, i):.1f}' if flops[i] > 0 else '-'
+    return f'{me[kind]:.2f} ({me[kind] / base[kind]:.1f}, {to_floor})'
 train_round = int(np.argsort(wall[mid])[len(wall[mid]) // 2]) + mid.start  # the median training round
 att = lambda i: f'{share(i):.0f}' if flops[i] > 0 else '-'
 rss = [int(open(p).read().split()[-1]) / 1024 for p in sorted(glob.glob(d + '.rss.*'))]

@@ -582,6 +582,8 @@ bool Group::exists(const std::string& name) const {
 }
 
 namespace {
+constexpr hsize_t kMaxChunkElements = hsize_t{1} << 20;  // 4 MiB of float32: HDF5's cache works in such sizes
+
 Handle intermediate_groups_plist(hid_t owner, const std::string& path) {
   Handle lcpl(check(H5Pcreate(H5P_LINK_CREATE), owner, path, "cannot create link properties"));
   check(H5Pset_create_intermediate_group(lcpl.id(), 1), owner, path, "cannot set link properties");
@@ -626,6 +628,16 @@ Dataset Group::create_dataset(const std::string& name, DType t, const std::vecto
     std::vector<hsize_t> chunk(dims);
     chunk[0] = static_cast<hsize_t>(chunk_rows);
     for (auto& c : chunk) c = std::max<hsize_t>(c, 1);  // chunk dimensions must be positive
+    // A chunk holds at most kMaxChunkElements (HDF5 refuses chunks of 2³² elements or more, e.g.
+    // one 100,000 × 100,000 ξ matrix): the dimensions after the first are halved, from the
+    // second on, until it fits.
+    const auto elements = [&] {
+      hsize_t n = 1;
+      for (hsize_t c : chunk) n *= c;
+      return n;
+    };
+    for (size_t d = 1; d < chunk.size(); ++d)
+      while (elements() > kMaxChunkElements && chunk[d] > 1) chunk[d] = (chunk[d] + 1) / 2;
     space = Handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()));
     check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), id(), path, "cannot set chunking");
   } else {

@@ -161,7 +161,8 @@ class Group {
   Group create_group(const std::string& name);
   Group open_group(const std::string& name) const;
   // shape [N, ...]; chunk_rows > 0 makes the first dimension extendible (unlimited) with chunks
-  // of chunk_rows rows.
+  // of chunk_rows rows (and of the other dimensions whole, or cut until a chunk holds ≤ 2²⁰
+  // elements).
   Dataset create_dataset(const std::string& name, DType t, const std::vector<int64_t>& shape,
                          int64_t chunk_rows = 0);
   Dataset open_dataset(const std::string& name) const;

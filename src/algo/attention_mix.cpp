@@ -44,7 +44,7 @@ const bool registered = register_config_section({
          "attention.precision",
          "Arithmetic of the pairwise distances and of the mix: `float32` (matrix products in float32 on uploads centred on their mean; distance errors below 1e-5 of the cohort's spread, close pairs recomputed in float64; about 1.7× faster) or `float64` (float64 products: distances to ~12 digits).",
          {"float32", "float64"}, [](Config& c) -> auto& { return c.section<AttentionOptions>().precision; }),
-     {"attention.every", "Write the attention matrix ξ (N×N) to the run file every this many rounds (0 = never).",
+     {"attention.every", "Write the attention matrix ξ (N×N) to the run file every this many rounds (0 = never; must be 0 beyond 16384 clients, where ξ would not fit).",
       [](Config& c) -> ConfigValueRef { return &c.section<AttentionOptions>().every; }, 0, kInf}},
     [](const Config& c) -> std::string {
       try {
@@ -105,6 +105,15 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   }
   if (!keep_xi) out.att.xi = torch::Tensor();
   return out;
+}
+
+void check_xi_storage(int64_t every, int64_t num_clients) {
+  if (every <= 0 || num_clients <= kMaxClientsStoringXi) return;
+  const double n = static_cast<double>(num_clients);
+  throw ConfigError(fmt::format(
+      "attention.every = {}: storing ξ for {} clients would take {:.1f} GB of memory per rank and {:.1f} GB of run "
+      "file per stored matrix (N × N); set attention.every = 0 (ξ is stored for at most {} clients)",
+      every, num_clients, 8 * n * n / 1e9, 4 * n * n / 1e9, kMaxClientsStoringXi));
 }
 
 void add_to_report(AttentionReport& report, const Mix& mix, const torch::Tensor& self_cols, double seconds,

@@ -56,6 +56,13 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& options, c
 // Whether round `round`'s ξ rows go to the run file (attention.every; 0 = never).
 inline bool stores_xi(int64_t round, int64_t every) { return every > 0 && (round + 1) % every == 0; }
 
+// The most clients for which ξ may be stored: every rank combines N × N doubles to write it
+// (2 GiB at this N) and the run file grows by 4·N² bytes (1 GiB) per stored matrix.
+constexpr int64_t kMaxClientsStoringXi = 16384;
+// ConfigError naming attention.every when it asks to store ξ for more than kMaxClientsStoringXi
+// clients (called at init, before round 1, rather than failing hours later in a storing round).
+void check_xi_storage(int64_t every, int64_t num_clients);
+
 // Collective: adds one attention step to the round's report: its rows and guard count summed
 // over ranks, its σ, this rank's GEMM flops and `seconds` (the caller's wall time of the whole
 // step: gathering the held uploads included), and this rank's rows (self_cols [k], mix.att.xi [k, N]).

@@ -43,6 +43,7 @@ class FedAmp : public Algorithm {
 
   void init(const AlgoContext& context) override {
     context_ = context;
+    check_xi_storage(attention_.every, context.num_clients);
     exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
     personal_ = &context.states->rows("personal", context.initial_params.numel(), torch::kFloat32);
     uploaded_ = &context.states->flags("uploaded");

@@ -137,6 +137,7 @@ class FedSaf : public Algorithm {
   void init(const AlgoContext& context) override {
     context_ = context;
     s_ = context.shared_numel;
+    check_xi_storage(attention_.every, context.num_clients);
     exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
     // Declared in the order the checkpoint has always listed them.
     ClientStateStore& states = *context.states;

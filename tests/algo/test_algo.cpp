@@ -1,10 +1,13 @@
 // Attention kernels, the ξ guard, Fisher normalisation and the Fisher diagonal, on hand-computed
 // numbers; the Fisher-weighted mix through a one-rank PairwiseExchange.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
 #include <memory>
+#include <string>
+#include <tuple>
 
 #include "algo/attention.hpp"
 #include "algo/pairwise.hpp"
@@ -299,6 +302,39 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
 
 // The Fisher diagonal equals the mean of squared per-batch gradients computed by a plain loop
 // with torch::autograd::grad on the model's parameters (not the flat grad buffer).
+// Storing ξ (N × N) for 20,000 clients is refused before round 1, naming the key and the way out;
+// attention.every = 0 runs, and so does storing ξ for 16,384 clients.
+TEST(FedSafAlgorithm, RefusesToStoreXiBeyondWhatFits) {
+  MpiCommunicator comm;
+  for (const char* algorithm : {"fedsaf", "fedamp"})
+    for (const auto& [every, clients, refused] :
+         {std::tuple{10, int64_t{20000}, true}, std::tuple{0, int64_t{20000}, false}, std::tuple{10, int64_t{16384}, false}}) {
+      const Config config = default_config({fmt::format("run.algorithm={}", algorithm), fmt::format("attention.every={}", every)});
+      AlgoContext context;
+      context.train = config.train;
+      context.num_clients = clients;
+      context.make_exchange = exchanges_on(comm, clients);
+      context.initial_params = torch::zeros({3}, kF32);  // [P]
+      context.shared_numel = 2;
+      context.shared_tensor_names = {"w"};
+      context.shared_tensor_sizes = {2};
+      std::unique_ptr<Algorithm> algo = make_algorithm(config);
+      if (!refused) {
+        EXPECT_NO_THROW(algo->init(context)) << algorithm << " every " << every << " N " << clients;
+        continue;
+      }
+      try {
+        algo->init(context);
+        ADD_FAILURE() << algorithm << ": storing ξ for " << clients << " clients was accepted";
+      } catch (const ConfigError& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("attention.every = 10"), std::string::npos) << m;
+        EXPECT_NE(m.find("20000 clients"), std::string::npos) << m;
+        EXPECT_NE(m.find("set attention.every = 0"), std::string::npos) << m;
+      }
+    }
+}
+
 TEST(Fisher, MatchesPlainLoop) {
   torch::manual_seed(11);
   Dataset data;

@@ -202,6 +202,26 @@ TEST_F(H5Test, ReadsFixedLengthStrings) {
   EXPECT_EQ(f.read_strings("fixed"), (std::vector<std::string>{"ab", "hello"}));
 }
 
+// A row too big for one chunk (HDF5 refuses chunks of 2³² elements: one ξ row of a 100,000-client
+// run is 10¹⁰) is cut into chunks; rows still write and read whole.
+TEST_F(H5Test, RowsBiggerThanAChunkAreChunkedAcrossTheirOtherDimensions) {
+  const std::string file = path("big_rows.h5");
+  {
+    File f = File::open(file, Mode::kCreate);
+    EXPECT_NO_THROW(f.create_dataset("xi_100k", DType::kF32, {0, 100000, 100000}, /*chunk_rows=*/1));
+    Dataset d = f.create_dataset("xi", DType::kF32, {0, 1500, 1500}, /*chunk_rows=*/1);  // 2.25 M elements a row
+    std::vector<float> row(1500 * 1500);
+    for (size_t i = 0; i < row.size(); ++i) row[i] = static_cast<float>(i % 9973);
+    d.resize_rows(1);
+    d.write_rows(0, 1, row.data());
+  }
+  File f = File::open(file, Mode::kRead);
+  const std::vector<float> back = f.open_dataset("xi").read<float>();
+  ASSERT_EQ(back.size(), size_t{1500 * 1500});
+  for (size_t i = 0; i < back.size(); i += 7919) EXPECT_EQ(back[i], static_cast<float>(i % 9973)) << i;
+  EXPECT_EQ(f.open_dataset("xi_100k").shape(), (std::vector<int64_t>{0, 100000, 100000}));
+}
+
 TEST_F(H5Test, ExtendibleDataSetsGrowAndRowIo) {
   const std::string file = path("grow.h5");
   {
