@@ -11,7 +11,8 @@ import numpy as np
 
 # Paths (data sets or groups) whose contents are timings or provenance.
 SKIPPED_PATHS = ('/config', '/timing/train_seconds', '/timing/comm_seconds', '/timing/eval_seconds',
-                 '/timing/io_seconds', '/metrics/rounds/wall_seconds', '/metrics/rounds/client_updates_per_second')
+                 '/timing/io_seconds', '/metrics/rounds/wall_seconds', '/metrics/rounds/client_updates_per_second',
+                 '/attention/seconds')
 SKIPPED_ROOT_ATTRS = {'created', 'finished', 'wall_seconds', 'git_commit', 'fedsaf_version'}
 
 

@@ -63,13 +63,16 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   const SharedRows shared =
       find_shared_rows(all_rows, exchange.present(), sizes, config.kernel == AttentionKernel::samples);
   const MixRows rows = shared.shared > 0 ? compact_rows(all_rows, shared) : all_rows;  // k' ≤ k rows
-  const torch::Tensor& queries = rows.params;      // [k', S]
-  const torch::Tensor& self_cols = rows.clients;   // [k']
+  const torch::Tensor& queries = rows.params;  // [k', S]
+  // The rows weigh only the held uploads' clients and themselves: C columns, not all N (clients
+  // without an upload weigh 0 in every row but their own).
+  const torch::Tensor columns = exchange.columns_with(rows.clients);                  // [C] client ids
+  const torch::Tensor self_cols = torch::searchsorted(columns, rows.clients);        // [k'] each row's column
   Mix out;
   Attention& att = out.att;
   double& sigma = out.sigma;
   const AttentionKernel kernel = config.kernel;
-  const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur);  // sq_dist [k', N]
+  const PairwiseDistances pd = exchange.distances(queries, kernel == AttentionKernel::heur, columns);  // sq_dist [k', C]
   out.gemm_flops = exchange.stats().gemm_flops;
   sigma = 0;
   if (kernel == AttentionKernel::fedamp) {
@@ -80,13 +83,18 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
       // Every row that defines σ counts, shared or not: the distances of its representative.
       const torch::Tensor pick = all_rows.sigma_rows.nonzero().flatten();  // [k''] rows that define σ
       sigma = auto_sigma_global(pd.sq_dist.index_select(0, shared.representative.index_select(0, pick)),
-                                all_rows.clients.index_select(0, pick), exchange);
+                                self_cols.index_select(0, shared.representative.index_select(0, pick)), exchange);
     }
     att = xi_fedamp(pd.sq_dist, self_cols, config.alpha_k, sigma, config.xi_min);
   } else if (kernel == AttentionKernel::heur) {
     att = xi_heur(pd.cosine, pd.present, self_cols, config.xi_self, config.heur_scale, config.xi_min);
   } else {
-    att = xi_samples(pd.present, self_cols, sizes);
+    const torch::Tensor column_ids = columns.contiguous();  // [C]
+    std::vector<int64_t> column_sizes;                      // n_j of each column's client
+    column_sizes.reserve(static_cast<size_t>(column_ids.numel()));
+    for (int64_t c = 0; c < column_ids.numel(); ++c)
+      column_sizes.push_back(sizes.at(static_cast<size_t>(column_ids.data_ptr<int64_t>()[c])));
+    att = xi_samples(pd.present, self_cols, column_sizes);
   }
   const int64_t k = queries.size(0);  // k'
   const torch::Tensor cols = self_cols.reshape({k, 1});  // [k', 1]
@@ -94,12 +102,16 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   self.xi = att.xi.gather(1, cols).reshape({k});                 // [k'] ξ_ii
   self.weights = rows.self_weights;                              // [k', S] or undefined
   self.scalar = rows.self_scalar;                                // [k'] or undefined
-  const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k', N]: own column from the query
-  out.u = exchange.mix(queries, xi_others, &self);               // [k', S]
+  const torch::Tensor xi_others = att.xi.scatter(1, cols, 0.0);  // [k', C]: own column from the query
+  out.u = exchange.mix(queries, xi_others, &self, columns);      // [k', S]
   out.gemm_flops += exchange.stats().gemm_flops;
+  if (keep_xi) {  // ξ over all N clients, for the run file: 0 in the columns not computed
+    torch::Tensor full = torch::zeros({k, static_cast<int64_t>(sizes.size())}, att.xi.options());  // [k', N]
+    att.xi = full.index_copy_(1, columns, att.xi);
+  }
   if (shared.shared > 0) {
-    out.att = keep_xi ? expand_attention(att, shared, self_cols, all_rows.clients)  // [k, N]
-                      : expand_guard(att, shared);                                  // guard rows [k] only
+    out.att = keep_xi ? expand_attention(att, shared, rows.clients, all_rows.clients)  // [k, N]
+                      : expand_guard(att, shared);                                     // guard rows [k] only
     out.u = out.u.index_select(0, shared.representative);  // [k, S]
     out.shared_rows = shared.shared;
   }

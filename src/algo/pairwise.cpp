@@ -116,6 +116,22 @@ torch::Tensor PairwiseExchange::present() const {
   return present;
 }
 
+torch::Tensor PairwiseExchange::columns_with(const torch::Tensor& extra) const {
+  const torch::Tensor held = all_ids_.defined() ? all_ids_ : torch::zeros({0}, torch::kInt64);  // [M]
+  return std::get<0>(torch::_unique(torch::cat({held, extra.to(torch::kInt64).flatten()}), /*sorted=*/true));  // [C]
+}
+
+torch::Tensor PairwiseExchange::column_of_uploads(const torch::Tensor& columns, const char* op) const {
+  if (!columns.defined()) return all_ids_;  // [M]: the columns are all N clients
+  if (columns.dim() != 1 || columns.scalar_type() != torch::kInt64)
+    throw Error(fmt::format("{}: columns must be [C] int64 client ids, ascending", op));
+  const int64_t c = columns.size(0);
+  const torch::Tensor at = torch::searchsorted(columns, all_ids_).clamp_max_(std::max<int64_t>(c - 1, 0));  // [M]
+  if (all_ids_.numel() > 0 && (c == 0 || !torch::equal(columns.index_select(0, at), all_ids_)))
+    throw Error(fmt::format("{}: the columns must include every held upload's client (see columns_with)", op));
+  return at;
+}
+
 torch::Tensor PairwiseExchange::centred(const torch::Tensor& rows) const {
   if (centre_.defined()) return rows - centre_;  // [k, S] float32, fresh (one rounding per element)
   return rows.to(torch::kFloat64);               // [k, S] float64, fresh (exact)
@@ -154,11 +170,13 @@ double PairwiseExchange::transfer_only(bool with_weights) {
   return seconds;
 }
 
-PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool want_cosine) {
+PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool want_cosine,
+                                               const torch::Tensor& columns) {
   const auto t_start = Clock::now();
   if (!queries.defined() || queries.dim() != 2 || (ring_.numel() >= 0 && queries.size(1) != ring_.numel()))
     throw Error(fmt::format("pairwise distances: queries must be [k, S] with S = {}", ring_.numel()));
-  const int64_t k = queries.size(0), n = num_clients_;
+  const torch::Tensor column_of = column_of_uploads(columns, "pairwise distances");  // [M]
+  const int64_t k = queries.size(0), n = columns.defined() ? columns.size(0) : num_clients_;  // n = C
   const double inf = std::numeric_limits<double>::infinity();
   const bool centre = centre_.defined();
   const double refine = centre ? kRefine32 : kRefine64;
@@ -177,16 +195,17 @@ PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool
     qc = torch::zeros({k}, kF64);
   }
   PairwiseDistances out;
-  out.sq_dist = torch::full({k, n}, inf, kF64);                              // [k, N]
-  if (want_cosine) out.cosine = torch::zeros({k, n}, kF64);                  // [k, N]
-  out.present = present();  // [N]
+  out.sq_dist = torch::full({k, n}, inf, kF64);                              // [k, C]
+  if (want_cosine) out.cosine = torch::zeros({k, n}, kF64);                  // [k, C]
+  out.present = torch::zeros({n}, torch::TensorOptions().dtype(torch::kBool));  // [C]
+  if (column_of.numel() > 0) out.present.index_fill_(0, column_of, true);
   ring_.meter().add(out.sq_dist.nbytes() * (want_cosine ? 2 : 1));
   stats_.gemm_flops = 0;
 
   ring_.stream(false, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor&) {
     if (k == 0) return;
     const torch::Tensor rows = centred_block(params);                         // [b, S] scratch
-    const torch::Tensor ids = all_ids_.narrow(0, b.global, b.rows);           // [b]
+    const torch::Tensor ids = column_of.narrow(0, b.global, b.rows);          // [b] their columns
     const torch::Tensor pn = all_norms_.narrow(0, b.global, b.rows);          // [b]
     const torch::Tensor dots = a->mm(rows.t()).to(torch::kFloat64);           // [k, b] a·b
     stats_.gemm_flops += 2.0 * static_cast<double>(k) * static_cast<double>(b.rows) * static_cast<double>(a->size(1));
@@ -211,13 +230,15 @@ PairwiseDistances PairwiseExchange::distances(const torch::Tensor& queries, bool
   return out;
 }
 
-torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::Tensor& xi, const SelfTerm* self) {
+torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::Tensor& xi, const SelfTerm* self,
+                                   const torch::Tensor& columns) {
   const auto t_start = Clock::now();
   if (ring_.numel() < 0) throw Error("pairwise mix: set_held must come first");
-  const int64_t k = queries.size(0), s = ring_.numel();
-  if (queries.dim() != 2 || queries.size(1) != s || xi.dim() != 2 || xi.size(0) != k || xi.size(1) != num_clients_)
-    throw Error(fmt::format("pairwise mix: queries must be [k, {}] and xi [k, {}] with the same k", s, num_clients_));
-  const torch::Tensor xi64 = xi.to(torch::kFloat64);  // [k, N]
+  const torch::Tensor column_of = column_of_uploads(columns, "pairwise mix");  // [M]
+  const int64_t k = queries.size(0), s = ring_.numel(), n = columns.defined() ? columns.size(0) : num_clients_;
+  if (queries.dim() != 2 || queries.size(1) != s || xi.dim() != 2 || xi.size(0) != k || xi.size(1) != n)
+    throw Error(fmt::format("pairwise mix: queries must be [k, {}] and xi [k, {}] with the same k", s, n));
+  const torch::Tensor xi64 = xi.to(torch::kFloat64);  // [k, C]
   const bool weighted = ring_.has_weights();
   const bool centre = centre_.defined();
   // float32 mode accumulates the centred numerator in float32 inside the GEMM (no cancellation to
@@ -230,7 +251,7 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
 
   ring_.stream(weighted, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor& weights) {
     if (k == 0) return;
-    const torch::Tensor ids = all_ids_.narrow(0, b.global, b.rows);                                 // [b]
+    const torch::Tensor ids = column_of.narrow(0, b.global, b.rows);                                // [b] their columns
     const torch::Tensor coef = xi64.index_select(1, ids) * all_scalar_.narrow(0, b.global, b.rows);  // [k, b]
     if (!coef.ne(0).any().item<bool>()) return;  // nobody here weighs this block
     // One GEMM [k, b] × [b, S] for the numerator, one more for a weighted denominator.

@@ -8,9 +8,13 @@
 // optional per-parameter weights [m, S] (for fedsaf: normalised Fisher + δ, computed by the owner)
 // and an optional per-client scalar [m]. m may differ per rank (0 included).
 //
+// COLUMNS: the passes' client axis. By default all N clients ([k, N] results, +inf / 0 for the
+// clients without an upload); given `columns` (ascending client ids containing every held upload's
+// client, e.g. columns_with(the queries' clients)), only those C ≤ N: with 100,000 clients and a few
+// thousand uploads held, [k, N] float64 matrices cost far more than the passes' arithmetic.
 // PASS 1 (distances): for the query rows Q [k, S] (this rank's selected clients' shared
-// parameters), d [k, N] with d_ij = ‖q_i − θ_j‖² for every held upload j on every rank, +inf where
-// client j has no upload, plus cos(q_i, θ_j) [k, N] for the `heur` kernel.
+// parameters), d [k, C] with d_ij = ‖q_i − θ_j‖² for every held upload j on every rank, +inf where
+// client j has no upload, plus cos(q_i, θ_j) [k, C] for the `heur` kernel.
 //   HOW: d = ‖a‖² + ‖b‖² − 2 a·b with a = q − c, b = θ − c for a centre c: the dot products are one
 //   GEMM per block (an order of magnitude faster than the direct form, which would be k·N·S
 //   element-wise subtractions). The expansion cancels when d ≪ ‖a‖² + ‖b‖², so pairs with
@@ -25,7 +29,7 @@
 //     ‖a‖² + ‖b‖² the spread of the cohort instead of the size of the models; the error of d
 //     stays below 1e-5 of that scale (tests/pairwise, against a float64 reference: ~1e-7
 //     measured), so ξ = exp(−d/σ) changes by less than ~1e-5·scale/σ.
-// PASS 2 (mix): given ξ [k, N] (0 where absent), u [k, S] = Σ_j w_ij ⊙ θ_j / Σ_j w_ij with
+// PASS 2 (mix): given ξ [k, C] (0 where absent), u [k, S] = Σ_j w_ij ⊙ θ_j / Σ_j w_ij with
 // w_ij[p] = ξ_ij · scalar_j · weights_j[p] (weights undefined: 1, scalar undefined: 1), computed
 // as c + Σ_j w_ij ⊙ (θ_j − c) / Σ_j w_ij. The numerator and denominator take two GEMMs per block
 // ((ξ·scalar)[k, b] @ (weights ⊙ (θ − c))[b, S] and (ξ·scalar) @ weights) that accumulate in
@@ -46,8 +50,8 @@
 //   ring:      2 receive buffers of block_rows × S (× 2 in pass 2 with weights)
 //              + per-block temporaries of block_rows × S in the pass's precision (pass 1: the
 //                block; pass 2: the block's weights and weights ⊙ (θ − c))
-//              + accumulators in the pass's precision: pass 1 the queries [k, S], dots [k, N]
-//                (float64); pass 2 numerator and denominator [k, S] (denominator [k] without
+//              + accumulators in the pass's precision: pass 1 the queries [k, S], distances [k, C]
+//                (float64, × 2 with cosines); pass 2 numerator and denominator [k, S] (denominator [k] without
 //                weights) and the queries [k, S] at the end
 //   allgather: the whole cohort's uploads (N × S, × 2 with weights) + the same temporaries.
 // Every buffer this stage allocates is counted; PairwiseStats::peak_bytes reports the peak.
@@ -80,9 +84,9 @@ struct HeldUploads {
 };
 
 struct PairwiseDistances {
-  torch::Tensor sq_dist;  // [k, N] float64; +inf where client j has no upload
-  torch::Tensor cosine;   // [k, N] float64; 0 where absent or a norm is 0; undefined unless asked
-  torch::Tensor present;  // [N] bool: client j has an upload on some rank
+  torch::Tensor sq_dist;  // [k, C] float64; +inf where column j's client has no upload
+  torch::Tensor cosine;   // [k, C] float64; 0 where absent or a norm is 0; undefined unless asked
+  torch::Tensor present;  // [C] bool: column j's client has an upload on some rank
 };
 
 // The query's own term of the mix: w_ii = xi · scalar · weights, applied to the query row itself.
@@ -113,12 +117,14 @@ class PairwiseExchange {
   // Collective. Registers this rank's uploads and shares (counts, ids, norms, scalars) once.
   void set_held(const HeldUploads& held);
 
-  // Collective. queries: [k, S] float32 (k may be 0 and differ per rank).
-  PairwiseDistances distances(const torch::Tensor& queries, bool want_cosine);
+  // Collective. queries: [k, S] float32 (k may be 0 and differ per rank); columns: [C] int64 (see
+  // COLUMNS; undefined: all N clients).
+  PairwiseDistances distances(const torch::Tensor& queries, bool want_cosine, const torch::Tensor& columns = {});
 
-  // Collective. xi: [k, N] (float64 or float32; absent clients must be 0, and so must the query's
-  // own column when self is given). Returns u [k, S] float32.
-  torch::Tensor mix(const torch::Tensor& queries, const torch::Tensor& xi, const SelfTerm* self = nullptr);
+  // Collective. xi: [k, C] (float64 or float32; absent clients must be 0, and so must the query's
+  // own column when self is given) over `columns` (undefined: all N). Returns u [k, S] float32.
+  torch::Tensor mix(const torch::Tensor& queries, const torch::Tensor& xi, const SelfTerm* self = nullptr,
+                    const torch::Tensor& columns = {});
 
   // Collective. Moves the blocks of a pass exactly as distances (with_weights = false) or mix
   // (true) would, without computing anything; returns the seconds it took (the benchmark's
@@ -131,6 +137,9 @@ class PairwiseExchange {
 
   // [N] bool: client j has an upload on some rank (after set_held).
   torch::Tensor present() const;
+  // [C] int64 ascending: the clients with an upload on some rank, and `extra` ([e] int64 client
+  // ids, duplicates allowed): the columns a pass needs for queries whose clients are `extra`.
+  torch::Tensor columns_with(const torch::Tensor& extra) const;
 
   PairwiseMode mode() const { return ring_.mode(); }
   PairwisePrecision precision() const { return precision_; }
@@ -143,6 +152,9 @@ class PairwiseExchange {
 
  private:
   void take_ring_stats();  // the last stream's blocks, bytes and waits into stats_
+  // [M] int64: the column of each held upload (all_ids_ order) among `columns` (undefined: its
+  // client id); Error naming `op` when a held client is missing from them.
+  torch::Tensor column_of_uploads(const torch::Tensor& columns, const char* op) const;
 
   // Query rows minus the centre, in the pass's precision, in a fresh buffer: [k, S].
   torch::Tensor centred(const torch::Tensor& rows) const;

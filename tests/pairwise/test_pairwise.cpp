@@ -6,10 +6,12 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "algo/attention.hpp"
 #include "algo/pairwise.hpp"
+#include "core/errors.hpp"
 #include "mpi/mpi_communicator.hpp"
 
 namespace fedsaf {
@@ -116,29 +118,34 @@ torch::Tensor reference_mix(const Cohort& st, const std::vector<int64_t>& rows, 
 }
 
 struct Result {
+  torch::Tensor columns;        // [C] the passes' columns (undefined: all N)
   PairwiseDistances d;
   torch::Tensor u;
   PairwiseStats stats;          // of the mix pass
   double distance_flops = 0;    // the distance pass's stats().gemm_flops
 };
 
+// compact_columns: the passes span only the held uploads' clients and the queries' own
+// (PairwiseExchange::columns_with) instead of all N.
 Result run_pass(Communicator& comm, const Cohort& st, PairwiseMode mode, PairwisePrecision precision,
-                int64_t block_rows, bool with_weights) {
+                int64_t block_rows, bool with_weights, bool compact_columns = false) {
   const std::vector<int64_t> rows = st.rows_of(comm.rank(), comm.size());
   PairwiseExchange ex(comm, mode, precision, st.n, block_rows);
   ex.set_held(st.held(comm.rank(), comm.size(), with_weights));
   const torch::Tensor q = pick(st.queries, rows);
-  Result r;
-  r.d = ex.distances(q, true);
-  r.distance_flops = ex.stats().gemm_flops;
-  SelfTerm self;  // each query's own term, from this rank's copy
-  self.xi = pick(st.xi_self, rows);
   std::vector<int64_t> clients;
   for (int64_t row : rows) clients.push_back(st.selected[row]);
   const torch::Tensor cl = torch::tensor(clients, kI64);
+  Result r;
+  if (compact_columns) r.columns = ex.columns_with(cl);
+  r.d = ex.distances(q, true, r.columns);
+  r.distance_flops = ex.stats().gemm_flops;
+  SelfTerm self;  // each query's own term, from this rank's copy
+  self.xi = pick(st.xi_self, rows);
   if (with_weights) self.weights = st.weights.index_select(0, cl).contiguous();
   self.scalar = st.scalar.index_select(0, cl);
-  r.u = ex.mix(q, pick(st.xi, rows), &self);
+  const torch::Tensor xi = pick(st.xi, rows);  // [k, N]
+  r.u = ex.mix(q, compact_columns ? xi.index_select(1, r.columns) : xi, &self, r.columns);
   r.stats = ex.stats();
   return r;
 }
@@ -218,6 +225,42 @@ INSTANTIATE_TEST_SUITE_P(Blocks, Pairwise,
                                            std::make_tuple(int64_t{13}, int64_t{2}, false, PairwisePrecision::float32),
                                            std::make_tuple(int64_t{29}, int64_t{3}, true, PairwisePrecision::float32),
                                            std::make_tuple(int64_t{29}, int64_t{0}, false, PairwisePrecision::float32)));
+
+// Passes over only the columns that can weigh anything (the held uploads' clients and the
+// queries' own) give exactly the entries of the passes over all N clients, and the same mix, bit
+// for bit; columns that miss a held upload's client are refused.
+TEST(PairwiseColumns, ColumnsOfUploadsAndQueriesGiveTheFullResultBitForBit) {
+  MpiCommunicator comm;
+  const Cohort st(29, 37, 77);
+  std::vector<int64_t> clients;
+  for (int64_t row : st.rows_of(comm.rank(), comm.size())) clients.push_back(st.selected[row]);
+  for (PairwisePrecision precision : {PairwisePrecision::float64, PairwisePrecision::float32})
+    for (bool with_weights : {true, false}) {
+      const Result full = run_pass(comm, st, PairwiseMode::ring, precision, 3, with_weights);
+      const Result compact = run_pass(comm, st, PairwiseMode::ring, precision, 3, with_weights, true);
+      // The columns: every present client, and this rank's queries' own clients (present or not).
+      const torch::Tensor want = (st.present | torch::zeros({st.n}, torch::kBool).index_fill_(0, torch::tensor(clients, kI64), true))
+                                     .nonzero()
+                                     .flatten();  // [C]
+      ASSERT_TRUE(torch::equal(compact.columns, want));
+      EXPECT_LT(compact.columns.numel(), st.n);  // absent clients of other ranks' queries are left out
+      EXPECT_TRUE(torch::equal(compact.d.sq_dist, full.d.sq_dist.index_select(1, want)));
+      EXPECT_TRUE(torch::equal(compact.d.cosine, full.d.cosine.index_select(1, want)));
+      EXPECT_TRUE(torch::equal(compact.d.present, st.present.index_select(0, want)));
+      EXPECT_TRUE(torch::equal(compact.u, full.u));
+      EXPECT_EQ(compact.distance_flops, full.distance_flops);
+    }
+  PairwiseExchange ex(comm, PairwiseMode::ring, PairwisePrecision::float32, st.n);
+  ex.set_held(st.held(comm.rank(), comm.size(), false));
+  const torch::Tensor q = pick(st.queries, st.rows_of(comm.rank(), comm.size()));
+  const torch::Tensor missing = torch::tensor(clients, kI64);  // [k]: none of the other ranks' uploads
+  try {
+    ex.distances(q, false, missing);
+    ADD_FAILURE() << "columns without the held uploads' clients were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("every held upload's client"), std::string::npos) << e.what();
+  }
+}
 
 // The ring's peak extra memory stays at two blocks plus the accumulators whatever N is, while the
 // allgather holds everyone's uploads; the bytes the ring moves are exactly (R−1)·own uploads.
