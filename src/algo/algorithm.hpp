@@ -23,6 +23,7 @@
 //   [the client states and save_state(writer) when a checkpoint is due]  all ranks
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,6 +68,8 @@ struct AlgoContext {
   // Where every per-client state lives (client_state_store.hpp): declared in init(), saved, loaded
   // and moved between ranks by the engine. The default (tests) keeps rows beside their values.
   std::shared_ptr<ClientStateStore> states = std::make_shared<ClientStateStore>();
+
+  bool hosts(int64_t client) const { return std::binary_search(hosted.begin(), hosted.end(), client); }
 };
 
 // What the engine tells the server step of round t. The engine decides cohorts and evaluations;

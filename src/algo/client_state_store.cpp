@@ -13,6 +13,21 @@ torch::Tensor RowState::gather(const std::vector<int64_t>& clients, int64_t pref
   return out;
 }
 
+torch::Tensor RowState::gather_or(const std::vector<int64_t>& clients, int64_t prefix,
+                                  const torch::Tensor& fallback) const {
+  const auto g = static_cast<int64_t>(clients.size());
+  std::vector<int64_t> with, at;  // the clients that have a row, and their rows in the result
+  for (int64_t r = 0; r < g; ++r)
+    if (has(clients[static_cast<size_t>(r)])) {
+      with.push_back(clients[static_cast<size_t>(r)]);
+      at.push_back(r);
+    }
+  if (static_cast<int64_t>(with.size()) == g) return gather(clients, prefix);  // [G, prefix]
+  torch::Tensor out = fallback.narrow(0, 0, prefix).to(torch::kCPU, torch::kFloat32).reshape({1, prefix}).repeat({g, 1});  // [G, prefix]
+  if (!with.empty()) out.index_copy_(0, torch::tensor(at, torch::kInt64), gather(with, prefix));
+  return out;
+}
+
 void RowState::scatter(const std::vector<int64_t>& clients, const torch::Tensor& rows) {
   for (size_t r = 0; r < clients.size(); ++r) put(clients[r], rows[static_cast<int64_t>(r)]);  // [numel]
 }

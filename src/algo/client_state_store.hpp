@@ -63,6 +63,13 @@ class RowState : public ClientState {
   virtual torch::Tensor gather(const std::vector<int64_t>& clients, int64_t prefix) const;
   // rows [G, numel]: row g into clients[g].
   virtual void scatter(const std::vector<int64_t>& clients, const torch::Tensor& rows);
+  // The client's row, or `fallback` ([numel]) when it has none: a state whose untouched rows all
+  // equal one value (the initial model of clients that never trained) keeps that value once, not
+  // once per client (100,000 clients × the model is most of a rank's memory otherwise).
+  torch::Tensor get_or(int64_t client, const torch::Tensor& fallback) const { return has(client) ? get(client) : fallback; }
+  // [G, prefix] float32 on the CPU as gather, rows of clients without one from the first `prefix`
+  // elements of `fallback`.
+  torch::Tensor gather_or(const std::vector<int64_t>& clients, int64_t prefix, const torch::Tensor& fallback) const;
 
  protected:
   void check_numel(const torch::Tensor& value) const;  // Error naming the state when numel differs

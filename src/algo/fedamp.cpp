@@ -47,7 +47,6 @@ class FedAmp : public Algorithm {
     exchange_ = context.make_exchange(attention_.exchange, attention_.precision);
     personal_ = &context.states->rows("personal", context.initial_params.numel(), torch::kFloat32);
     uploaded_ = &context.states->flags("uploaded");
-    for (int64_t c : context.hosted) personal_->put(c, context.initial_params);  // [P] each
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
@@ -63,10 +62,10 @@ class FedAmp : public Algorithm {
     exchange_->set_held({torch::tensor(held_ids, kI64), held_params, torch::Tensor(), torch::Tensor()});
     std::vector<int64_t> rows;
     for (int64_t c : cohort)
-      if (personal_->has(c)) rows.push_back(c);
+      if (context_.hosts(c)) rows.push_back(c);
     const int64_t k = static_cast<int64_t>(rows.size());
     MixRows mix_rows;
-    mix_rows.params = personal_->gather(rows, p);      // [k, P]
+    mix_rows.params = personal_->gather_or(rows, p, context_.initial_params);  // [k, P]
     mix_rows.clients = torch::tensor(rows, kI64);      // [k]
     mix_rows.sigma_rows = torch::ones({k}, torch::kBool);  // [k]
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
@@ -76,7 +75,10 @@ class FedAmp : public Algorithm {
     add_to_report(report_, mix, mix_rows.clients, seconds_since(start), *exchange_);
   }
 
-  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
+  // A client that has never trained still holds θ⁰ (kept once, not per client).
+  void client_begin(int64_t client, torch::Tensor& params) override {
+    params.copy_(personal_->get_or(client, context_.initial_params));
+  }
   // The pull reads u_ by client.
   LocalTraining local_training() const override { return {/*clients_together=*/true}; }
 
@@ -95,7 +97,7 @@ class FedAmp : public Algorithm {
 
   void server_step(const ServerStep& /*step*/) override {}  // uploads stay with their owners
 
-  void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
+  void eval_params(int64_t client, torch::Tensor& params) override { client_begin(client, params); }
 
   ProtocolFloats protocol_floats() const override {
     return {context_.initial_params.numel(), context_.initial_params.numel()};
@@ -112,7 +114,7 @@ class FedAmp : public Algorithm {
   bool compat_ = false;
   double coef_ = 0;                               // λ/α_K
   std::unique_ptr<PairwiseExchange> exchange_;
-  RowState* personal_ = nullptr;     // hosted client → w_i [P] (= its latest upload)
+  RowState* personal_ = nullptr;     // hosted client that has trained → w_i [P] (= its latest upload)
   FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
   // This round's hosted cohort → u_i [P]: a working value of the round, recomputed in round_begin
   // from the states above (so neither checkpointed nor moved).

@@ -19,12 +19,12 @@ class FedPer : public Algorithm {
     s_ = context.shared_numel;
     shared_ = context.initial_params.narrow(0, 0, s_).clone();  // [S]
     private_ = &context.states->rows("private", p - s_, torch::kFloat32);
-    for (int64_t c : context.hosted) private_->put(c, context.initial_params.narrow(0, s_, p - s_));  // [P − S]
+    initial_private_ = context.initial_params.narrow(0, s_, p - s_);  // [P − S] θᴾ⁰ of every client until it trains
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override {
     params.narrow(0, 0, s_).copy_(shared_);
-    params.narrow(0, s_, params.numel() - s_).copy_(private_->get(client));
+    params.narrow(0, s_, params.numel() - s_).copy_(private_->get_or(client, initial_private_));
   }
 
   std::vector<Statistic> statistics() const override { return {{"shared", Reduction::weighted_mean, s_}}; }
@@ -48,7 +48,8 @@ class FedPer : public Algorithm {
  private:
   int64_t s_ = 0;                   // |θˢ|
   torch::Tensor shared_;            // [S] float32, identical on every rank
-  RowState* private_ = nullptr;   // hosted client → [P − S]
+  RowState* private_ = nullptr;   // hosted client that has trained → [P − S]
+  torch::Tensor initial_private_;   // [P − S] θᴾ⁰
 };
 
 const bool registered = register_algorithm(

@@ -146,7 +146,7 @@ class FedSaf : public Algorithm {
     weight_ = &states.rows("fisher_weight", s_, torch::kFloat32);
     scalar_ = &states.scalars("fisher_scalar");
     mix_ = &states.rows("mix", s_, torch::kFloat32);
-    for (int64_t c : context.hosted) theta_->put(c, context.initial_params);  // [P] each
+    neutral_weight_ = torch::full({s_}, 1.0 + options_.delta, kF32);  // [S]
   }
 
   void round_begin(int64_t round, const std::vector<int64_t>& cohort) override {
@@ -159,14 +159,14 @@ class FedSaf : public Algorithm {
     // so every rank takes this branch together).
     std::vector<int64_t> rows;
     for (int64_t c : cohort)
-      if (theta_->has(c)) rows.push_back(c);
+      if (context_.hosts(c)) rows.push_back(c);
     compute_mix(rows, std::vector<bool>(rows.size(), true));
     planned_round_ = round;
     planned_cohort_ = cohort;
   }
 
   void client_begin(int64_t client, torch::Tensor& params) override {
-    params.copy_(theta_->get(client));
+    params.copy_(theta_->get_or(client, context_.initial_params));
     const bool mixed = round_ > 0 && mix_->has(client);
     if (mixed && options_.init_from_cloud) params.narrow(0, 0, s_).copy_(mix_->get(client));
     pull_ = mixed && !options_.init_from_cloud ? mix_->get(client).to(params.device()) : torch::Tensor();
@@ -261,7 +261,7 @@ class FedSaf : public Algorithm {
     const std::set<int64_t> evaluated(step.eval_clients.begin(), step.eval_clients.end());
     std::vector<int64_t> rows;
     std::vector<bool> sigma_rows;
-    for (int64_t c : theta_->clients()) {
+    for (int64_t c : context_.hosted) {
       if (!in_cohort.count(c) && !(eval_mix && evaluated.count(c))) continue;
       rows.push_back(c);
       sigma_rows.push_back(in_cohort.count(c) > 0);
@@ -272,7 +272,7 @@ class FedSaf : public Algorithm {
   }
 
   void eval_params(int64_t client, torch::Tensor& params) override {
-    params.copy_(theta_->get(client));
+    params.copy_(theta_->get_or(client, context_.initial_params));
     if (options_.init_from_cloud && mix_->has(client)) params.narrow(0, 0, s_).copy_(mix_->get(client));
   }
 
@@ -327,7 +327,7 @@ class FedSaf : public Algorithm {
     }
     exchange_->set_held(held);
     MixRows mix_rows;
-    mix_rows.params = theta_->gather(rows, s_);               // [k, S]
+    mix_rows.params = theta_->gather_or(rows, s_, context_.initial_params);  // [k, S]
     mix_rows.clients = torch::tensor(rows, kI64);             // [k]
     mix_rows.sigma_rows = torch::zeros({k}, torch::kBool);    // [k]
     for (int64_t r = 0; r < k; ++r) mix_rows.sigma_rows[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
@@ -344,19 +344,9 @@ class FedSaf : public Algorithm {
   }
 
   // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
-  // [G, S]: row g the Fisher weight of clients[g]; one gather from the store for those that have one.
+  // [G, S]: row g the Fisher weight of clients[g].
   torch::Tensor weights_or_neutral(const std::vector<int64_t>& clients) const {
-    const auto g = static_cast<int64_t>(clients.size());
-    std::vector<int64_t> with, at;  // the clients that have a weight, and their rows in the result
-    for (int64_t r = 0; r < g; ++r)
-      if (weight_->has(clients[static_cast<size_t>(r)])) {
-        with.push_back(clients[static_cast<size_t>(r)]);
-        at.push_back(r);
-      }
-    if (static_cast<int64_t>(with.size()) == g) return weight_->gather(clients, s_);  // [G, S] (held uploads: all)
-    torch::Tensor out = torch::full({g, s_}, 1.0 + options_.delta, kF32);  // [G, S]
-    if (!with.empty()) out.index_copy_(0, torch::tensor(at, kI64), weight_->gather(with, s_));
-    return out;
+    return weight_->gather_or(clients, s_, neutral_weight_);
   }
   double scalar_or_neutral(int64_t client) const { return scalar_->has(client) ? scalar_->get(client) : 1.0; }
 
@@ -366,9 +356,10 @@ class FedSaf : public Algorithm {
   int64_t s_ = 0;  // |θˢ|
   int64_t round_ = 0;
   std::unique_ptr<PairwiseExchange> exchange_;
-  RowState* theta_ = nullptr;        // hosted client → θ_i [P] (θˢ_i = its latest upload)
+  RowState* theta_ = nullptr;        // hosted client that has trained → θ_i [P] (θˢ_i = its latest upload; θ⁰ until then)
   FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
   RowState* weight_ = nullptr;       // hosted client → F̂_i + δ [S] (fisher_mode param)
+  torch::Tensor neutral_weight_;     // [S] 1 + δ: the weight of a client without a Fisher
   ScalarState* scalar_ = nullptr;    // hosted client → mean(F_i) (fisher_mode scalar)
   RowState* mix_ = nullptr;          // hosted client → its latest u_iˢ [S]
   int64_t planned_round_ = -1;               // the round whose mix server_step computed

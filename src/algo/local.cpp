@@ -11,19 +11,20 @@ class LocalOnly : public Algorithm {
   bool personalised() const override { return true; }
   void init(const AlgoContext& context) override {
     personal_ = &context.states->rows("personal", context.initial_params.numel(), torch::kFloat32);
-    for (int64_t c : context.hosted) personal_->put(c, context.initial_params);  // [P] each
+    initial_ = context.initial_params;  // the personal model of every client until it trains
   }
-  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
+  void client_begin(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get_or(client, initial_)); }
   LocalTraining local_training() const override { return {/*clients_together=*/true}; }
   void client_end(int64_t client, const torch::Tensor& params, ClientStatistics& /*statistics*/) override {
     personal_->put(client, params);
   }
   void server_step(const ServerStep&) override {}
-  void eval_params(int64_t client, torch::Tensor& params) override { params.copy_(personal_->get(client)); }
+  void eval_params(int64_t client, torch::Tensor& params) override { client_begin(client, params); }
   ProtocolFloats protocol_floats() const override { return {0, 0}; }
 
  private:
-  RowState* personal_ = nullptr;  // hosted client → [P]
+  RowState* personal_ = nullptr;  // hosted client that has trained → [P]
+  torch::Tensor initial_;         // [P] θ⁰
 };
 
 const bool registered = register_algorithm(

@@ -300,6 +300,40 @@ TEST(FedSafAlgorithm, ThreeClientFisherMixHandComputed) {
   EXPECT_EQ(fedsaf->protocol_floats().down, 2);  // u_iˢ
 }
 
+// A client that has never trained holds the initial model without a row of its own: 1,000 hosted
+// clients cost no state memory until they train, then one row each (local, fedper: [P] / [P − S];
+// fedamp, fedsaf: θ [P]; fedsaf's Fisher weight and mix only once it trains or is mixed).
+TEST(PersonalisedAlgorithms, UntrainedClientsKeepNoRows) {
+  MpiCommunicator comm;
+  for (const char* algorithm : {"local", "fedper", "fedamp", "fedsaf"}) {
+    const Config config = default_config({fmt::format("run.algorithm={}", algorithm), "attention.every=0"});
+    AlgoContext context;
+    context.train = config.train;
+    context.num_clients = 1000;
+    context.make_exchange = exchanges_on(comm, context.num_clients);
+    context.train_sizes.assign(1000, 10);
+    for (int64_t c = 0; c < 1000; ++c) context.hosted.push_back(c);
+    context.initial_params = torch::arange(3, kF32);  // [P]
+    context.shared_numel = 2;
+    context.shared_tensor_names = {"w"};
+    context.shared_tensor_sizes = {2};
+    context.states = std::make_shared<ClientStateStore>(std::make_shared<ClientMemory>(torch::kCPU, ClientMemoryBudget{}));
+    std::unique_ptr<Algorithm> algo = make_algorithm(config);
+    algo->init(context);
+    algo->round_begin(0, {7});
+    EXPECT_EQ(context.states->device_bytes() + context.states->host_bytes(), 0) << algorithm;
+    torch::Tensor params = torch::full({3}, 9.f);  // [P]
+    algo->client_begin(7, params);
+    EXPECT_TRUE(torch::equal(params, context.initial_params)) << algorithm;
+    ClientStatistics statistics;
+    algo->client_end(7, torch::tensor({5.f, 6.f, 7.f}), statistics);
+    const int64_t row = std::string(algorithm) == "fedper" ? 4 : 12;  // bytes of θᴾ or θ
+    EXPECT_EQ(context.states->device_bytes() + context.states->host_bytes(), row) << algorithm;
+    algo->eval_params(8, params);  // never trained: θ⁰ (fedper: its shared part is the global one)
+    EXPECT_TRUE(torch::equal(params.narrow(0, 2, 1), context.initial_params.narrow(0, 2, 1))) << algorithm;
+  }
+}
+
 // The Fisher diagonal equals the mean of squared per-batch gradients computed by a plain loop
 // with torch::autograd::grad on the model's parameters (not the flat grad buffer).
 // Storing ξ (N × N) for 20,000 clients is refused before round 1, naming the key and the way out;

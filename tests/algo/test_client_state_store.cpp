@@ -61,6 +61,24 @@ TEST(ClientStateStore, RowsByClientAndByGroup) {
   EXPECT_TRUE(torch::equal(theta.get(4), torch::tensor({3.f, 4.f, 5.f})));
 }
 
+// Clients without a row read a fallback (the initial model of a client that never trained), and
+// keep no row of their own until one is put.
+TEST(ClientStateStore, ClientsWithoutARowReadTheFallback) {
+  ClientStateStore store;
+  RowState& theta = store.rows("theta", 3, torch::kFloat32);
+  const torch::Tensor initial = torch::tensor({9.f, 8.f, 7.f});  // [3]
+  theta.put(5, torch::tensor({1.f, 2.f, 3.f}));
+  EXPECT_TRUE(torch::equal(theta.get_or(5, initial), torch::tensor({1.f, 2.f, 3.f})));
+  EXPECT_TRUE(torch::equal(theta.get_or(6, initial), initial));
+  EXPECT_FALSE(theta.has(6));
+  // Rows in the asked order, the fallback's first 2 elements where there is no row.
+  EXPECT_TRUE(torch::equal(theta.gather_or({6, 5, 0}, 2, initial),
+                           torch::tensor({9.f, 8.f, 1.f, 2.f, 9.f, 8.f}).reshape({3, 2})));
+  EXPECT_TRUE(torch::equal(theta.gather_or({5}, 3, initial), torch::tensor({1.f, 2.f, 3.f}).reshape({1, 3})));
+  EXPECT_EQ(theta.gather_or({}, 3, initial).sizes(), (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(theta.clients(), (std::vector<int64_t>{5}));
+}
+
 TEST(ClientStateStore, ErrorsNameTheState) {
   ClientStateStore store;
   RowState& mix = store.rows("mix", 2, torch::kFloat32);
