@@ -153,7 +153,7 @@ Dataset read_cifar10(const std::string& dir, const std::vector<std::string>& fil
 
 namespace {
 // data.path empty: the binary batches extracted under data_root(), as the error below explains.
-DatasetSource read_cifar10_config(const Config& c) {
+DatasetSource read_cifar10_config(const Config& c, const ReaderRanks&) {
   if (!c.data.path.empty()) return {read_cifar10(c.data.path, c.data.files), c.data.path};
   const std::string dir = data_root() + "/cifar-10-batches-bin";
   if (!std::filesystem::is_directory(dir))

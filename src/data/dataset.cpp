@@ -157,9 +157,9 @@ std::vector<int64_t> Dataset::groups() const {
   return std::vector<int64_t>(p, p + t.numel());
 }
 
-Dataset load_dataset(const Config& config) {
+Dataset load_dataset(const Config& config, const ReaderRanks& ranks) {
   const DataConfig& c = config.data;
-  DatasetSource read = datasets().get(c.dataset, config.source)(config);
+  DatasetSource read = datasets().get(c.dataset, config.source)(config, ranks);
   Dataset& d = read.data;
   check(d, read.where);
   if (d.class_names.empty()) {

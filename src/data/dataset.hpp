@@ -3,6 +3,7 @@
 // index_select, never a loop over per-sample objects.
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,19 @@ struct Dataset {
   std::vector<int64_t> groups() const;  // group as a std::vector; empty when undefined
 };
 
+// The job's ranks, for a reader that splits its work among them (the synthetic generator: each
+// rank generates a share of the clients, then they are joined): this rank, how many, and the
+// collective that joins every rank's rows in rank order. The default is one rank alone.
+struct ReaderRanks {
+  int rank = 0;
+  int size = 1;
+  std::function<torch::Tensor(const torch::Tensor&)> join_rows;  // [n_r, ...] → [Σ n_r, ...], rank 0's first
+};
+
 // Loads the data set the config names (all samples: for sets with a train/test file split, the
 // train and test files are concatenated, train first; clients get their own splits later) and
-// sets its normalisation from data.normalize. Throws DataError naming the file and the problem.
-Dataset load_dataset(const Config& config);
+// sets its normalisation from data.normalize. Collective over `ranks` when it has more than one
+// (every rank gets the same data set). Throws DataError naming the file and the problem.
+Dataset load_dataset(const Config& config, const ReaderRanks& ranks = {});
 
 }  // namespace fedsaf

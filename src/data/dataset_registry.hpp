@@ -18,7 +18,9 @@ struct DatasetSource {
   Dataset data;
   std::string where;
 };
-using DatasetReader = std::function<DatasetSource(const Config&)>;
+// A reader gets the whole config and the job's ranks (which a reader of files ignores: every rank
+// reads the file; one that generates may split the work, data/dataset.hpp).
+using DatasetReader = std::function<DatasetSource(const Config&, const ReaderRanks&)>;
 
 Registry<DatasetReader>& datasets();
 

@@ -265,11 +265,11 @@ constexpr const char* kDefaultFashionMnist = "/usr/share/datasets/fashion-mnist"
 
 const bool fashionmnist = datasets().add(
     {20, "fashionmnist", "(IDX files; data.path empty: " + std::string(kDefaultFashionMnist) + ")"},
-    [](const Config& c) {
+    [](const Config& c, const ReaderRanks&) {
       const std::string dir = c.data.path.empty() ? kDefaultFashionMnist : c.data.path;
       return DatasetSource{read_idx_folder(dir, "fashionmnist"), dir};
     });
-const bool mnist = datasets().add({30, "mnist", "(IDX files in data.path)"}, [](const Config& c) {
+const bool mnist = datasets().add({30, "mnist", "(IDX files in data.path)"}, [](const Config& c, const ReaderRanks&) {
   const std::string& dir = required_data_path(c, "the folder of the MNIST IDX files");
   return DatasetSource{read_idx_folder(dir, "mnist"), dir};
 });

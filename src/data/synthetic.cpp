@@ -67,7 +67,7 @@ void generate_client(RngStream& rng, const SyntheticConfig& c, int64_t n, const 
 
 }  // namespace
 
-Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint64_t seed) {
+Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint64_t seed, const ReaderRanks& ranks) {
   const std::string where = "data.synthetic";
   if (num_clients < 1 || num_clients > std::numeric_limits<uint32_t>::max()) {
     throw ConfigError(fmt::format("{}: run.clients = {} must be in [1, 2^32)", where, num_clients));
@@ -101,18 +101,33 @@ Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint6
 
   Dataset data;
   data.name = "synthetic";
-  data.x = torch::empty({total, config.features}, torch::kFloat32);  // [N, D]
-  data.y = torch::empty({total}, torch::kInt64);                     // [N]
-  data.group = torch::empty({total}, torch::kInt64);                 // [N] client id
-  float* x = data.x.data_ptr<float>();
-  int64_t* y = data.y.data_ptr<int64_t>();
+  data.group = torch::empty({total}, torch::kInt64);  // [N] client id
   int64_t* g = data.group.data_ptr<int64_t>();
-  int64_t offset = 0;
+  std::vector<int64_t> first_sample{0};  // [clients + 1] where each client's samples begin
   for (int64_t k = 0; k < num_clients; ++k) {
-    generate_client(streams[k], config, counts[k], sqrt_sigma, x + offset * config.features, y + offset);
-    std::fill(g + offset, g + offset + counts[k], k);
-    offset += counts[k];
+    std::fill(g + first_sample.back(), g + first_sample.back() + counts[k], k);
+    first_sample.push_back(first_sample.back() + counts[k]);
   }
+  // This rank's clients: a contiguous range holding about its share of the samples (the
+  // generation's cost is per sample); every client when the rank is alone.
+  const auto client_at = [&](int r) {
+    const int64_t target = total * r / ranks.size;
+    return static_cast<int64_t>(std::lower_bound(first_sample.begin(), first_sample.end(), target) - first_sample.begin());
+  };
+  const bool split = ranks.size > 1 && ranks.join_rows;
+  const int64_t lo = split ? std::min(client_at(ranks.rank), num_clients) : 0;
+  const int64_t hi = split ? std::min(client_at(ranks.rank + 1), num_clients) : num_clients;
+  const int64_t rows = first_sample[hi] - first_sample[lo];
+  torch::Tensor x = torch::empty({rows, config.features}, torch::kFloat32);  // [n_r, D] this rank's samples
+  torch::Tensor y = torch::empty({rows}, torch::kInt64);                     // [n_r]
+  float* xp = x.data_ptr<float>();
+  int64_t* yp = y.data_ptr<int64_t>();
+  for (int64_t k = lo; k < hi; ++k) {
+    const int64_t at = first_sample[k] - first_sample[lo];
+    generate_client(streams[k], config, counts[k], sqrt_sigma, xp + at * config.features, yp + at);
+  }
+  data.x = split ? ranks.join_rows(x) : x;  // [N, D]
+  data.y = split ? ranks.join_rows(y) : y;  // [N]
   data.num_classes = config.classes;
   for (int64_t c = 0; c < config.classes; ++c) data.class_names.push_back(std::to_string(c));
   return data;
@@ -120,8 +135,9 @@ Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint6
 
 namespace {
 const bool registered = datasets().add(
-    {10, "synthetic", "(FedProx Synthetic(alpha, beta) generated from [data.synthetic], no files)"}, [](const Config& c) {
-      return DatasetSource{make_synthetic(c.data.synthetic, c.run.clients, c.run.seed), "synthetic data"};
+    {10, "synthetic", "(FedProx Synthetic(alpha, beta) generated from [data.synthetic], no files)"},
+    [](const Config& c, const ReaderRanks& ranks) {
+      return DatasetSource{make_synthetic(c.data.synthetic, c.run.clients, c.run.seed, ranks), "synthetic data"};
     });
 }  // namespace
 

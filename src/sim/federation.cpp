@@ -59,7 +59,10 @@ void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int 
 std::unique_ptr<Federation> build_federation(const Config& config, Communicator& comm) {
   auto fed = std::make_unique<Federation>(config);
   const uint64_t seed = config.run.seed;
-  fed->data = load_dataset(config);
+  // A generated data set is made in parts by the ranks and joined (the same on every rank).
+  const ReaderRanks ranks{comm.rank(), comm.size(),
+                          [&comm](const torch::Tensor& rows) { return comm.allgatherv(rows).data; }};
+  fed->data = load_dataset(config, ranks);
   fed->partition = make_partition(config.partition, seed, config.run.clients, fed->data.labels(), fed->data.groups(),
                                   fed->data.num_classes);
   const auto num_clients = static_cast<int64_t>(fed->partition.clients.size());

@@ -7,6 +7,7 @@
 
 #include "algo/fedavg.hpp"
 #include "core/config.hpp"
+#include "data/readers.hpp"
 #include "mpi/mpi_communicator.hpp"
 #include "sim/engine.hpp"
 #include "sim/cohort_reduction.hpp"
@@ -21,6 +22,24 @@ using test::run_quiet;
 
 using test::single_rank_reference;
 using test::Reference;
+
+// The synthetic data set generated in parts by the ranks and joined is the one a rank generates
+// alone, bit for bit, including when there are fewer clients than ranks.
+TEST(SyntheticData, GeneratedInPartsByTheRanksEqualsGeneratedAlone) {
+  MpiCommunicator world(MPI_COMM_WORLD);
+  const ReaderRanks ranks{world.rank(), world.size(),
+                          [&world](const torch::Tensor& rows) { return world.allgatherv(rows).data; }};
+  SyntheticConfig c;
+  c.min_samples = 5;
+  c.max_samples = 40;
+  for (int64_t clients : {int64_t{1}, int64_t{3}, int64_t{37}}) {
+    const Dataset alone = make_synthetic(c, clients, 17);
+    const Dataset parts = make_synthetic(c, clients, 17, ranks);
+    EXPECT_TRUE(torch::equal(parts.x, alone.x)) << clients << " clients";
+    EXPECT_TRUE(torch::equal(parts.y, alone.y)) << clients << " clients";
+    EXPECT_TRUE(torch::equal(parts.group, alone.group)) << clients << " clients";
+  }
+}
 
 class EngineRanks : public ::testing::TestWithParam<std::string> {};
 
