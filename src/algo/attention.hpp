@@ -2,13 +2,13 @@
 // The attention weights ξ of fedamp / fedsaf (docs/algorithms.md#attention) and the Fisher weights of fedsaf's
 // mix, as pure functions on tensors. Rows are this rank's selected clients; columns are clients:
 // all N, or any set holding every client with an upload and the rows' own (attention_mix passes
-// only those; the others would hold 0); self_cols[i] is the column of row i's own client. The only communicating function is
-// auto_sigma_global (σ = "auto" must be the same on every rank, so its median is over the whole
-// cohort's rows).
+// only those; the others would hold 0); self_cols[i] is the column of row i's own client. The
+// only communicating function is auto_sigma_global (σ = "auto" must be the same on every rank,
+// so its median is over the whole cohort's rows).
 //
-// Every kernel returns a row-stochastic ξ [k, N] float64 (N: the columns): ξ_ij = 0 for clients j that have no
-// upload (absent), Σ_j ξ_ij = 1, ξ_ii = 1 − Σ_{j≠i} ξ_ij. The guard (fedamp and heur kernels only;
-// `samples` is the plain sample weighting of the −AMP ablation and is never capped, so that it
+// Every kernel returns a row-stochastic ξ [k, N] float64 (N: the columns): ξ_ij = 0 for clients j
+// that have no upload (absent), Σ_j ξ_ij = 1, ξ_ii = 1 − Σ_{j≠i} ξ_ij. The guard (fedamp and heur
+// kernels only; `samples` is the plain sample weighting of the −AMP ablation and is never capped, so that it
 // reproduces fedavg / fedper): if Σ_{j≠i} ξ_ij > 1 − xi_min, the off-diagonal entries are scaled to
 // sum to 1 − xi_min.
 #include <torch/torch.h>
@@ -47,7 +47,8 @@ Attention xi_fedamp(const torch::Tensor& d, const torch::Tensor& self_cols, doub
 // (ξ_ii = 1 when no other client is present). present: [N] bool.
 Attention xi_heur(const torch::Tensor& cosine, const torch::Tensor& present, const torch::Tensor& self_cols,
                   double xi_self, double scale, double xi_min);
-// samples kernel: ξ_ij = n_j / Σ n over the present clients plus i itself. sizes: n_j of each column's client [N].
+// samples kernel: ξ_ij = n_j / Σ n over the present clients plus i itself. sizes: n_j of each
+// column's client [N].
 Attention xi_samples(const torch::Tensor& present, const torch::Tensor& self_cols, const std::vector<int64_t>& sizes);
 
 // In place on xi [k, N] whose diagonal (self) entries are ignored: applies the guard (if xi_min

@@ -48,8 +48,8 @@ struct Mix {
 // `exchange` (set_held). sizes: n_j for every client. Collective. Rows of clients without an
 // upload whose inputs are identical are computed once (algo/shared_rows.hpp); σ = "auto" still
 // counts every sigma row. Distances, ξ and the mix span only the columns of the clients with an
-// upload and of the rows themselves (PairwiseExchange::columns_with): the others weigh 0. keep_xi: whether Mix::att keeps ξ [k, N] (for the run file, see
-// stores_xi); without it only the guard's rows are kept (ξ of 10,000 rows × 10,000 clients is
+// upload and of the rows themselves (PairwiseExchange::columns_with): the others weigh 0.
+// keep_xi: whether Mix::att keeps ξ [k, N] (for the run file, see stores_xi); without it only the guard's rows are kept (ξ of 10,000 rows × 10,000 clients is
 // 800 MB per rank, and expanding shared rows into it costs as much again).
 Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& options, const std::vector<int64_t>& sizes,
                   const MixRows& rows, bool keep_xi = true);

@@ -356,7 +356,7 @@ class FedSaf : public Algorithm {
   int64_t s_ = 0;  // |θˢ|
   int64_t round_ = 0;
   std::unique_ptr<PairwiseExchange> exchange_;
-  RowState* theta_ = nullptr;        // hosted client that has trained → θ_i [P] (θˢ_i = its latest upload; θ⁰ until then)
+  RowState* theta_ = nullptr;        // hosted client that has trained → θ_i [P] (θˢ_i = its upload)
   FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
   RowState* weight_ = nullptr;       // hosted client → F̂_i + δ [S] (fisher_mode param)
   torch::Tensor neutral_weight_;     // [S] 1 + δ: the weight of a client without a Fisher

@@ -163,7 +163,8 @@ Dataset read_hdf5_dataset(const std::string& path) {
 }
 
 namespace {
-const bool registered = datasets().add({50, "hdf5", "(a fedsaf HDF5 data set file in data.path)"}, [](const Config& c, const ReaderRanks&) {
+const bool registered = datasets().add({50, "hdf5", "(a fedsaf HDF5 data set file in data.path)"},
+                                       [](const Config& c, const ReaderRanks&) {
   const std::string& path = required_data_path(c, "the fedsaf HDF5 data set file");
   return DatasetSource{read_hdf5_dataset(path), path};
 });

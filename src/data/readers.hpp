@@ -13,7 +13,8 @@ namespace fedsaf {
 // FedProx Synthetic(alpha, beta) (Li et al. 2020), generated per client; sets `group` = client.
 // With several ranks each generates the clients of its share of the samples and the rows are
 // joined (collective): the same data set, bit for bit, in a fraction of the time.
-Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint64_t seed, const ReaderRanks& ranks = {});
+Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint64_t seed,
+                       const ReaderRanks& ranks = {});
 
 // One IDX image file (idx3, uint8, [N, 28, 28] → x [N, 1, H, W]) and its label file (idx1);
 // gzip or raw, detected from the bytes.

@@ -112,7 +112,8 @@ Dataset make_synthetic(const SyntheticConfig& config, int64_t num_clients, uint6
   // generation's cost is per sample); every client when the rank is alone.
   const auto client_at = [&](int r) {
     const int64_t target = total * r / ranks.size;
-    return static_cast<int64_t>(std::lower_bound(first_sample.begin(), first_sample.end(), target) - first_sample.begin());
+    const auto at = std::lower_bound(first_sample.begin(), first_sample.end(), target);
+    return static_cast<int64_t>(at - first_sample.begin());
   };
   const bool split = ranks.size > 1 && ranks.join_rows;
   const int64_t lo = split ? std::min(client_at(ranks.rank), num_clients) : 0;
