@@ -8,7 +8,8 @@
 # Per case: the seconds before round 1 (process wall time less the rounds), the median training
 # round and the evaluation round, each as a ratio to FedAvg's in the same script and to FedSAF's
 # floor, the attention stage's share of the SGEMM peak, peak RSS per rank, and the run file's and
-# last checkpoint's sizes. Machines here are noisy: compare ratios.
+# last checkpoint's sizes. Machines here are noisy: compare ratios. A second table sets what
+# `fedsaf plan --ranks 2` predicted for each case beside what the case measured.
 #
 # The yardstick is one core's SGEMM rate (build/bench/bench_sgemm), measured first in the same
 # script. The attention stage's share of it: /attention/gemm_flops / (/attention/seconds × ranks ×
@@ -44,15 +45,19 @@ run_case() {
   shift 2
   local dir="$out/$name-$clients"
   local start end
+  local settings=(--set run.clients="$clients"
+    --set run.join_ratio="$(awk -v n="$clients" 'BEGIN { r = 1000 / n; print (r < 0.1 ? r : 0.1) }')"
+    --set run.rounds="$rounds" --set run.eval_every="$rounds" --set run.checkpoint_every="$rounds"
+    --set data.synthetic.min_samples=20 --set data.synthetic.max_samples=100
+    --set model.hidden=[200] --set model.n_head=2 --set attention.every=0 "$@")
+  # What `fedsaf plan` predicts for the same run, compared with it below (a build without the
+  # command leaves DIR.plan.json empty).
+  "$binary" plan "$root/configs/fedsaf-synthetic.toml" --ranks 2 --json "${settings[@]}" >"$dir.plan.json" 2>/dev/null || true
   start=$(date +%s.%N)
   # Each rank under /usr/bin/time: its peak RSS (KiB) into DIR.rss.RANK.
   mpirun -n 2 --bind-to none bash -c 'exec /usr/bin/time -f %M -o "$0.rss.$OMPI_COMM_WORLD_RANK" "$@"' "$dir" \
-    "$binary" run "$root/configs/fedsaf-synthetic.toml" --out "$dir" --fresh --force --quiet \
-    --set run.clients="$clients" --set run.join_ratio="$(awk -v n="$clients" 'BEGIN { r = 1000 / n; print (r < 0.1 ? r : 0.1) }')" --set run.rounds="$rounds" \
-    --set run.eval_every="$rounds" --set run.checkpoint_every="$rounds" \
-    --set data.synthetic.min_samples=20 --set data.synthetic.max_samples=100 \
-    --set model.hidden=[200] --set model.n_head=2 --set attention.every=0 "$@" >"$dir.log" 2>&1 ||
-    { cat "$dir.log" >&2; return 1; }
+    "$binary" run "$root/configs/fedsaf-synthetic.toml" --out "$dir" --fresh --force --quiet "${settings[@]}" \
+    >"$dir.log" 2>&1 || { cat "$dir.log" >&2; return 1; }
   end=$(date +%s.%N)
   "$py" - "$dir" "$name" "$clients" "$start" "$end" "$sgemm_gflops" "$out/fedavg-$clients.json" <<'EOF'
 import glob, json, os, sys
@@ -91,6 +96,20 @@ print(f'| {name} | {clients} | {evaluated} | {startup:.1f} | {cell("train", trai
       f'| {cell("eval", -1)} | {att(-1)} | {" / ".join(f"{r:.0f}" for r in rss)} | {os.path.getsize(d + "/run.h5") / 1e6:.1f} '
       f'| {os.path.getsize(ckpts[-1]) / 1e6 if ckpts else 0:.1f} |')
 json.dump(me, open(d + '.json', 'w'))
+# `fedsaf plan` against this run: predicted / measured, the issue's bar being 0.75–1.25 for memory
+# and 0.5–2 for seconds.
+try:
+    plan = json.load(open(d + '.plan.json'))
+except (OSError, ValueError):
+    plan = None
+if plan:
+    peak = max(r['peak_bytes'] for r in plan['per_rank']) / 2**20
+    ckpt = os.path.getsize(ckpts[-1]) if ckpts else 0
+    with open(os.path.dirname(d) + '/plan-rows.md', 'a') as rows:
+        rows.write(f'| {name} | {clients} | {peak:.0f} / {max(rss):.0f} = {peak / max(rss):.2f} '
+                   f'| {plan["checkpoint_bytes"] / 1e6:.0f} / {ckpt / 1e6:.0f} = {plan["checkpoint_bytes"] / max(ckpt, 1):.2f} '
+                   f'| {plan["train_round_seconds"]:.2f} / {me["train"]:.2f} = {plan["train_round_seconds"] / me["train"]:.2f} '
+                   f'| {plan["eval_round_seconds"]:.2f} / {me["eval"]:.2f} = {plan["eval_round_seconds"] / me["eval"]:.2f} |\n')
 EOF
 }
 
@@ -105,3 +124,11 @@ for clients in $clients_list; do
     run_case fedsaf-eval1000 "$clients" --set run.algorithm=fedsaf --set run.eval_clients=1000
   fi
 done
+if [ -s "$out/plan-rows.md" ]; then
+  echo
+  echo "\`fedsaf plan --ranks 2\` against the same runs, predicted / measured (peak: the larger rank's RSS, MiB):"
+  echo
+  echo "| case | clients | peak RSS per rank, MiB | checkpoint, MB | training round, s | evaluation round, s |"
+  echo "|---|---|---|---|---|---|"
+  cat "$out/plan-rows.md"
+fi

@@ -16,20 +16,20 @@
 
 namespace fedsaf {
 
+constexpr int64_t kChunkRows = 64;  // rows per chunk of the per-round tables
+
+// About 1 MiB, so that a run of 100,000 clients grows by one 0.8 MB row per evaluation instead of
+// reserving 64 (51 MB) at the first.
+int64_t per_client_chunk_rows(int64_t num_clients) {
+  return std::clamp<int64_t>((int64_t{1} << 20) / std::max<int64_t>(1, 8 * num_clients), 1, kChunkRows);
+}
+
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
 }
 
 namespace {
-
-constexpr int64_t kChunkRows = 64;
-
-// Rows of a per-client table ([E, N] float64) per chunk: about 1 MiB, so that a run of 100,000
-// clients grows by one 0.8 MB row per evaluation instead of reserving 64 (51 MB) at the first.
-int64_t per_client_chunk_rows(int64_t num_clients) {
-  return std::clamp<int64_t>((int64_t{1} << 20) / std::max<int64_t>(1, 8 * num_clients), 1, kChunkRows);
-}
 
 std::string path_in(const char* group, const char* name) { return std::string(group) + "/" + name; }
 

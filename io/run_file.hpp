@@ -19,6 +19,8 @@ namespace fedsaf {
 inline constexpr const char* kRunSchemaVersion = "1.0";
 
 std::string utc_now();  // "2026-11-26T01:02:03Z", for file attributes
+// Rows per chunk of a per-client table ([E, N] float64, /metrics/eval/client_accuracy).
+int64_t per_client_chunk_rows(int64_t num_clients);
 
 struct RunFileInfo {
   std::string config_toml;  // the resolved config

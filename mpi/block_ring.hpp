@@ -70,8 +70,10 @@ class BlockRing {
   // What the block's user gets: params [b, S] and weights [b, S] (undefined without weights).
   using Use = std::function<void(const Block&, const torch::Tensor& params, const torch::Tensor& weights)>;
 
+  // The default block: 64 MiB of float32 rows.
+  static constexpr int64_t kDefaultBlockBytes = int64_t{64} << 20;
   // block_rows: rows per block (0 = as many as fit in block_bytes bytes of float32 rows).
-  BlockRing(Communicator& comm, PairwiseMode mode, int64_t block_rows = 0, int64_t block_bytes = int64_t{64} << 20);
+  BlockRing(Communicator& comm, PairwiseMode mode, int64_t block_rows = 0, int64_t block_bytes = kDefaultBlockBytes);
 
   // Collective. This rank's rows: params [m, S] float32 contiguous CPU (m may be 0 and differ per
   // rank), weights like params or undefined (on every rank with rows, or on none: checked).

@@ -68,10 +68,17 @@ State& ClientStateStore::declare(const std::string& name, Args&&... args) {
   return ref;
 }
 
-RowState& ClientStateStore::rows(const std::string& name, int64_t numel, torch::ScalarType dtype) {
-  return declare<MemoryRowState>(name, numel, dtype, memory_);
+RowState& ClientStateStore::rows(const std::string& name, int64_t numel, torch::ScalarType dtype,
+                                 RowsHeldBy held_by) {
+  RowState& state = declare<MemoryRowState>(name, numel, dtype, memory_);
+  row_declarations_.push_back({name, numel, dtype, held_by});
+  return state;
 }
-FlagState& ClientStateStore::flags(const std::string& name) { return declare<FlagState>(name); }
+FlagState& ClientStateStore::flags(const std::string& name) {
+  FlagState& state = declare<FlagState>(name);
+  ++flag_states_;
+  return state;
+}
 ScalarState& ClientStateStore::scalars(const std::string& name) { return declare<ScalarState>(name); }
 
 void ClientStateStore::save(StateWriter& out) const {

@@ -107,6 +107,19 @@ class ScalarState : public ClientState {
   std::map<int64_t, double> values_;
 };
 
+// Which clients come to hold a row of a declared RowState (what `fedsaf plan` counts).
+enum class RowsHeldBy {
+  trained,                      // clients that have trained (personal models, Fisher weights, ...)
+  mixed_cohorts,                // the clients of every cohort after the first, mixed for before it trains
+  mixed_cohorts_and_evaluated,  // those, and the evaluated clients at every evaluation (fedsaf's mix)
+};
+struct RowDeclaration {
+  std::string name;
+  int64_t numel = 0;
+  torch::ScalarType dtype = torch::kFloat32;
+  RowsHeldBy held_by = RowsHeldBy::trained;
+};
+
 class ClientStateStore {
  public:
   // memory: where MemoryRowState keep rows (device up to a budget, then host); null: unlimited, each
@@ -115,9 +128,13 @@ class ClientStateStore {
 
   // Declarations (in init()); a name declared twice is an Error. The references stay valid for
   // the store's lifetime.
-  RowState& rows(const std::string& name, int64_t numel, torch::ScalarType dtype);
+  RowState& rows(const std::string& name, int64_t numel, torch::ScalarType dtype,
+                 RowsHeldBy held_by = RowsHeldBy::trained);
   FlagState& flags(const std::string& name);
   ScalarState& scalars(const std::string& name);
+  // The declared row states, in declaration order, and the number of declared flag sets.
+  const std::vector<RowDeclaration>& row_declarations() const { return row_declarations_; }
+  int64_t flag_states() const { return flag_states_; }
 
   // Collective: every declared state, in declaration order.
   void save(StateWriter& out) const;
@@ -138,6 +155,8 @@ class ClientStateStore {
   State& declare(const std::string& name, Args&&... args);
   std::shared_ptr<ClientMemory> memory_;
   std::vector<std::unique_ptr<ClientState>> states_;  // in declaration order
+  std::vector<RowDeclaration> row_declarations_;
+  int64_t flag_states_ = 0;
 };
 
 }  // namespace fedsaf

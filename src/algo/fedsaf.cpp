@@ -145,7 +145,8 @@ class FedSaf : public Algorithm {
     uploaded_ = &states.flags("uploaded");
     weight_ = &states.rows("fisher_weight", s_, torch::kFloat32);
     scalar_ = &states.scalars("fisher_scalar");
-    mix_ = &states.rows("mix", s_, torch::kFloat32);
+    mix_ = &states.rows("mix", s_, torch::kFloat32,
+                        options_.init_from_cloud ? RowsHeldBy::mixed_cohorts_and_evaluated : RowsHeldBy::mixed_cohorts);
     neutral_weight_ = torch::full({s_}, 1.0 + options_.delta, kF32);  // [S]
   }
 

@@ -112,7 +112,7 @@ class PairwiseExchange {
  public:
   // block_rows: rows per block (0 = as many as fit in block_bytes bytes of float32 params).
   PairwiseExchange(Communicator& comm, PairwiseMode mode, PairwisePrecision precision, int64_t num_clients,
-                   int64_t block_rows = 0, int64_t block_bytes = int64_t{64} << 20);
+                   int64_t block_rows = 0, int64_t block_bytes = BlockRing::kDefaultBlockBytes);
 
   // Collective. Registers this rank's uploads and shares (counts, ids, norms, scalars) once.
   void set_held(const HeldUploads& held);

@@ -57,6 +57,7 @@ int run_cli(int argc, char** argv) {
   add_convert_command(root);
   int exit_code = kExitOk;
   add_run_command(root, exit_code);
+  add_plan_command(root, exit_code);
   add_inspect_command(root);
   if (const std::string unknown = unknown_command_error(root, argc, argv); !unknown.empty()) {
     std::cerr << "fedsaf: error: " << unknown << "\n";

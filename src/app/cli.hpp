@@ -7,6 +7,7 @@ namespace fedsaf::app {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // a fedsaf error (bad input, I/O failure, ...)
 inline constexpr int kExitUsage = 2;     // bad command-line usage
+inline constexpr int kExitWillNotFit = 3;  // `fedsaf plan`: a rank's predicted peak exceeds its node's memory
 // 75 (kExitStoppedResumable, src/sim/stop_signal.hpp): `fedsaf run` stopped on a signal after
 // writing a checkpoint; run the same command again to resume.
 

@@ -14,7 +14,8 @@ void add_models_command(CLI::App& root);     // cmd_models.cpp
 void add_convert_command(CLI::App& root);    // cmd_convert.cpp
 void add_inspect_command(CLI::App& root);    // cmd_inspect.cpp
 // Commands whose exit status is more than success/failure set exit_code.
-void add_run_command(CLI::App& root, int& exit_code);  // cmd_run.cpp
+void add_run_command(CLI::App& root, int& exit_code);   // cmd_run.cpp
+void add_plan_command(CLI::App& root, int& exit_code);  // cmd_plan.cpp
 
 // The shared "CONFIG [--set KEY=VALUE]..." arguments of commands that read an experiment.
 struct ConfigArgs {

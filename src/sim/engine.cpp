@@ -138,7 +138,7 @@ class Experiment {
     return sample_cohort(config_.run.seed, round, fed_->num_clients(), config_.run.join_ratio);
   }
   bool evaluates(int64_t round) const {
-    return (round + 1) % config_.run.eval_every == 0 || round + 1 == config_.run.rounds;
+    return is_evaluation_round(round, config_.run.eval_every, config_.run.rounds);
   }
 
   // ---- one round: false when a stop signal ends the run after it ---------------------------

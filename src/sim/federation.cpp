@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <string>
 
 #include "algo/algorithm_state.hpp"
@@ -14,20 +13,12 @@
 #include "core/eval_clients.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/gpu_info.hpp"
+#include "sim/host_memory.hpp"
 #include "sim/placement.hpp"
 
 namespace fedsaf {
 
 namespace {
-
-// MemAvailable of /proc/meminfo in bytes (0 where there is none): the automatic host budget's base.
-int64_t memory_available_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string line;
-  while (std::getline(in, line))  // "MemAvailable:   12345678 kB"
-    if (line.rfind("MemAvailable:", 0) == 0) return std::stoll(line.substr(13)) * 1024;
-  return 0;
-}
 
 // The algorithm's view of the run: the same on every rank except `hosted`.
 void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int rank, Communicator& comm) {
@@ -103,12 +94,18 @@ void Federation::replace(const std::vector<int>& new_rank_of, int rank, StateRea
   load_algorithm_state(*algorithm, *context.states, context.hosted, state);
 }
 
+int64_t usable_client_group(int64_t asked, const FlatModel& model, const Algorithm& algorithm,
+                            const torch::Device& device) {
+  if (asked == 1 || !model.stacks_clients() || !algorithm.local_training().clients_together) return 1;
+  return asked == 0 ? automatic_client_group(model.num_params(), device) : asked;
+}
+
 int64_t resolve_client_group(const Federation& fed, int rank) {
   const int64_t asked = fed.config.train.client_group;
-  if (asked == 1) return 1;
   const FlatModel& model = *fed.model;
-  if (!model.stacks_clients() || !fed.algorithm->local_training().clients_together) {
-    if (asked > 1 && rank == 0)
+  const int64_t group = usable_client_group(asked, model, *fed.algorithm, fed.device);
+  if (group == 1 && asked > 1) {
+    if (rank == 0)
       fmt::print(stderr,
                  "fedsaf: warning: train.client_group = {}, but {} cannot train clients together ({}): one at a "
                  "time\n",
@@ -117,9 +114,8 @@ int64_t resolve_client_group(const Federation& fed, int rank) {
                                         : "model " + fed.config.model.name,
                  model.stacks_clients() ? "fedsaf needs init_from_cloud = true and fisher_source = extra_pass"
                                         : "logreg, mlp and cnn can");
-    return 1;
   }
-  return asked == 0 ? automatic_client_group(model.num_params(), fed.device) : asked;
+  return group;
 }
 
 }  // namespace fedsaf

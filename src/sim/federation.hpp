@@ -63,5 +63,9 @@ std::unique_ptr<Federation> build_federation(const Config& config, Communicator&
 // train.client_group resolved for this model, algorithm and device (1: one at a time); warns on
 // rank 0 when the asked group cannot be used.
 int64_t resolve_client_group(const Federation& fed, int rank);
+// The same rule without the warning: `asked` (0 = automatic) where the model and the algorithm
+// can train clients together, else 1.
+int64_t usable_client_group(int64_t asked, const FlatModel& model, const Algorithm& algorithm,
+                            const torch::Device& device);
 
 }  // namespace fedsaf

@@ -40,5 +40,9 @@ std::vector<int64_t> hosted_clients(const std::vector<int>& rank_of, int rank);
 // Round t's cohort: max(1, ⌊N·join_ratio⌋) clients drawn without replacement from the stream
 // (seed, cohort, t), ascending.
 std::vector<int64_t> sample_cohort(uint64_t seed, int64_t round, int64_t num_clients, double join_ratio);
+// Whether round t (0-based) of `rounds` evaluates: every eval_every-th round, and the last.
+inline bool is_evaluation_round(int64_t round, int64_t eval_every, int64_t rounds) {
+  return (round + 1) % eval_every == 0 || round + 1 == rounds;
+}
 
 }  // namespace fedsaf
