@@ -24,16 +24,8 @@ namespace {
 void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int rank, Communicator& comm) {
   const Config& config = fed.config;
   AlgoContext& context = fed.context;
-  context.train = config.train;
-  context.seed = config.run.seed;
-  context.num_clients = static_cast<int64_t>(fed.partition.clients.size());
+  context = model_context(config, *fed.model, train_sizes, hosted_clients(fed.rank_of, rank));
   context.make_exchange = exchanges_on(comm, context.num_clients);
-  context.train_sizes = train_sizes;
-  context.hosted = hosted_clients(fed.rank_of, rank);
-  context.initial_params = fed.model->params().clone();  // [P]
-  context.shared_numel = fed.model->shared_numel(config.model.n_head);
-  context.shared_tensor_names = shared_tensor_names(*fed.model, config.model.n_head);
-  context.shared_tensor_sizes = shared_tensor_sizes(*fed.model, config.model.n_head);
   int64_t gpu_bytes = 0;
   for (const GpuInfo& g : visible_gpus())
     if (fed.device.is_cuda() && g.index == fed.device.index()) gpu_bytes = g.total_bytes;
@@ -46,6 +38,21 @@ void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int 
 }
 
 }  // namespace
+
+AlgoContext model_context(const Config& config, FlatModel& model, const std::vector<int64_t>& train_sizes,
+                          std::vector<int64_t> hosted) {
+  AlgoContext context;
+  context.train = config.train;
+  context.seed = config.run.seed;
+  context.num_clients = static_cast<int64_t>(train_sizes.size());
+  context.train_sizes = train_sizes;
+  context.hosted = std::move(hosted);
+  context.initial_params = model.params().clone();  // [P]
+  context.shared_numel = model.shared_numel(config.model.n_head);
+  context.shared_tensor_names = shared_tensor_names(model, config.model.n_head);
+  context.shared_tensor_sizes = shared_tensor_sizes(model, config.model.n_head);
+  return context;
+}
 
 std::unique_ptr<Federation> build_federation(const Config& config, Communicator& comm) {
   auto fed = std::make_unique<Federation>(config);

@@ -60,6 +60,12 @@ struct Federation {
 // collective; errors happen on every rank alike). client_group stays 1: resolve_client_group.
 std::unique_ptr<Federation> build_federation(const Config& config, Communicator& comm);
 
+// The algorithm's view of a run with this config and initial model, for the `hosted` clients
+// (ascending); make_exchange and states are left to the caller (the default store keeps rows
+// beside their values).
+AlgoContext model_context(const Config& config, FlatModel& model, const std::vector<int64_t>& train_sizes,
+                          std::vector<int64_t> hosted);
+
 // train.client_group resolved for this model, algorithm and device (1: one at a time); warns on
 // rank 0 when the asked group cannot be used.
 int64_t resolve_client_group(const Federation& fed, int rank);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 namespace fedsaf {
 
@@ -72,97 +73,103 @@ std::vector<int64_t> sorted_unique(std::vector<int64_t> v) {
   return v;
 }
 
-}  // namespace
+// Who holds which state as the rounds are replayed: [N] each.
+struct Holders {
+  std::vector<char> trained, mixed;
+};
 
-RunPlan plan_run(const PlanInputs& in, const PlanMachine& machine, const PlanRates& rates) {
-  const int ranks = in.ranks;
-  const auto n = static_cast<size_t>(in.num_clients());
-  const int64_t rounds = in.rounds();
+// The clients mixed for in the attention step after round t: fedsaf mixes the next cohort (and the
+// evaluated clients when it evaluates, the next cohort then even after the last round); fedamp
+// mixes the next cohort as that round starts (none after the last). Ascending.
+std::vector<int64_t> mixed_after(const PlanInputs& in, int64_t t, bool mixes_ahead, const std::vector<int64_t>& evaluated) {
+  const bool last = t + 1 == in.rounds();
+  const bool eval_mix = in.mixes_evaluated && in.evaluates[static_cast<size_t>(t)];
+  std::vector<int64_t> rows;
+  if (!last || (mixes_ahead && eval_mix)) rows = in.cohorts[static_cast<size_t>(t + 1)];
+  if (eval_mix) rows.insert(rows.end(), evaluated.begin(), evaluated.end());
+  if (!mixes_ahead && last) rows.clear();
+  return sorted_unique(rows);
+}
+
+// Replays the rounds: seconds and bytes per round, the attention stage's memory, and who comes to
+// hold state.
+Holders replay_rounds(const PlanInputs& in, const PlanRates& rates, RunPlan& plan) {
+  const auto ranks = static_cast<size_t>(in.ranks);
   std::vector<int64_t> evaluated;
-  for (size_t c = 0; c < n; ++c)
-    if (in.test_sizes[c] > 0) evaluated.push_back(static_cast<int64_t>(c));
+  for (int64_t c = 0; c < in.num_clients(); ++c)
+    if (in.test_sizes[static_cast<size_t>(c)] > 0) evaluated.push_back(c);
   // Mixes kept as client state are computed after a round for the next (fedsaf); otherwise the
   // mix is computed as the round starts (fedamp).
   const bool mixes_ahead = std::any_of(in.rows.begin(), in.rows.end(), [](const PlanRowState& s) { return s.held_by_mixed; });
-
-  RunPlan plan;
-  plan.ranks.resize(static_cast<size_t>(ranks));
-  for (size_t c = 0; c < n; ++c) {
-    RankPlan& r = plan.ranks[static_cast<size_t>(in.rank_of[c])];
-    ++r.clients;
-    r.train_samples += in.train_sizes[c];
-  }
-  std::vector<char> trained(n, 0), mixed(n, 0);
-  std::vector<double> attention_before(static_cast<size_t>(ranks), 0.0);  // fedamp: mixed as the round starts
-  double train_sum = 0, max_attention = 0;
+  Holders holders{std::vector<char>(static_cast<size_t>(in.num_clients()), 0),
+                  std::vector<char>(static_cast<size_t>(in.num_clients()), 0)};
+  auto rank = [&](int64_t c) { return static_cast<size_t>(in.rank_of[static_cast<size_t>(c)]); };
+  std::vector<double> attention_before(ranks, 0.0);  // fedamp: mixed as the round starts
+  double train_sum = 0;
   int64_t train_rounds = 0;
-  for (int64_t t = 0; t < rounds; ++t) {
+  for (int64_t t = 0; t < in.rounds(); ++t) {
+    const bool evaluates = in.evaluates[static_cast<size_t>(t)];
     const std::vector<int64_t>& cohort = in.cohorts[static_cast<size_t>(t)];
-    std::vector<double> seconds = attention_before;
-    std::vector<int64_t> bytes(static_cast<size_t>(ranks),
-                               in.round_reduction_bytes + (in.evaluates[static_cast<size_t>(t)] ? in.eval_reduction_bytes : 0));
-    std::fill(attention_before.begin(), attention_before.end(), 0.0);
+    std::vector<double> seconds = std::exchange(attention_before, std::vector<double>(ranks, 0.0));
+    std::vector<int64_t> bytes(ranks, in.round_reduction_bytes + (evaluates ? in.eval_reduction_bytes : 0));
     for (int64_t c : cohort) {
-      seconds[static_cast<size_t>(in.rank_of[static_cast<size_t>(c)])] +=
-          static_cast<double>(in.local_epochs * in.train_sizes[static_cast<size_t>(c)]) * rates.train_seconds_per_sample;
-      trained[static_cast<size_t>(c)] = 1;
+      seconds[rank(c)] += static_cast<double>(in.local_epochs * in.train_sizes[static_cast<size_t>(c)]) *
+                          rates.train_seconds_per_sample;
+      holders.trained[static_cast<size_t>(c)] = 1;
     }
-    if (in.evaluates[static_cast<size_t>(t)])
+    if (evaluates)
       for (int64_t c : evaluated)
-        seconds[static_cast<size_t>(in.rank_of[static_cast<size_t>(c)])] +=
-            static_cast<double>(in.test_sizes[static_cast<size_t>(c)]) * rates.eval_seconds_per_sample;
-    plan.protocol_bytes_up = std::max(plan.protocol_bytes_up, static_cast<int64_t>(cohort.size()) * in.protocol_up * 4);
-    plan.protocol_bytes_down =
-        std::max(plan.protocol_bytes_down, static_cast<int64_t>(cohort.size()) * in.protocol_down * 4);
-    // The attention step after this round's training: fedsaf mixes the next cohort (and the
-    // evaluated clients when it evaluates); fedamp mixes the next cohort as that round starts.
-    if (in.pairwise) {
-      const bool last = t + 1 == rounds;
-      const bool eval_mix = in.mixes_evaluated && in.evaluates[static_cast<size_t>(t)];
-      std::vector<int64_t> rows;
-      if (!last || (mixes_ahead && eval_mix)) rows = in.cohorts[static_cast<size_t>(t + 1)];
-      if (eval_mix) rows.insert(rows.end(), evaluated.begin(), evaluated.end());
-      rows = sorted_unique(rows);
-      if (!mixes_ahead && last) rows.clear();  // fedamp: no round follows the last
-      if (!rows.empty()) {
-        const AttentionStep step = attention_step(in, rates, trained, rows);
-        for (size_t r = 0; r < static_cast<size_t>(ranks); ++r) {
-          (mixes_ahead ? seconds[r] : attention_before[r]) += step.seconds[r];
-          bytes[r] += step.bytes[r];
-          plan.ranks[r].attention_bytes = std::max(plan.ranks[r].attention_bytes, step.memory[r]);
-        }
-        max_attention = std::max(max_attention, *std::max_element(step.seconds.begin(), step.seconds.end()));
-        for (int64_t c : rows) mixed[static_cast<size_t>(c)] = 1;
+        seconds[rank(c)] += static_cast<double>(in.test_sizes[static_cast<size_t>(c)]) * rates.eval_seconds_per_sample;
+    const auto cohort_size = static_cast<int64_t>(cohort.size());
+    plan.protocol_bytes_up = std::max(plan.protocol_bytes_up, cohort_size * in.protocol_up * 4);
+    plan.protocol_bytes_down = std::max(plan.protocol_bytes_down, cohort_size * in.protocol_down * 4);
+    const std::vector<int64_t> rows = in.pairwise ? mixed_after(in, t, mixes_ahead, evaluated) : std::vector<int64_t>{};
+    if (!rows.empty()) {
+      const AttentionStep step = attention_step(in, rates, holders.trained, rows);
+      for (size_t r = 0; r < ranks; ++r) {
+        (mixes_ahead ? seconds[r] : attention_before[r]) += step.seconds[r];
+        bytes[r] += step.bytes[r];
+        plan.ranks[r].attention_bytes = std::max(plan.ranks[r].attention_bytes, step.memory[r]);
       }
+      plan.attention_seconds = std::max(plan.attention_seconds, *std::max_element(step.seconds.begin(), step.seconds.end()));
+      for (int64_t c : rows) holders.mixed[static_cast<size_t>(c)] = 1;
     }
-    const double round_seconds = *std::max_element(seconds.begin(), seconds.end());
+    const double round_seconds = *std::max_element(seconds.begin(), seconds.end());  // ranks end a round together
     plan.run_seconds += round_seconds;
-    if (in.evaluates[static_cast<size_t>(t)]) {
+    if (evaluates) {
       plan.eval_round_seconds = std::max(plan.eval_round_seconds, round_seconds);
     } else {
       train_sum += round_seconds;
       ++train_rounds;
     }
-    for (size_t r = 0; r < static_cast<size_t>(ranks); ++r)
+    for (size_t r = 0; r < ranks; ++r)
       plan.ranks[r].bytes_sent_per_round = std::max(plan.ranks[r].bytes_sent_per_round, bytes[r]);
   }
   plan.train_round_seconds = train_rounds > 0 ? train_sum / static_cast<double>(train_rounds) : plan.eval_round_seconds;
-  plan.attention_seconds = max_attention;
+  return holders;
+}
 
-  // Client state at the end of the run (it only grows), its tiers, and the checkpoint.
+// Client state at the end of the run (it only grows) per rank, and the checkpoint holding it.
+void count_state(const PlanInputs& in, const Holders& holders, RunPlan& plan) {
   int64_t trained_total = 0;
-  for (size_t c = 0; c < n; ++c) trained_total += trained[c];
+  for (char t : holders.trained) trained_total += t;
   plan.checkpoint_bytes = in.run_file_bytes + in.global_state_bytes + in.flag_states * trained_total * (kRowIdBytes + 8) +
                           (static_cast<int64_t>(in.rows.size()) + in.flag_states) * kStateMetadataBytes;
-  for (size_t c = 0; c < n; ++c) {
+  for (size_t c = 0; c < static_cast<size_t>(in.num_clients()); ++c) {
     RankPlan& r = plan.ranks[static_cast<size_t>(in.rank_of[c])];
+    ++r.clients;
+    r.train_samples += in.train_sizes[c];
     for (const PlanRowState& s : in.rows) {
-      if (!(s.held_by_trained && trained[c]) && !(s.held_by_mixed && mixed[c])) continue;
+      if (!(s.held_by_trained && holders.trained[c]) && !(s.held_by_mixed && holders.mixed[c])) continue;
       r.state_bytes += s.bytes;
       plan.checkpoint_bytes += s.bytes + kRowIdBytes;
     }
   }
-  const int64_t budget_share = machine.node_memory_bytes / std::max(machine.ranks_per_node, 1);
+}
+
+// Each rank's state over the tiers, its peak, and a warning where it exceeds its node share.
+void place_memory(const PlanInputs& in, const PlanMachine& machine, const PlanRates& rates, RunPlan& plan) {
+  const int64_t share = machine.node_memory_bytes / std::max(machine.ranks_per_node, 1);
   for (size_t i = 0; i < plan.ranks.size(); ++i) {
     RankPlan& r = plan.ranks[i];
     r.state_device_bytes = machine.device_budget_bytes < 0 ? r.state_bytes : std::min(r.state_bytes, machine.device_budget_bytes);
@@ -171,17 +178,28 @@ RunPlan plan_run(const PlanInputs& in, const PlanMachine& machine, const PlanRat
     r.state_disk_bytes = rest - r.state_host_bytes;
     // A generated data set's part is held only while the parts are joined, before round 1: it
     // adds to the peak only where it exceeds what the rounds hold beside the data.
-    const int64_t generated_part = in.data_generated ? in.data_bytes / ranks : 0;
+    const int64_t generated_part = in.data_generated ? in.data_bytes / in.ranks : 0;
     r.data_bytes = in.data_bytes + generated_part;
     const int64_t state_in_host = r.state_host_bytes + (machine.gpu ? 0 : r.state_device_bytes);
     r.peak_bytes = rates.baseline_bytes + in.data_bytes + std::max(generated_part, state_in_host + r.attention_bytes);
-    if (budget_share > 0 && r.peak_bytes > budget_share)
+    if (share > 0 && r.peak_bytes > share)
       plan.warnings.push_back(fmt::format(
           "rank {} needs {:.2f} GB at its peak, more than its share of a node's available memory ({:.2f} GB "
           "for {} rank(s) per node): it will not fit{}",
-          i, static_cast<double>(r.peak_bytes) / 1e9, static_cast<double>(budget_share) / 1e9, machine.ranks_per_node,
-          r.state_bytes > 0 && !machine.disk_tier ? "; set run.state_dir (the disk tier) or use more ranks" : "; use more ranks or nodes"));
+          i, static_cast<double>(r.peak_bytes) / 1e9, static_cast<double>(share) / 1e9, machine.ranks_per_node,
+          r.state_bytes > 0 && !machine.disk_tier ? "; set run.state_dir (the disk tier) or use more ranks"
+                                                  : "; use more ranks or nodes"));
   }
+}
+
+}  // namespace
+
+RunPlan plan_run(const PlanInputs& in, const PlanMachine& machine, const PlanRates& rates) {
+  RunPlan plan;
+  plan.ranks.resize(static_cast<size_t>(in.ranks));
+  const Holders holders = replay_rounds(in, rates, plan);
+  count_state(in, holders, plan);
+  place_memory(in, machine, rates, plan);
   return plan;
 }
 

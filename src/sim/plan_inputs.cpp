@@ -6,10 +6,10 @@
 
 #include "algo/registry.hpp"
 #include "client/evaluate.hpp"  // AucHistogram
-#include "client/fisher.hpp"    // shared_tensor_names, shared_tensor_sizes
 #include "core/errors.hpp"
 #include "core/eval_clients.hpp"
 #include "io/run_file.hpp"  // per_client_chunk_rows
+#include "sim/federation.hpp"  // model_context
 #include "sim/placement.hpp"
 
 namespace fedsaf {
@@ -39,6 +39,46 @@ int64_t run_file_bytes(const Partition& p, int64_t samples, int64_t num_classes,
   const int64_t rows = per_client_chunk_rows(n);
   const int64_t accuracy = (evaluations + rows - 1) / rows * rows * n * 8;
   return partition + accuracy + (int64_t{96} << 10);
+}
+
+// The algorithm initialised on s.context: the client state it declares, its globals, what the
+// engine reduces for it, what its protocol sends, and whether it has an attention stage.
+void read_algorithm(PlanSetup& s, const Config& config) {
+  PlanInputs& in = s.inputs;
+  AlgoContext& context = s.context;
+  // The attention algorithms ask for their exchange in init(): which tells the plan they have one.
+  context.make_exchange = [&s](PairwiseMode mode, PairwisePrecision precision) {
+    s.inputs.pairwise = true;
+    s.inputs.pairwise_precision_bytes = precision == PairwisePrecision::float64 ? 8 : 4;
+    s.inputs.pairwise_block_bytes = BlockRing::kDefaultBlockBytes;  // make_exchange's blocks
+    s.exchange_mode = mode;
+    s.exchange_precision = precision;
+    return std::unique_ptr<PairwiseExchange>();
+  };
+  s.algorithm = make_algorithm(config);
+  s.algorithm->init(context);
+  context.make_exchange = nullptr;  // captured `s` by reference: not to be called after this
+  for (const RowDeclaration& d : context.states->row_declarations()) {
+    PlanRowState row{d.name, d.numel * static_cast<int64_t>(c10::elementSize(d.dtype))};
+    row.held_by_trained = d.held_by == RowsHeldBy::trained;
+    row.held_by_mixed = !row.held_by_trained;
+    in.mixes_evaluated = in.mixes_evaluated || d.held_by == RowsHeldBy::mixed_cohorts_and_evaluated;
+    in.rows.push_back(row);
+  }
+  in.flag_states = context.states->flag_states();
+  GlobalBytes globals;
+  s.algorithm->save_state(globals);
+  in.global_state_bytes = globals.bytes;
+  // As cohort_reduction.cpp and evaluation_phase.cpp reduce them: float64 values, a weighted
+  // mean with its Σ n; the round's 3 loss sums; at evaluations [3, N] per-client scores and the
+  // AUC histogram's int64 counts.
+  for (const Statistic& stat : s.algorithm->statistics())
+    in.round_reduction_bytes += 8 * (stat.width + (stat.reduction == Reduction::weighted_mean ? 1 : 0));
+  in.round_reduction_bytes += 3 * 8;
+  in.eval_reduction_bytes = 3 * in.num_clients() * 8 + 2 * AucHistogram::kBins * 8;
+  const ProtocolFloats floats = s.algorithm->protocol_floats();
+  in.protocol_up = floats.up;
+  in.protocol_down = floats.down;
 }
 
 }  // namespace
@@ -78,49 +118,8 @@ PlanSetup prepare_plan(const Config& config, int ranks) {
 
   s.model = make_model(config.model, s.data.sample_shape(), s.data.num_classes, seed);
   in.params = s.model->num_params();
-  AlgoContext& context = s.context;
-  context.train = config.train;
-  context.seed = seed;
-  context.num_clients = n;
-  context.train_sizes = in.train_sizes;
-  context.hosted = hosted_clients(in.rank_of, s.busiest_rank);
-  context.initial_params = s.model->params().clone();  // [P]
-  context.shared_numel = s.model->shared_numel(config.model.n_head);
-  context.shared_tensor_names = shared_tensor_names(*s.model, config.model.n_head);
-  context.shared_tensor_sizes = shared_tensor_sizes(*s.model, config.model.n_head);
-  // The attention algorithms ask for their exchange in init(): which tells the plan they have one.
-  context.make_exchange = [&s](PairwiseMode mode, PairwisePrecision precision) {
-    s.inputs.pairwise = true;
-    s.inputs.pairwise_precision_bytes = precision == PairwisePrecision::float64 ? 8 : 4;
-    s.inputs.pairwise_block_bytes = BlockRing::kDefaultBlockBytes;  // make_exchange's blocks
-    s.exchange_mode = mode;
-    s.exchange_precision = precision;
-    return std::unique_ptr<PairwiseExchange>();
-  };
-  s.algorithm = make_algorithm(config);
-  s.algorithm->init(context);
-  context.make_exchange = nullptr;  // captured `s` by reference: not to be called after this
-  for (const RowDeclaration& d : context.states->row_declarations()) {
-    PlanRowState row{d.name, d.numel * static_cast<int64_t>(c10::elementSize(d.dtype))};
-    row.held_by_trained = d.held_by == RowsHeldBy::trained;
-    row.held_by_mixed = !row.held_by_trained;
-    in.mixes_evaluated = in.mixes_evaluated || d.held_by == RowsHeldBy::mixed_cohorts_and_evaluated;
-    in.rows.push_back(row);
-  }
-  in.flag_states = context.states->flag_states();
-  GlobalBytes globals;
-  s.algorithm->save_state(globals);
-  in.global_state_bytes = globals.bytes;
-  // As cohort_reduction.cpp and evaluation_phase.cpp reduce them: float64 values, a weighted
-  // mean with its Σ n; the round's 3 loss sums; at evaluations [3, N] per-client scores and the
-  // AUC histogram's int64 counts.
-  for (const Statistic& stat : s.algorithm->statistics())
-    in.round_reduction_bytes += 8 * (stat.width + (stat.reduction == Reduction::weighted_mean ? 1 : 0));
-  in.round_reduction_bytes += 3 * 8;
-  in.eval_reduction_bytes = 3 * n * 8 + 2 * AucHistogram::kBins * 8;
-  const ProtocolFloats floats = s.algorithm->protocol_floats();
-  in.protocol_up = floats.up;
-  in.protocol_down = floats.down;
+  s.context = model_context(config, *s.model, in.train_sizes, hosted_clients(in.rank_of, s.busiest_rank));
+  read_algorithm(s, config);
   in.data_bytes = bytes_of(s.data.x) + bytes_of(s.data.y) + bytes_of(s.data.group);
   in.data_generated = config.data.dataset == "synthetic";
   in.run_file_bytes = run_file_bytes(s.partition, s.data.size(), s.data.num_classes,
