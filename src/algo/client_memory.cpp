@@ -49,9 +49,11 @@ void ClientMemory::release(const torch::Tensor& kept) const {
   if (on_disk(kept)) DiskArena::dont_need(kept.data_ptr(), bytes_of(kept));
 }
 
-int64_t client_state_budget(double configured_mb, const torch::Device& device, int64_t gpu_bytes, int ranks_sharing) {
+int64_t client_state_budget(double configured_mb, const torch::Device& device, int64_t gpu_bytes, int ranks_sharing,
+                            const std::string& state_dir) {
   if (configured_mb > 0) return static_cast<int64_t>(std::llround(configured_mb * 1024.0 * 1024.0));
-  if (!device.is_cuda()) return -1;
+  // On the CPU the device is host memory: with a disk tier the host budget governs it.
+  if (!device.is_cuda()) return state_dir.empty() ? -1 : 0;
   return static_cast<int64_t>(0.4 * static_cast<double>(gpu_bytes) / std::max(ranks_sharing, 1));
 }
 

@@ -54,8 +54,10 @@ class ClientMemory {
 
 // The automatic device budget (run.device_state_mb = 0): on a GPU of `gpu_bytes` shared by
 // `ranks_sharing` ranks, 40 % of it per rank's share (the rest is for the model, batches and the
-// attention stage); on the CPU no limit (-1). Otherwise `configured_mb` MiB.
-int64_t client_state_budget(double configured_mb, const torch::Device& device, int64_t gpu_bytes, int ranks_sharing);
+// attention stage); on the CPU no limit (-1), or none at all (0) with a disk tier (`state_dir`), so
+// that the host budget decides what stays in memory. Otherwise `configured_mb` MiB.
+int64_t client_state_budget(double configured_mb, const torch::Device& device, int64_t gpu_bytes, int ranks_sharing,
+                            const std::string& state_dir);
 
 // The host budget (run.host_state_mb): `configured_mb` MiB when > 0; automatic (0): without a disk
 // tier no limit (-1), with one half of `available_bytes` (the node's available memory at start)

@@ -53,7 +53,7 @@ PlanMachine machine_of(const Config& config, const PlanArgs& args) {
   const int sharing = m.gpu ? (m.ranks_per_node + static_cast<int>(gpus.size()) - 1) / static_cast<int>(gpus.size()) : 1;
   m.device_budget_bytes =
       client_state_budget(config.run.device_state_mb, m.gpu ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU),
-                          m.gpu ? gpus.front().total_bytes : 0, sharing);
+                          m.gpu ? gpus.front().total_bytes : 0, sharing, config.run.state_dir);
   m.host_budget_bytes =
       client_state_host_budget(config.run.host_state_mb, config.run.state_dir, m.node_memory_bytes, m.ranks_per_node);
   m.disk_tier = !config.run.state_dir.empty();

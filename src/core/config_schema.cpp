@@ -51,7 +51,7 @@ const std::vector<ConfigKeySpec>& general_keys() {
        {"auto", "cpu", "cuda"}},
       {"run.max_ranks_per_gpu", "Ranks of one node sharing one GPU (ranks take GPU local_rank mod GPUs) above which the run warns that they compete for its memory and compute.",
        [](Config& c) -> ConfigValueRef { return &c.run.max_ranks_per_gpu; }, 1, 1024},
-      {"run.device_state_mb", "MiB of client state (personal models, Fisher diagonals, held uploads) a rank keeps on its device; the rest lives in (pinned) host memory and is copied in when used. 0 = automatic: on a GPU 40 % of its memory divided among the ranks sharing it, on the CPU no limit.",
+      {"run.device_state_mb", "MiB of client state (personal models, Fisher diagonals, held uploads) a rank keeps on its device; the rest lives in (pinned) host memory and is copied in when used. 0 = automatic: on a GPU 40 % of its memory divided among the ranks sharing it; on the CPU no limit, or with run.state_dir none (the device is host memory there, and run.host_state_mb decides what stays in it).",
        [](Config& c) -> ConfigValueRef { return &c.run.device_state_mb; }, 0, 1e12},
       {"run.host_state_mb", "MiB of client state a rank keeps in host memory beyond run.device_state_mb; the rest goes to the disk tier in run.state_dir. 0 = automatic: without run.state_dir no limit, with it half of the node's available memory at start divided among the node's ranks.",
        [](Config& c) -> ConfigValueRef { return &c.run.host_state_mb; }, 0, 1e12},

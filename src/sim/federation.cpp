@@ -30,7 +30,8 @@ void fill_context(Federation& fed, const std::vector<int64_t>& train_sizes, int 
   for (const GpuInfo& g : visible_gpus())
     if (fed.device.is_cuda() && g.index == fed.device.index()) gpu_bytes = g.total_bytes;
   const ClientMemoryBudget budget{
-      client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing),
+      client_state_budget(config.run.device_state_mb, fed.device, gpu_bytes, fed.choice.ranks_sharing,
+                          config.run.state_dir),
       client_state_host_budget(config.run.host_state_mb, config.run.state_dir, memory_available_bytes(),
                                comm.local_size()),
       config.run.state_dir};

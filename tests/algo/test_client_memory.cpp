@@ -75,11 +75,26 @@ TEST(ClientStateBudget, HostBudgetConfiguredElseHalfTheAvailableMemoryWithADiskT
 
 TEST(ClientStateBudget, ConfiguredMegabytesElseAShareOfTheGpuElseNoLimit) {
   const torch::Device gpu(torch::kCUDA, 0);
-  EXPECT_EQ(client_state_budget(1.5, torch::kCPU, 0, 1), 1572864);  // 1.5 MiB, on any device
-  EXPECT_EQ(client_state_budget(0, torch::kCPU, 0, 1), -1);         // automatic on the CPU: no limit
+  EXPECT_EQ(client_state_budget(1.5, torch::kCPU, 0, 1, ""), 1572864);  // 1.5 MiB, on any device
+  EXPECT_EQ(client_state_budget(0, torch::kCPU, 0, 1, ""), -1);         // automatic on the CPU: no limit
   const int64_t gib80 = int64_t{80} << 30;
-  EXPECT_EQ(client_state_budget(0, gpu, gib80, 1), static_cast<int64_t>(0.4 * static_cast<double>(gib80)));
-  EXPECT_EQ(client_state_budget(0, gpu, gib80, 4), static_cast<int64_t>(0.4 * static_cast<double>(gib80) / 4));
+  EXPECT_EQ(client_state_budget(0, gpu, gib80, 1, ""), static_cast<int64_t>(0.4 * static_cast<double>(gib80)));
+  EXPECT_EQ(client_state_budget(0, gpu, gib80, 4, "/scratch"), static_cast<int64_t>(0.4 * static_cast<double>(gib80) / 4));
+}
+
+// On the CPU the device is host memory: with run.state_dir and automatic budgets, what exceeds
+// the host budget must reach the disk (it stayed in memory before: the device took everything).
+TEST(ClientStateBudget, OnTheCpuWithADiskTierTheHostBudgetDecides) {
+  EXPECT_EQ(client_state_budget(0, torch::kCPU, 0, 1, "/scratch"), 0);
+  EXPECT_EQ(client_state_budget(2, torch::kCPU, 0, 1, "/scratch"), 2 << 20);  // configured: as asked
+  const test::TempDir dir("fedsaf-budget");
+  const int64_t host = client_state_host_budget(0, dir.str(), int64_t{64} << 10, 1);  // half of 64 KiB "available"
+  ClientMemory memory(torch::kCPU,
+                      ClientMemoryBudget{client_state_budget(0, torch::kCPU, 0, 1, dir.str()), host, dir.str()});
+  for (int i = 0; i < 8; ++i) memory.keep(torch::ones({2048}));  // 8 × 8 KiB
+  EXPECT_EQ(memory.device_bytes(), 0);
+  EXPECT_EQ(memory.host_bytes(), int64_t{32} << 10);
+  EXPECT_EQ(memory.disk_bytes(), int64_t{32} << 10);
 }
 
 }  // namespace

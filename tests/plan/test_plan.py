@@ -83,18 +83,22 @@ def test_state_and_protocol_bytes_are_those_the_run_measures(tmp_path, algorithm
     assert 0.75 * size <= predicted["checkpoint_bytes"] <= 1.25 * size, (predicted["checkpoint_bytes"], size)
 
 
-def test_the_state_split_over_the_tiers_is_the_runs(tmp_path):
-    # 0.05 MiB of host memory per rank for fedsaf's rows (2 × 4.4 kB per client and more): the
-    # rest goes to the disk tier in run.state_dir.
+@pytest.mark.parametrize("device_mb", ["0.02", "0"])
+def test_the_state_split_over_the_tiers_is_the_runs(tmp_path, device_mb):
+    # 0.05 MiB of host memory per rank for fedsaf's rows (P + 2 S floats per trained client): the
+    # rest goes to the disk tier in run.state_dir. With run.device_state_mb automatic (0) on the
+    # CPU, the device takes nothing: the host budget decides what stays in memory.
     state_dir = tmp_path / "scratch"
     state_dir.mkdir()
     settings = [*COMMON, "--set", "run.algorithm=fedsaf", "--set", f"run.state_dir={state_dir}",
-                "--set", "run.host_state_mb=0.05", "--set", "run.device_state_mb=0.02"]
+                "--set", "run.host_state_mb=0.05", "--set", f"run.device_state_mb={device_mb}"]
     predicted, got, _ = run_and_plan(tmp_path, settings)
     row = 4 * predicted["params"]  # the largest row (θ, P floats): the tiers fill a row at a time, first fit
     for r, rank in enumerate(predicted["per_rank"]):
         assert rank["state_bytes"] == got["state"][r]
         assert got["disk"][r] > 0, "the case must reach the disk tier"
+        if device_mb == "0":
+            assert got["device"][r] == 0 and rank["state_device_bytes"] == 0
         for tier in ("device", "host", "disk"):
             assert abs(rank[f"state_{tier}_bytes"] - got[tier][r]) <= row, (tier, r, rank, got)
 
