@@ -5,7 +5,8 @@
 # evaluation (run.eval_clients = 1000); above 10,000 clients FedSAF only with the sampled
 # evaluation (mixing every one of 100,000 clients for an evaluation is a study of its own). ξ is
 # not stored (attention.every = 0: beyond 16,384 clients it cannot be). Rounds 1..ROUNDS-1 only train; the last round also evaluates.
-# Per case: the seconds before round 1 (process wall time less the rounds), the median training
+# Per case: the seconds before round 1 (the run file's setup_seconds: from `fedsaf run`'s start,
+# after MPI's, to round 1 on the slowest rank), the median training
 # round and the evaluation round, each as a ratio to FedAvg's in the same script and to FedSAF's
 # floor, the attention stage's share of the SGEMM peak, peak RSS per rank, and the run file's and
 # last checkpoint's sizes. Machines here are noisy: compare ratios. A second table sets what
@@ -71,10 +72,13 @@ with h5py.File(d + '/run.h5', 'r') as f:
     flops = f['attention/gemm_flops'][:] if 'attention/gemm_flops' in f else np.zeros(len(wall))
     att_s = f['attention/seconds'][:] if 'attention/seconds' in f else np.zeros(len(wall))
     evaluated = int(f['partition/eval_clients'].shape[0]) if 'partition/eval_clients' in f else clients
+    setup = f.attrs.get('setup_seconds')
 mid = slice(1, -1) if len(wall) > 2 else slice(0, 1)  # training rounds: not the first, not the evaluation
 me = {'train': float(np.median(wall[mid])), 'eval': float(wall[-1]), 'evaluated': evaluated,
       'train_s': float(np.median(train_s[mid])), 'train_s_eval': float(train_s[-1])}
-startup = (end - start) - wall.sum()
+# The run file's set-up seconds; a build that records none: the process's wall time less the rounds
+# (which also counts MPI's start, the last checkpoint and the exit).
+startup = float(setup) if setup is not None else (end - start) - wall.sum()
 base = json.load(open(fedavg_json)) if os.path.exists(fedavg_json) else None
 def share(i):  # the attention stage's fraction of ranks × one core's SGEMM rate, in %
     return 100 * flops[i] / (att_s[i] * ranks * gflops * 1e9) if att_s[i] > 0 else float('nan')

@@ -281,6 +281,11 @@ int64_t RunFile::next_row(const std::string& path) {
   return it->second++;
 }
 
+void RunFile::set_setup_seconds(double seconds) {
+  file_->attrs().set("setup_seconds", seconds);
+  file_->flush();
+}
+
 void RunFile::finish(const RunSummary& s, double wall_seconds) {
   h5::Group group = file_->open_group("metrics");  // must outlive its Attributes view
   auto metrics = group.attrs();

@@ -63,6 +63,8 @@ class RunFile {
   void append_replacement(int64_t round, const std::vector<int>& rank_of);
   // Collective: where this rank's client state lives now, into /ranks.
   void set_client_state(const StateBytes& bytes);
+  // Collective: the seconds before the first round of this segment (the same on every rank).
+  void set_setup_seconds(double seconds);
   // Collective: summary attributes, status = complete; closes the file.
   void finish(const RunSummary& summary, double wall_seconds);
 

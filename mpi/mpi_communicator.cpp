@@ -403,8 +403,11 @@ Gathered MpiCommunicator::allgatherv(const torch::Tensor& tensor) {
 
   if (total <= limit) {  // every count and displacement fits the limit (so an int)
     std::vector<int> c32(counts.begin(), counts.end()), d32(displs.begin(), displs.end());
-    check_mpi(MPI_Allgatherv(bytes_of(host), c32[static_cast<size_t>(rank())], type, bytes_of(out), c32.data(), d32.data(),
-                             type, comm_),
+    // Own rows copied in first, then in place: Open MPI's copy of the own part into a fresh
+    // buffer was 3.6× slower than this for 2 × 800 MB (a 100,000-client synthetic data set).
+    const int64_t own = counts[static_cast<size_t>(rank())];
+    if (own > 0) out.view({-1}).narrow(0, displs[static_cast<size_t>(rank())], own).copy_(host.reshape({-1}));
+    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, bytes_of(out), c32.data(), d32.data(), type, comm_),
               op, "MPI_Allgatherv");
   } else {
     // Rounds: in round k each rank sends its elements [k*step, (k+1)*step); step is chosen so a

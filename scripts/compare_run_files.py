@@ -13,7 +13,7 @@ import numpy as np
 SKIPPED_PATHS = ('/config', '/timing/train_seconds', '/timing/comm_seconds', '/timing/eval_seconds',
                  '/timing/io_seconds', '/metrics/rounds/wall_seconds', '/metrics/rounds/client_updates_per_second',
                  '/attention/seconds')
-SKIPPED_ROOT_ATTRS = {'created', 'finished', 'wall_seconds', 'git_commit', 'fedsaf_version'}
+SKIPPED_ROOT_ATTRS = {'created', 'finished', 'wall_seconds', 'setup_seconds', 'git_commit', 'fedsaf_version'}
 
 
 def skipped(path):

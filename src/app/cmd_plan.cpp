@@ -45,7 +45,8 @@ std::string size_text(int64_t bytes) {
 
 PlanMachine machine_of(const Config& config, const PlanArgs& args) {
   PlanMachine m;
-  m.ranks_per_node = args.ranks_per_node > 0 ? args.ranks_per_node : args.ranks;
+  // A node holds at most the job's ranks: `--ranks-per-node 8 --ranks 2` is 2 ranks on one node.
+  m.ranks_per_node = args.ranks_per_node > 0 ? std::min(args.ranks_per_node, args.ranks) : args.ranks;
   m.node_memory_bytes =
       args.node_memory_gb > 0 ? static_cast<int64_t>(args.node_memory_gb * 1e9) : memory_available_bytes();
   const std::vector<GpuInfo> gpus = config.run.device == "cpu" ? std::vector<GpuInfo>{} : visible_gpus();

@@ -63,6 +63,7 @@ class Experiment {
   // alike, and agreed() ends the run cleanly with one message --------------------------------
   void set_up() {
     agreed([&] { fed_ = build_federation(config_, comm_); }, comm_);
+    Clock::time_point step_start = Clock::now();
     fed_->device_data = fed_->data.on(fed_->device);  // once; every batch is gathered there
     statistics_ = std::make_unique<CohortReduction>(fed_->algorithm->statistics(), fed_->num_clients(), fed_->device);
     if (comm_.rank() == 0 && !fed_->choice.warning.empty())
@@ -74,7 +75,24 @@ class Experiment {
     if (options_.resume) resume();
     say_what_runs();
     trainer_ = std::make_unique<CohortTrainer>(*run_, *statistics_);
-    add_observers();
+    fed_->setup_steps.emplace_back(options_.resume ? "device data, checkpoint" : "device data", seconds_since(step_start));
+    step_start = Clock::now();
+    RunFileRecorder* recorder = add_observers();
+    fed_->setup_steps.emplace_back("run file", seconds_since(step_start));
+    record_setup(recorder);
+  }
+
+  // The set-up's seconds: each step of this rank's into the run log, the slowest rank's whole
+  // (the job waits for it before round 1) into the run file.
+  void record_setup(RunFileRecorder* recorder) {
+    const double own = seconds_since(started_);
+    std::string steps;
+    for (const auto& [step, seconds] : fed_->setup_steps) steps += fmt::format("{} {:.2f} s, ", step, seconds);
+    log_("set-up on this rank: {}{:.2f} s in all", steps, own);
+    torch::Tensor slowest = torch::tensor({own}, torch::kFloat64);  // [1]
+    comm_.allreduce_max(slowest);
+    result_.setup_seconds = slowest.item<double>();
+    if (recorder != nullptr) recorder->record_setup(result_.setup_seconds);
   }
 
   // Every rank reads the state of the clients it hosts now; rank 0 puts the run file back as it
@@ -105,8 +123,9 @@ class Experiment {
     log_("rank {} hosts {} clients on {}", comm_.rank(), fed.hosted().size(), fed.device.str());
   }
 
-  // The observers in the order they are told (round_observer.hpp); the run file first.
-  void add_observers() {
+  // The observers in the order they are told (round_observer.hpp); the run file first. Returns
+  // the run file's recorder (null without a run file).
+  RunFileRecorder* add_observers() {
     const std::vector<std::string> hostnames = allgather_text(host_name(), comm_);        // collective
     const std::vector<std::string> devices = allgather_text(fed_->device.str(), comm_);  // collective
     result_.first_round = run_->first_round;
@@ -131,6 +150,7 @@ class Experiment {
     observers_.push_back(std::make_unique<DivergenceGuard>(*run_));
     observers_.push_back(std::make_unique<Checkpointer>(*run_));
     if (config_.run.rebalance > 0) observers_.push_back(std::make_unique<RebalanceObserver>(*run_, recorder));
+    return recorder;
   }
 
   // ---- the engine's schedule: the algorithm is told, never re-derives it -------------------

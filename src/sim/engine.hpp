@@ -32,6 +32,7 @@ struct RunResult {
   std::vector<float> final_params;  // client 0's evaluation model after the last round
   std::vector<int64_t> cohort_history;  // concatenated cohorts (tests compare them across rank counts)
   double wall_seconds = 0;              // of the whole run (every resumed segment)
+  double setup_seconds = 0;             // this segment's start to its first round, the slowest rank's
   int64_t first_round = 0;              // where this segment started (> 0 after a resume)
   bool stopped = false;                 // a stop signal ended it early, after a checkpoint
   std::string last_checkpoint;          // path of the newest checkpoint written, if any

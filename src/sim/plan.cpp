@@ -26,7 +26,7 @@ AttentionStep attention_step(const PlanInputs& in, const PlanRates& rates, const
                              const std::vector<int64_t>& rows) {
   const int ranks = in.ranks;
   const int64_t d = in.protocol_down;                       // width of a held upload
-  const int64_t w = in.protocol_up >= 2 * d ? 2 : 1;        // × 2: each upload with its Fisher weights
+  const int64_t w = in.fisher_weighted_uploads() ? 2 : 1;  // × 2: each upload with its Fisher weights
   const int64_t p = in.pairwise_precision_bytes;
   std::vector<int64_t> m(static_cast<size_t>(ranks), 0), k(m), k_trained(m), k_untrained(m);
   for (int64_t c = 0; c < in.num_clients(); ++c)

@@ -50,6 +50,8 @@ struct PlanInputs {
   int64_t run_file_bytes = 0;     // the run file without the per-round tables (partition, config)
 
   int64_t rounds() const { return static_cast<int64_t>(evaluates.size()); }
+  // Whether each held upload comes with its Fisher weights (fedsaf: protocol_up = 2 × protocol_down).
+  bool fisher_weighted_uploads() const { return protocol_up >= 2 * protocol_down; }
   int64_t num_clients() const { return static_cast<int64_t>(train_sizes.size()); }
 };
 

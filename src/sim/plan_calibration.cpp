@@ -1,7 +1,6 @@
 #include "sim/plan_calibration.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <vector>
 
 #include "algo/attention_mix.hpp"
@@ -10,6 +9,7 @@
 #include "client/evaluate.hpp"
 #include "client/stacked_trainer.hpp"
 #include "client/trainer.hpp"
+#include "core/stopwatch.hpp"
 #include "sim/federation.hpp"  // usable_client_group
 #include "mpi/in_process_communicator.hpp"
 #include "sim/host_memory.hpp"
@@ -17,11 +17,6 @@
 namespace fedsaf {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The best of `repeats` timings of f (the machine is shared: the best is the closest to its rate).
 template <typename F>
@@ -61,7 +56,7 @@ double copy_bytes_per_second() {
 void calibrate_attention(const PlanSetup& setup, const Config& config, PlanRates& rates) {
   const PlanInputs& in = setup.inputs;
   const int64_t d = in.protocol_down;
-  const bool weighted = in.protocol_up >= 2 * d;
+  const bool weighted = in.fisher_weighted_uploads();
   const int64_t held = std::clamp<int64_t>((int64_t{64} << 20) / std::max<int64_t>(4 * d, 1), 16, 512);
   const int64_t rows = held / 2;
   std::vector<int64_t> sizes(static_cast<size_t>(held + rows), 100);  // n_i: equal (the samples kernel's weights)

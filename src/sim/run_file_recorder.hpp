@@ -19,6 +19,8 @@ class RunFileRecorder : public RoundObserver {
   RunFileRecorder(RunServices& run, const std::vector<std::string>& hostnames, const std::vector<std::string>& devices);
   // Collective: clients were re-placed after `round` (Federation::rank_of is the new placement).
   void record_replacement(int64_t round);
+  // Collective: the seconds this segment took before its first round (every rank's value alike).
+  void record_setup(double seconds) { run_file_->set_setup_seconds(seconds); }
   // The evaluations of the earlier segments (a resumed run).
   std::vector<EvalRecord> earlier_evals() const { return run_file_->read_evals(); }
 

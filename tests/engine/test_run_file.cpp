@@ -139,6 +139,10 @@ TEST_F(RunFileTest, MatchesTheSchemaBothWaysAndHoldsTheEnginesNumbers) {
   h5::File file = h5::File::open(path_, h5::Mode::kRead);
   EXPECT_EQ(file.attrs().get_string("status"), "complete");
   EXPECT_EQ(file.attrs().get_int("world_size"), world.size());
+  // The set-up's seconds: the engine's figure, which every rank agreed on, and part of the run's.
+  EXPECT_EQ(file.attrs().get_double("setup_seconds"), result.setup_seconds);
+  EXPECT_GT(result.setup_seconds, 0.0);
+  EXPECT_LT(result.setup_seconds, file.attrs().get_double("wall_seconds"));
   const auto accuracy = file.open_dataset("metrics/eval/accuracy").read<double>();
   const auto eval_rounds = file.open_dataset("metrics/eval/round").read<int64_t>();
   ASSERT_EQ(accuracy.size(), result.evals.size());
