@@ -29,15 +29,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cases="${1:-10000 100000 100000:40}"
 repeats="${2:-5}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+bench_env
 py=/usr/bin/python3  # analysis/fedsaf-analysis runs Debian's Python (h5py, pandas, matplotlib)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 runs="${RUN_DIR:-$work/runs}"
 mkdir -p "$runs"
 
-binary="${FEDSAF_BINARY:-}"
+binary=""  # bench_binary, on the first run that needs it
 # make_run CASE SEED: the run file of CASE (N or N:E) and SEED (kept when it exists).
 make_run() {
   local dir="$runs/fedavg-${1/:/-e}-seed$2" clients="${1%%:*}"
@@ -46,10 +47,7 @@ make_run() {
   if [[ "$1" == *:* ]]; then
     evals=(--set run.rounds="${1#*:}" --set run.eval_every=1 --set run.eval_clients=1000)
   fi
-  if [ -z "$binary" ]; then
-    bash "$root/scripts/build.sh" fedsaf >/dev/null
-    binary="$root/build/fedsaf"
-  fi
+  [ -n "$binary" ] || binary="$(bench_binary)"
   mpirun -n 2 --bind-to none "$binary" run "$root/configs/fedsaf-synthetic.toml" --out "$dir" \
     --fresh --force --quiet --set run.algorithm=fedavg --set run.seed="$2" \
     --set run.clients="$clients" --set run.join_ratio=0.01 "${evals[@]}" \

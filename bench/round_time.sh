@@ -23,10 +23,9 @@ seconds_per_round() {
   return $status
 }
 
-# bench_python: the Python that has h5py and numpy (Debian's /usr/bin/python3 here, python3 elsewhere).
-bench_python() {
-  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null; then echo /usr/bin/python3; else echo python3; fi
-}
+# bench_python (the Python with h5py and numpy): bench/common.sh.
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # phase_median RUN.h5 NAME: the median over rounds 2.. of rank 0's /timing/NAME (e.g. train_seconds,
 # eval_seconds) in a run file, read with h5py.

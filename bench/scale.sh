@@ -26,13 +26,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 clients_list="${1:-1000 10000}"
 rounds="${2:-4}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-py=python3
-[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null && py=/usr/bin/python3
-# FEDSAF_BINARY: another build to measure (e.g. an older one, for a before/after table).
-binary="${FEDSAF_BINARY:-$root/build/fedsaf}"
-[ -n "${FEDSAF_BINARY:-}" ] || bash "$root/scripts/build.sh" fedsaf >/dev/null
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+bench_env
+py="$(bench_python)"
+binary="$(bench_binary)"
 bash "$root/scripts/build.sh" bench_sgemm >/dev/null
 sgemm_gflops="$(OMP_NUM_THREADS=1 "$root/build/bench/bench_sgemm" 2048 5 | sed -n 's/.*GFLOP\/s \([0-9.]*\).*/\1/p')"
 echo "One core's SGEMM rate (bench_sgemm 2048, best of 5): $sgemm_gflops GFLOP/s"

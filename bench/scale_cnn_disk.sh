@@ -24,12 +24,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="${1:-3}"
 clients="${2:-10000}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-py=python3
-[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null && py=/usr/bin/python3
-binary="${FEDSAF_BINARY:-$root/build/fedsaf}"
-[ -n "${FEDSAF_BINARY:-}" ] || bash "$root/scripts/build.sh" fedsaf >/dev/null
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+bench_env
+py="$(bench_python)"
+binary="$(bench_binary)"
 out="$(mktemp -d)"
 state_dir="${3:-$out/state}"
 mkdir -p "$state_dir"

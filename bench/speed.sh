@@ -23,10 +23,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="${1:-3}"
 baseline="${2:-}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-py=python3
-[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null && py=/usr/bin/python3
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+bench_env
+py="$(bench_python)"
 bash "$root/scripts/build.sh" fedsaf bench_sgemm bench_pairwise >/dev/null
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] &&
    [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then

@@ -36,17 +36,23 @@ void generate_client(RngStream& rng, const SyntheticConfig& c, int64_t n, const 
   const int64_t d = c.features, k = c.classes;
   const double u = c.alpha * rng.normal();  // mean of the client's model
   const double b_mean = c.beta * rng.normal();  // mean of the client's input mean
+  // Drawn in bulk in the order of the formulas above: v, then W, then b, then each sample's noise.
+  const auto shifted_normals = [&rng](std::vector<double>& out, double shift) {
+    rng.normals(out.data(), static_cast<int64_t>(out.size()));
+    for (auto& value : out) value += shift;
+  };
   std::vector<double> v(static_cast<size_t>(d));  // [D] input mean
-  for (auto& vj : v) vj = b_mean + rng.normal();
+  shifted_normals(v, b_mean);
   std::vector<double> w(static_cast<size_t>(k * d));  // [C, D] row-major
-  for (auto& wij : w) wij = u + rng.normal();
+  shifted_normals(w, u);
   std::vector<double> b(static_cast<size_t>(k));  // [C]
-  for (auto& bi : b) bi = u + rng.normal();
+  shifted_normals(b, u);
 
   std::vector<double> xi(static_cast<size_t>(d));  // [D] one sample in double
   for (int64_t s = 0; s < n; ++s) {
+    rng.normals(xi.data(), d);
     for (int64_t j = 0; j < d; ++j) {
-      xi[j] = v[j] + sqrt_sigma[j] * rng.normal();
+      xi[j] = v[j] + sqrt_sigma[j] * xi[j];
       x[s * d + j] = static_cast<float>(xi[j]);
     }
     // softmax is monotone, so the argmax of the logits is the argmax of the probabilities.

@@ -63,7 +63,6 @@ class Experiment {
   // alike, and agreed() ends the run cleanly with one message --------------------------------
   void set_up() {
     agreed([&] { fed_ = build_federation(config_, comm_); }, comm_);
-    Clock::time_point step_start = Clock::now();
     fed_->device_data = fed_->data.on(fed_->device);  // once; every batch is gathered there
     statistics_ = std::make_unique<CohortReduction>(fed_->algorithm->statistics(), fed_->num_clients(), fed_->device);
     if (comm_.rank() == 0 && !fed_->choice.warning.empty())
@@ -75,10 +74,10 @@ class Experiment {
     if (options_.resume) resume();
     say_what_runs();
     trainer_ = std::make_unique<CohortTrainer>(*run_, *statistics_);
-    fed_->setup_steps.emplace_back(options_.resume ? "device data, checkpoint" : "device data", seconds_since(step_start));
-    step_start = Clock::now();
+    // The data on the device, the cohort statistics, the client group, the trainer (and a resume).
+    fed_->setup_steps.done(options_.resume ? "engine, checkpoint" : "engine");
     RunFileRecorder* recorder = add_observers();
-    fed_->setup_steps.emplace_back("run file", seconds_since(step_start));
+    fed_->setup_steps.done("run file");
     record_setup(recorder);
   }
 
@@ -86,9 +85,7 @@ class Experiment {
   // (the job waits for it before round 1) into the run file.
   void record_setup(RunFileRecorder* recorder) {
     const double own = seconds_since(started_);
-    std::string steps;
-    for (const auto& [step, seconds] : fed_->setup_steps) steps += fmt::format("{} {:.2f} s, ", step, seconds);
-    log_("set-up on this rank: {}{:.2f} s in all", steps, own);
+    log_("set-up on this rank: {}{:.2f} s in all", fed_->setup_steps.summary(), own);
     torch::Tensor slowest = torch::tensor({own}, torch::kFloat64);  // [1]
     comm_.allreduce_max(slowest);
     result_.setup_seconds = slowest.item<double>();

@@ -11,7 +11,6 @@
 #include "client/fisher.hpp"  // shared_tensor_names, shared_tensor_sizes
 #include "client/stacked_trainer.hpp"
 #include "core/eval_clients.hpp"
-#include "core/stopwatch.hpp"
 #include "mpi/communicator.hpp"
 #include "sim/gpu_info.hpp"
 #include "sim/host_memory.hpp"
@@ -58,21 +57,16 @@ AlgoContext model_context(const Config& config, FlatModel& model, const std::vec
 
 std::unique_ptr<Federation> build_federation(const Config& config, Communicator& comm) {
   auto fed = std::make_unique<Federation>(config);
-  Clock::time_point step_start = Clock::now();
-  const auto step_done = [&](const char* step) {
-    fed->setup_steps.emplace_back(step, seconds_since(step_start));
-    step_start = Clock::now();
-  };
   const uint64_t seed = config.run.seed;
   // A generated data set is made in parts by the ranks and joined (the same on every rank).
   const ReaderRanks ranks{comm.rank(), comm.size(),
                           [&comm](const torch::Tensor& rows) { return comm.allgatherv(rows).data; }};
   fed->data = load_dataset(config, ranks);
-  step_done("data");
+  fed->setup_steps.done("data");
   fed->partition = make_partition(config.partition, seed, config.run.clients, fed->data.labels(), fed->data.groups(),
                                   fed->data.num_classes);
   const auto num_clients = static_cast<int64_t>(fed->partition.clients.size());
-  step_done("partition");
+  fed->setup_steps.done("partition");
   fed->eval_clients = draw_eval_clients(parse_eval_clients(config.run.eval_clients), seed, num_clients);
   fed->evaluated.assign(static_cast<size_t>(num_clients), false);
   for (int64_t c : fed->eval_clients) fed->evaluated[static_cast<size_t>(c)] = true;
@@ -84,7 +78,7 @@ std::unique_ptr<Federation> build_federation(const Config& config, Communicator&
   fed->costs = estimate_client_costs(train_sizes, test_sizes,
                                      {config.train.local_epochs, config.train.batch_size, config.run.eval_every});
   fed->rank_of = place_by_cost(fed->costs, comm.size());
-  step_done("placement");
+  fed->setup_steps.done("placement");
   fed->choice = select_device(config.run.device, node_local_rank(comm.local_rank()), comm.local_size(),
                               static_cast<int>(config.run.max_ranks_per_gpu));
   fed->device = fed->choice.device;
@@ -94,11 +88,11 @@ std::unique_ptr<Federation> build_federation(const Config& config, Communicator&
   comm.set_cuda_aware(cuda_aware_wanted(config.run.cuda_aware_mpi));
   fed->model = make_model(config.model, fed->data.sample_shape(), fed->data.num_classes, seed);
   fed->model->to(fed->device);
-  step_done("model");
+  fed->setup_steps.done("model");
   fill_context(*fed, train_sizes, comm.rank(), comm);
   fed->algorithm = make_algorithm(config);
   fed->algorithm->init(fed->context);
-  step_done("algorithm");
+  fed->setup_steps.done("algorithm");
   return fed;
 }
 

@@ -13,6 +13,7 @@
 
 #include "algo/algorithm.hpp"
 #include "core/config.hpp"
+#include "core/setup_steps.hpp"
 #include "data/dataset.hpp"
 #include "data/partition.hpp"
 #include "model/model.hpp"
@@ -39,8 +40,7 @@ struct Federation {
   int64_t client_group = 1;  // clients trained together (train.client_group, resolved)
   std::vector<int64_t> eval_clients;  // the clients every evaluation scores, ascending (run.eval_clients)
   std::vector<bool> evaluated;        // [N] client → whether it is in eval_clients
-  // Seconds of each step of this rank's set-up, in order ("data", "partition", ...): the run log's.
-  std::vector<std::pair<std::string, double>> setup_steps;
+  SetupSteps setup_steps;  // this rank's set-up steps and their seconds, for the run log
 
   int64_t num_clients() const { return context.num_clients; }
   const std::vector<int64_t>& hosted() const { return context.hosted; }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <vector>
 
 #include "core/rng.hpp"
 
@@ -24,6 +25,51 @@ TEST(Philox, MatchesRandom123KnownAnswer) {
   EXPECT_EQ(out[1], 0xe169c58du);
   EXPECT_EQ(out[2], 0xbc57ac4cu);
   EXPECT_EQ(out[3], 0x9b00dbd8u);
+}
+
+TEST(Philox, BlocksInBatchEqualBlocksOneAtATime) {
+  const uint32_t key[2] = {0x12345678u, 0x9abcdef0u};
+  for (int n = 1; n <= kPhiloxBatch; ++n) {
+    const uint32_t first[4] = {0xfffffffau, 7, 8, 9};  // lanes wrap past 2^32 like single blocks
+    uint32_t batch[kPhiloxBatch][4];
+    philox4x32_blocks(first, key, n, batch);
+    for (int i = 0; i < n; ++i) {
+      const uint32_t counter[4] = {first[0] + static_cast<uint32_t>(i), 7, 8, 9};
+      uint32_t single[4];
+      philox4x32(counter, key, single);
+      for (int w = 0; w < 4; ++w) EXPECT_EQ(batch[i][w], single[w]) << "n " << n << " block " << i << " word " << w;
+    }
+  }
+}
+
+TEST(RngStream, DrawsPhiloxBlocksInCounterOrder) {
+  // The stream's numbers are its blocks (index i, purpose | c << 8, a, b) in order, two 64-bit
+  // draws per block, across the batches it computes ahead.
+  const uint64_t seed = 0x0123456789abcdefULL;
+  RngStream stream(seed, RngPurpose::kCohort, 11, 22, 33);
+  const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  for (uint32_t block = 0; block < 5 * kPhiloxBatch + 3; ++block) {
+    const uint32_t counter[4] = {block, static_cast<uint32_t>(RngPurpose::kCohort) | (33u << 8), 11, 22};
+    uint32_t words[4];
+    philox4x32(counter, key, words);
+    EXPECT_EQ(stream.next_u64(), (static_cast<uint64_t>(words[1]) << 32) | words[0]) << "block " << block;
+    EXPECT_EQ(stream.next_u64(), (static_cast<uint64_t>(words[3]) << 32) | words[2]) << "block " << block;
+  }
+}
+
+TEST(RngStream, NormalsInBulkEqualOneAtATime) {
+  // Odd and even counts, starting with and without a spare draw of the previous pair.
+  RngStream one(3, RngPurpose::kSynthetic, 5), bulk(3, RngPurpose::kSynthetic, 5);
+  std::vector<double> expected, got;
+  for (int64_t n : {0, 1, 7, 4, 1, 1, 10, 3}) {
+    for (int64_t i = 0; i < n; ++i) expected.push_back(one.normal());
+    std::vector<double> part(static_cast<size_t>(n));
+    bulk.normals(part.data(), n);
+    got.insert(got.end(), part.begin(), part.end());
+  }
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "draw " << i;
+  EXPECT_EQ(bulk.normal(), one.normal());  // the streams stay in step afterwards
 }
 
 TEST(RngStream, SameCoordinatesSameNumbersOtherCoordinatesOthers) {
