@@ -258,14 +258,21 @@ class FedSaf : public Algorithm {
                       step.statistics.at("fisher_max")};
     const bool eval_mix = step.evaluates && options_.init_from_cloud;
     if (step.last && !eval_mix) return;
-    const std::set<int64_t> in_cohort(step.next_cohort.begin(), step.next_cohort.end());
-    const std::set<int64_t> evaluated(step.eval_clients.begin(), step.eval_clients.end());
+    // [N] flags, not sets: an evaluation of every client lists all N of them.
+    const auto flags = [n = context_.num_clients](const std::vector<int64_t>& clients) {
+      std::vector<char> flag(static_cast<size_t>(n), 0);
+      for (int64_t c : clients) flag[static_cast<size_t>(c)] = 1;
+      return flag;
+    };
+    const std::vector<char> in_cohort = flags(step.next_cohort);
+    const std::vector<char> evaluated = eval_mix ? flags(step.eval_clients) : std::vector<char>{};
     std::vector<int64_t> rows;
     std::vector<bool> sigma_rows;
     for (int64_t c : context_.hosted) {
-      if (!in_cohort.count(c) && !(eval_mix && evaluated.count(c))) continue;
+      const bool next = in_cohort[static_cast<size_t>(c)] != 0;
+      if (!next && !(eval_mix && evaluated[static_cast<size_t>(c)])) continue;
       rows.push_back(c);
-      sigma_rows.push_back(in_cohort.count(c) > 0);
+      sigma_rows.push_back(next);
     }
     compute_mix(rows, sigma_rows);
     planned_round_ = step.round + 1;
