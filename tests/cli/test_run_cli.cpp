@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,15 @@ TEST_F(RunCli, TwoRanksPrintOneProgressLinePerRoundAndWriteTheRunFile) {
   EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-0.log"), 0u);
   EXPECT_GT(std::filesystem::file_size(dir_ + "/logs/rank-1.log"), 0u);
   EXPECT_EQ(o.output.find('\r'), std::string::npos) << "a pipe gets no in-round progress line";
+  // Each rank's log times every set-up step, in the order they run, then the whole.
+  for (const char* log : {"/logs/rank-0.log", "/logs/rank-1.log"}) {
+    std::ifstream in(dir_ + log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::regex steps(
+        R"(set-up on this rank: data [0-9.]+ s, partition [0-9.]+ s, placement [0-9.]+ s, model [0-9.]+ s, )"
+        R"(algorithm [0-9.]+ s, engine [0-9.]+ s, run file [0-9.]+ s, [0-9.]+ s in all)");
+    EXPECT_TRUE(std::regex_search(text, steps)) << log << ":\n" << text;
+  }
 }
 
 // On a terminal (a pseudo-terminal from script(1)), rank 0 shows its progress inside each round
