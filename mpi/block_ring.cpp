@@ -108,8 +108,8 @@ void BlockRing::stream(bool with_weights, const Use& use) {
   // Two receive buffers (× 2 with weights): the whole foreign footprint of the ring.
   torch::Tensor bufs_p[2], bufs_w[2];  // [block_rows, S] each
   for (int slot = 0; slot < 2 && !foreign.empty(); ++slot) {
-    bufs_p[slot] = receive_buffer(receive_params_[slot]);
-    if (with_weights) bufs_w[slot] = receive_buffer(receive_weights_[slot]);
+    bufs_p[slot] = meter_.reuse_rows(receive_params_[slot], block_rows_, numel_, torch::kFloat32);  // [block_rows, S]
+    if (with_weights) bufs_w[slot] = meter_.reuse_rows(receive_weights_[slot], block_rows_, numel_, torch::kFloat32);
   }
   Request recv_p[2], recv_w[2];
   auto post = [&](size_t idx) {
@@ -137,15 +137,6 @@ void BlockRing::stream(bool with_weights, const Use& use) {
   const auto t0 = Clock::now();
   for (Request& r : sends) r.wait();
   wait_seconds_ += seconds_since(t0);
-}
-
-torch::Tensor BlockRing::receive_buffer(torch::Tensor& buffer) {
-  if (!buffer.defined() || buffer.size(0) != block_rows_ || buffer.size(1) != numel_) {
-    if (buffer.defined()) meter_.sub(buffer.nbytes());
-    buffer = torch::empty({block_rows_, numel_}, kF32);  // [block_rows, S]
-    meter_.add(buffer.nbytes());
-  }
-  return buffer;
 }
 
 double BlockRing::transfer_only(bool with_weights) {

@@ -44,6 +44,18 @@ class BlockRing {
     int64_t live = 0, peak = 0;
     void add(int64_t bytes) { live += bytes; peak = std::max(peak, live); }
     void sub(int64_t bytes) { live -= bytes; }
+    // The first `rows` rows of `buffer` ([≥ rows, numel] of dtype), allocated and counted here
+    // when it is missing, too small or of another width or dtype: the stage's buffers are reused
+    // from block to block and pass to pass (a fresh [b, S] per block cost as much in page faults
+    // as its GEMM).
+    torch::Tensor reuse_rows(torch::Tensor& buffer, int64_t rows, int64_t numel, torch::ScalarType dtype) {
+      if (!buffer.defined() || buffer.size(0) < rows || buffer.size(1) != numel || buffer.scalar_type() != dtype) {
+        if (buffer.defined()) sub(buffer.nbytes());
+        buffer = torch::empty({rows, numel}, torch::TensorOptions().dtype(dtype));  // [rows, numel]
+        add(buffer.nbytes());
+      }
+      return buffer.narrow(0, 0, rows);  // [rows, numel]
+    }
   };
 
   // A tensor whose bytes the meter counts while it lives.
@@ -103,9 +115,6 @@ class BlockRing {
  private:
   // The blocks rank `rank` uses, in order: its own, then those of rank−1, rank−2, ...
   std::vector<Block> schedule(int rank) const;
-  // `buffer` as a [block_rows, S] float32 receive buffer: allocated (and metered) once.
-  torch::Tensor receive_buffer(torch::Tensor& buffer);
-
   Communicator& comm_;
   PairwiseMode mode_;
   int64_t block_rows_;

@@ -137,18 +137,9 @@ torch::Tensor PairwiseExchange::centred(const torch::Tensor& rows) const {
   return rows.to(torch::kFloat64);               // [k, S] float64, fresh (exact)
 }
 
-torch::Tensor PairwiseExchange::scratch(torch::Tensor& buffer, int64_t rows, torch::ScalarType dtype) {
-  const int64_t s = ring_.numel();
-  if (!buffer.defined() || buffer.size(0) < rows || buffer.size(1) != s || buffer.scalar_type() != dtype) {
-    if (buffer.defined()) ring_.meter().sub(buffer.nbytes());
-    buffer = torch::empty({rows, s}, torch::TensorOptions().dtype(dtype));  // [rows, S]
-    ring_.meter().add(buffer.nbytes());
-  }
-  return buffer.narrow(0, 0, rows);  // [rows, S]
-}
-
 torch::Tensor PairwiseExchange::centred_block(const torch::Tensor& rows) {
-  torch::Tensor out = scratch(scratch_rows_, rows.size(0), centre_.defined() ? torch::kFloat32 : torch::kFloat64);  // [b, S]
+  torch::Tensor out = ring_.meter().reuse_rows(scratch_rows_, rows.size(0), ring_.numel(),
+                                                    centre_.defined() ? torch::kFloat32 : torch::kFloat64);  // [b, S]
   if (centre_.defined()) {
     torch::sub_out(out, rows, centre_);  // one rounding per element, as rows − c
   } else {
@@ -259,7 +250,7 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
     const torch::Tensor c = coef.to(acc_type);                 // [k, b]
     const torch::Tensor rows = centred_block(params);  // [b, S] scratch: θ − c
     if (weighted) {
-      const torch::Tensor w = scratch(scratch_weights_, b.rows, acc_type).copy_(weights);  // [b, S] scratch
+      const torch::Tensor w = ring_.meter().reuse_rows(scratch_weights_, b.rows, ring_.numel(), acc_type).copy_(weights);  // [b, S] scratch
       rows.mul_(w);  // weights ⊙ (θ − c)
       num->addmm_(c, rows);
       den->addmm_(c, w);

@@ -160,9 +160,6 @@ class PairwiseExchange {
   torch::Tensor centred(const torch::Tensor& rows) const;
   // Block rows minus the centre, in the pass's precision, into the first b rows of scratch_rows_.
   torch::Tensor centred_block(const torch::Tensor& rows);
-  // The first `rows` rows of `buffer` ([≥ rows, S] of dtype), reallocated (and metered) when too
-  // small: a fresh [b, S] per block cost as much in page faults as its GEMM.
-  torch::Tensor scratch(torch::Tensor& buffer, int64_t rows, torch::ScalarType dtype);
 
   BlockRing ring_;
   PairwisePrecision precision_;
