@@ -7,24 +7,16 @@
 
 namespace fedsaf {
 
-torch::Tensor RowState::gather(const std::vector<int64_t>& clients, int64_t prefix) const {
-  torch::Tensor out = torch::empty({static_cast<int64_t>(clients.size()), prefix}, torch::kFloat32);  // [G, prefix]
-  for (size_t r = 0; r < clients.size(); ++r) out[static_cast<int64_t>(r)].copy_(get(clients[r]).narrow(0, 0, prefix));
-  return out;
-}
-
-torch::Tensor RowState::gather_or(const std::vector<int64_t>& clients, int64_t prefix,
-                                  const torch::Tensor& fallback) const {
+torch::Tensor RowState::gather_or(const std::vector<int64_t>& clients, int64_t prefix, const torch::Tensor& fallback,
+                                  RowBuffer* into) const {
   const auto g = static_cast<int64_t>(clients.size());
-  std::vector<int64_t> with, at;  // the clients that have a row, and their rows in the result
-  for (int64_t r = 0; r < g; ++r)
-    if (has(clients[static_cast<size_t>(r)])) {
-      with.push_back(clients[static_cast<size_t>(r)]);
-      at.push_back(r);
-    }
-  if (static_cast<int64_t>(with.size()) == g) return gather(clients, prefix);  // [G, prefix]
-  torch::Tensor out = fallback.narrow(0, 0, prefix).to(torch::kCPU, torch::kFloat32).reshape({1, prefix}).repeat({g, 1});  // [G, prefix]
-  if (!with.empty()) out.index_copy_(0, torch::tensor(at, torch::kInt64), gather(with, prefix));
+  torch::Tensor out = into ? into->rows(g, prefix) : torch::empty({g, prefix}, torch::kFloat32);  // [G, prefix]
+  const torch::Tensor fill =
+      fallback.defined() ? fallback.narrow(0, 0, prefix).to(torch::kCPU, torch::kFloat32) : torch::Tensor();  // [prefix]
+  for (int64_t r = 0; r < g; ++r) {
+    const int64_t client = clients[static_cast<size_t>(r)];
+    out[r].copy_(fill.defined() && !has(client) ? fill : get(client).narrow(0, 0, prefix));  // get: Error without a row
+  }
   return out;
 }
 

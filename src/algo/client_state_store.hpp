@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "algo/client_memory.hpp"
+#include "algo/row_buffer.hpp"
 #include "algo/state.hpp"
 
 namespace fedsaf {
@@ -59,8 +60,11 @@ class RowState : public ClientState {
   // background); clients without a row are skipped. Default: nothing to do.
   virtual void prefetch(const std::vector<int64_t>& /*clients*/) const {}
   // [G, prefix] float32 on the CPU: the first `prefix` elements of each listed client's row, in
-  // order (e.g. the shared part of held uploads).
-  virtual torch::Tensor gather(const std::vector<int64_t>& clients, int64_t prefix) const;
+  // order (e.g. the shared part of held uploads). With `into`, written into its kept rows (no
+  // fresh pages each round) and valid until into's next use; otherwise a fresh tensor.
+  torch::Tensor gather(const std::vector<int64_t>& clients, int64_t prefix, RowBuffer* into = nullptr) const {
+    return gather_or(clients, prefix, torch::Tensor(), into);
+  }
   // rows [G, numel]: row g into clients[g].
   virtual void scatter(const std::vector<int64_t>& clients, const torch::Tensor& rows);
   // The client's row, or `fallback` ([numel]) when it has none: a state whose untouched rows all
@@ -68,8 +72,9 @@ class RowState : public ClientState {
   // once per client (100,000 clients × the model is most of a rank's memory otherwise).
   torch::Tensor get_or(int64_t client, const torch::Tensor& fallback) const { return has(client) ? get(client) : fallback; }
   // [G, prefix] float32 on the CPU as gather, rows of clients without one from the first `prefix`
-  // elements of `fallback`.
-  torch::Tensor gather_or(const std::vector<int64_t>& clients, int64_t prefix, const torch::Tensor& fallback) const;
+  // elements of `fallback` (undefined: every client must have a row).
+  torch::Tensor gather_or(const std::vector<int64_t>& clients, int64_t prefix, const torch::Tensor& fallback,
+                          RowBuffer* into = nullptr) const;
 
  protected:
   void check_numel(const torch::Tensor& value) const;  // Error naming the state when numel differs

@@ -19,6 +19,7 @@
 #include "algo/attention_mix.hpp"
 #include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
+#include "algo/row_buffer.hpp"
 #include "core/errors.hpp"
 #include "core/stopwatch.hpp"
 
@@ -58,14 +59,14 @@ class FedAmp : public Algorithm {
     const int64_t p = context_.initial_params.numel();
     // This rank's held uploads: the latest model of each hosted client that has uploaded.
     const std::vector<int64_t> held_ids(uploaded_->clients().begin(), uploaded_->clients().end());
-    const torch::Tensor held_params = personal_->gather(held_ids, p);  // [m, P]
+    const torch::Tensor held_params = personal_->gather(held_ids, p, &held_params_);  // [m, P]
     exchange_->set_held({torch::tensor(held_ids, kI64), held_params, torch::Tensor(), torch::Tensor()});
     std::vector<int64_t> rows;
     for (int64_t c : cohort)
       if (context_.hosts(c)) rows.push_back(c);
     const int64_t k = static_cast<int64_t>(rows.size());
     MixRows mix_rows;
-    mix_rows.params = personal_->gather_or(rows, p, context_.initial_params);  // [k, P]
+    mix_rows.params = personal_->gather_or(rows, p, context_.initial_params, &query_params_);  // [k, P]
     mix_rows.clients = torch::tensor(rows, kI64);      // [k]
     mix_rows.sigma_rows = torch::ones({k}, torch::kBool);  // [k]
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
@@ -115,6 +116,7 @@ class FedAmp : public Algorithm {
   double coef_ = 0;                               // λ/α_K
   std::unique_ptr<PairwiseExchange> exchange_;
   RowState* personal_ = nullptr;     // hosted client that has trained → w_i [P] (= its latest upload)
+  RowBuffer held_params_, query_params_;  // round_begin's held uploads [m, P] and rows [k, P], kept (row_buffer.hpp)
   FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
   // This round's hosted cohort → u_i [P]: a working value of the round, recomputed in round_begin
   // from the states above (so neither checkpointed nor moved).

@@ -43,6 +43,7 @@
 #include "algo/attention_mix.hpp"
 #include "algo/pairwise.hpp"
 #include "algo/registry.hpp"
+#include "algo/row_buffer.hpp"
 #include "client/fisher.hpp"
 #include "core/errors.hpp"
 #include "core/stopwatch.hpp"
@@ -322,11 +323,11 @@ class FedSaf : public Algorithm {
     const int64_t m = static_cast<int64_t>(held_ids.size()), k = static_cast<int64_t>(rows.size());
     HeldUploads held;
     held.ids = torch::tensor(held_ids, kI64);  // [m]
-    held.params = theta_->gather(held_ids, s_);  // [m, S]
+    held.params = theta_->gather(held_ids, s_, &held_params_);  // [m, S]
     torch::Tensor self_weights, self_scalar;
     if (mode == FisherMode::param) {
-      held.weights = weights_or_neutral(held_ids);  // [m, S]
-      self_weights = weights_or_neutral(rows);      // [k, S]
+      held.weights = weight_->gather_or(held_ids, s_, neutral_weight_, &held_weights_);  // [m, S]
+      self_weights = weight_->gather_or(rows, s_, neutral_weight_, &self_weights_);      // [k, S]
     } else if (mode == FisherMode::scalar) {
       held.scalar = torch::empty({m}, kF32);  // [m]
       for (int64_t r = 0; r < m; ++r) held.scalar[r] = scalar_or_neutral(held_ids[static_cast<size_t>(r)]);
@@ -335,7 +336,7 @@ class FedSaf : public Algorithm {
     }
     exchange_->set_held(held);
     MixRows mix_rows;
-    mix_rows.params = theta_->gather_or(rows, s_, context_.initial_params);  // [k, S]
+    mix_rows.params = theta_->gather_or(rows, s_, context_.initial_params, &query_params_);  // [k, S]
     mix_rows.clients = torch::tensor(rows, kI64);             // [k]
     mix_rows.sigma_rows = torch::zeros({k}, torch::kBool);    // [k]
     for (int64_t r = 0; r < k; ++r) mix_rows.sigma_rows[r] = static_cast<bool>(sigma_rows[static_cast<size_t>(r)]);
@@ -351,11 +352,8 @@ class FedSaf : public Algorithm {
     return {context_.train.batch_size, options_.fisher_batches, s_, context_.seed, round};
   }
 
-  // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (or 1 per client).
-  // [G, S]: row g the Fisher weight of clients[g].
-  torch::Tensor weights_or_neutral(const std::vector<int64_t>& clients) const {
-    return weight_->gather_or(clients, s_, neutral_weight_);
-  }
+  // A client without a Fisher yet (never trained) weighs as a flat F̂ ≡ 1: 1 + δ (neutral_weight_;
+  // or 1 per client).
   double scalar_or_neutral(int64_t client) const { return scalar_->has(client) ? scalar_->get(client) : 1.0; }
 
   AlgoContext context_;
@@ -368,6 +366,9 @@ class FedSaf : public Algorithm {
   FlagState* uploaded_ = nullptr;    // hosted clients that have uploaded
   RowState* weight_ = nullptr;       // hosted client → F̂_i + δ [S] (fisher_mode param)
   torch::Tensor neutral_weight_;     // [S] 1 + δ: the weight of a client without a Fisher
+  // compute_mix's row sets, rebuilt every round into kept rows (see row_buffer.hpp): the held
+  // uploads [m, S] and their weights [m, S], the rows' own parameters [k, S] and weights [k, S].
+  RowBuffer held_params_, held_weights_, query_params_, self_weights_;
   ScalarState* scalar_ = nullptr;    // hosted client → mean(F_i) (fisher_mode scalar)
   RowState* mix_ = nullptr;          // hosted client → its latest u_iˢ [S]
   int64_t planned_round_ = -1;               // the round whose mix server_step computed

@@ -5,6 +5,7 @@
 
 #include <limits>
 
+#include "algo/float64_sums.hpp"
 #include "core/errors.hpp"
 #include "core/stopwatch.hpp"
 
@@ -84,7 +85,7 @@ void PairwiseExchange::set_held(const HeldUploads& held) {
   centre_ = torch::Tensor();
   if (precision_ == PairwisePrecision::float32) {
     // c = the mean upload: one float64 sum over the ranks (collective on every rank).
-    torch::Tensor sum = m > 0 ? held.params.sum(0, false, torch::kFloat64) : torch::zeros({s}, kF64);  // [S]
+    torch::Tensor sum = column_sums_f64(held.params);  // [S]
     ring_.sum(sum);
     centre_ = (sum / static_cast<double>(std::max<int64_t>(total, 1))).to(torch::kFloat32);  // [S]
   }

@@ -7,6 +7,7 @@
 
 #include "algo/attention.hpp"
 #include "algo/attention_mix.hpp"
+#include "algo/float64_sums.hpp"
 
 namespace fedsaf {
 namespace {
@@ -26,8 +27,8 @@ SharedRows find_shared_rows(const MixRows& rows, const torch::Tensor& present, c
   const torch::Tensor clients = rows.clients.to(torch::kInt64).contiguous();  // [k]
   const torch::Tensor absent = (~present.to(torch::kBool).index_select(0, clients)).contiguous();  // [k]
   // A cheap fingerprint narrows the exact comparisons to rows that may be equal.
-  const torch::Tensor sums = rows.params.sum(1, false, torch::kFloat64).contiguous();           // [k]
-  const torch::Tensor squares = rows.params.square().sum(1, false, torch::kFloat64).contiguous();  // [k]
+  const torch::Tensor sums = row_sums_f64(rows.params);                      // [k]
+  const torch::Tensor squares = row_sums_f64(rows.params, /*squares=*/true);  // [k]
   const int64_t* client_of = clients.data_ptr<int64_t>();
   const bool* is_absent = absent.data_ptr<bool>();
   const double* sum_of = sums.data_ptr<double>();

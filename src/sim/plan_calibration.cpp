@@ -78,12 +78,13 @@ void calibrate_attention(const PlanSetup& setup, const Config& config, PlanRates
   constexpr int kCalls = 3;
   run_in_process(1, [&](Communicator& comm) {
     PairwiseExchange exchange(comm, setup.exchange_mode, setup.exchange_precision, held + rows);
+    RowBuffer kept_params, kept_weights;  // as fedsaf / fedamp keep them from round to round
     for (int i = 0; i < kCalls; ++i) {
       auto start = Clock::now();
       HeldUploads uploads;
       uploads.ids = torch::tensor(ids, torch::kInt64);  // [m]
-      uploads.params = params.gather(ids, d);           // [m, D]
-      if (weighted) uploads.weights = weights.gather(ids, d);  // [m, D]
+      uploads.params = params.gather(ids, d, &kept_params);                   // [m, D]
+      if (weighted) uploads.weights = weights.gather(ids, d, &kept_weights);  // [m, D]
       exchange.set_held(uploads);
       held_seconds += seconds_since(start);
       start = Clock::now();

@@ -79,6 +79,30 @@ TEST(ClientStateStore, ClientsWithoutARowReadTheFallback) {
   EXPECT_EQ(theta.clients(), (std::vector<int64_t>{5}));
 }
 
+// A gather into a kept RowBuffer gives the same rows as a fresh one, round after round, and
+// reuses the buffer's memory while the rows fit (no fresh pages per round).
+TEST(ClientStateStore, GathersIntoAKeptBufferReuseItsRows) {
+  ClientStateStore store;
+  RowState& theta = store.rows("theta", 3, torch::kFloat32);
+  const torch::Tensor initial = torch::tensor({9.f, 8.f, 7.f});  // [3]
+  for (int64_t c = 0; c < 5; ++c) theta.put(c, torch::full({3}, static_cast<float>(c)));
+  RowBuffer kept;
+  const torch::Tensor first = theta.gather({4, 1, 3}, 3, &kept);  // [3, 3]
+  EXPECT_TRUE(torch::equal(first, theta.gather({4, 1, 3}, 3)));
+  const void* memory = first.data_ptr();
+  // Fewer rows, and a fallback: the same memory, the right values.
+  const torch::Tensor second = theta.gather_or({7, 2}, 3, initial, &kept);  // [2, 3]
+  EXPECT_TRUE(torch::equal(second, torch::tensor({9.f, 8.f, 7.f, 2.f, 2.f, 2.f}).reshape({2, 3})));
+  EXPECT_EQ(second.data_ptr(), memory);
+  // More rows than it has: a new buffer of at least twice the rows, then kept again.
+  const torch::Tensor third = theta.gather({0, 1, 2, 3, 4}, 3, &kept);  // [5, 3]
+  EXPECT_TRUE(torch::equal(third, theta.gather({0, 1, 2, 3, 4}, 3)));
+  const torch::Tensor fourth = theta.gather_or({5, 0, 1, 2, 3, 4}, 3, initial, &kept);  // [6, 3]: fits in 2 × 3
+  EXPECT_EQ(fourth.data_ptr(), third.data_ptr());
+  EXPECT_TRUE(torch::equal(fourth[0], initial));
+  EXPECT_THROW(theta.gather({9}, 3, &kept), Error);  // no row and no fallback
+}
+
 TEST(ClientStateStore, ErrorsNameTheState) {
   ClientStateStore store;
   RowState& mix = store.rows("mix", 2, torch::kFloat32);
