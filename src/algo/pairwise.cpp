@@ -270,13 +270,18 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
     torch::Tensor sw = self->xi.to(torch::kFloat64).reshape({k, 1});  // [k, 1] ξ_ii
     if (self->scalar.defined()) sw = sw * self->scalar.to(torch::kFloat64).reshape({k, 1});
     sw = sw.to(acc_type);
-    const torch::Tensor w = self->weights.defined() ? sw * self->weights.to(acc_type) : sw;  // [k, S] or [k, 1]
-    num->add_(w * *q_acc);
+    torch::Tensor w = self->weights.defined() ? sw * self->weights.to(acc_type) : sw;  // [k, S] or [k, 1]
     den->add_(w);
+    // w ⊙ (q − c), in w's memory when w is the fresh product above (every [k, S] temporary is
+    // fresh pages); sw alone may share self->xi's memory.
+    num->add_(self->weights.defined() ? w.mul_(*q_acc) : w * *q_acc);
   }
-  // u = c + Σ w ⊙ (θ − c) / Σ w; a row with no weight at all keeps its query, bit for bit.
-  const torch::Tensor u = centre ? torch::where(*den > 0, *num / *den + centre_, queries)
-                                 : torch::where(*den > 0, *num / *den, *q_acc).to(torch::kFloat32);  // [k, S] float32
+  // u = c + Σ w ⊙ (θ − c) / Σ w, computed in num's memory; a row with no weight at all keeps its
+  // query, bit for bit.
+  const torch::Tensor weighed = *den > 0;  // [k, S] or [k, 1] bool
+  num->div_(*den);
+  const torch::Tensor u = centre ? torch::where(weighed, num->add_(centre_), queries)
+                                 : torch::where(weighed, *num, *q_acc).to(torch::kFloat32);  // [k, S] float32
   stats_.peak_bytes = std::max(stats_.peak_bytes, ring_.meter().peak);
   stats_.total_seconds = seconds_since(t_start);
   return u;
