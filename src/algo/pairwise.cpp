@@ -236,9 +236,9 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
   // float32 mode accumulates the centred numerator in float32 inside the GEMM (no cancellation to
   // protect: the residuals are small and the denominator's terms positive); float64 mode in float64.
   const auto acc_type = centre ? torch::kFloat32 : torch::kFloat64;
-  const auto acc_options = torch::TensorOptions().dtype(acc_type);
-  BlockRing::Counted num(ring_.meter(), torch::zeros({k, s}, acc_options));                 // [k, S] Σ_j w_ij ⊙ (θ_j − c)
-  BlockRing::Counted den(ring_.meter(), torch::zeros({k, weighted ? s : 1}, acc_options));  // [k, S] or [k, 1] Σ_j w_ij
+  // The accumulators live in kept rows (fresh [k, S] tensors each call cost their page faults).
+  BlockRing::Counted num(ring_.meter(), mix_num_.rows(k, s, acc_type).zero_());                 // [k, S] Σ_j w_ij ⊙ (θ_j − c)
+  BlockRing::Counted den(ring_.meter(), mix_den_.rows(k, weighted ? s : 1, acc_type).zero_());  // [k, S] or [k, 1] Σ_j w_ij
   stats_.gemm_flops = 0;
 
   ring_.stream(weighted, [&](const BlockRing::Block& b, const torch::Tensor& params, const torch::Tensor& weights) {
@@ -263,7 +263,13 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
 
   take_ring_stats();
   // The queries (minus c) in the accumulators' type, for the self term (and float64's empty rows).
-  BlockRing::Counted q_acc(ring_.meter(), centre ? queries - centre_ : queries.to(torch::kFloat64));  // [k, S]
+  torch::Tensor q_rows = mix_queries_.rows(k, s, acc_type);  // [k, S]
+  if (centre) {
+    torch::sub_out(q_rows, queries, centre_);  // as queries − c
+  } else {
+    q_rows.copy_(queries);  // exact
+  }
+  BlockRing::Counted q_acc(ring_.meter(), q_rows);  // [k, S]
   if (self != nullptr && k > 0) {
     if (self->weights.defined() && !weighted)
       throw Error("pairwise mix: self weights given but the held uploads have none");
