@@ -112,8 +112,12 @@ Mix attention_mix(PairwiseExchange& exchange, const AttentionOptions& config, co
   if (shared.shared > 0) {
     out.att = keep_xi ? expand_attention(att, shared, rows.clients, all_rows.clients)  // [k, N]
                       : expand_guard(att, shared);                                     // guard rows [k] only
-    out.u = out.u.index_select(0, shared.representative);  // [k, S]
+    const torch::Tensor representative = shared.representative.contiguous();  // [k]
+    out.u_row.assign(representative.data_ptr<int64_t>(), representative.data_ptr<int64_t>() + representative.numel());
     out.shared_rows = shared.shared;
+  } else {
+    out.u_row.resize(static_cast<size_t>(out.u.size(0)));
+    for (size_t i = 0; i < out.u_row.size(); ++i) out.u_row[i] = static_cast<int64_t>(i);
   }
   if (!keep_xi) out.att.xi = torch::Tensor();
   return out;

@@ -37,7 +37,14 @@ struct MixRows {
 };
 
 struct Mix {
-  torch::Tensor u;  // [k, S] float32: u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j
+  // The distinct mixes: [k', S] float32, u_i = Σ_j w_ij θ_j / Σ_j w_ij, w_ij = ξ_ij·scalar_j·weights_j.
+  // Rows computed once (algo/shared_rows.hpp) share one row of u: row i's mix is u[u_row[i]]
+  // (not expanded to [k, S]: 280 MB of fresh pages per rank for an evaluation of 10,000 clients).
+  torch::Tensor u;
+  std::vector<int64_t> u_row;  // [k]
+  torch::Tensor row(size_t i) const { return u[u_row.at(i)]; }  // [S] row i's mix
+  // [k, S]: every row's mix, a copy (for tests and small callers).
+  torch::Tensor all_rows() const { return u.index_select(0, torch::tensor(u_row, torch::kInt64)); }
   Attention att;    // ξ [k, N] (undefined unless keep_xi) and this rank's guard rows and count
   double sigma = 0;  // σ used (0 unless the fedamp kernel)
   int64_t shared_rows = 0;  // rows that took an identical row's result (algo/shared_rows.hpp)

@@ -72,7 +72,7 @@ class FedAmp : public Algorithm {
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
                                   stores_xi(round, attention_.every));  // u: [k, P]
     for (int64_t i = 0; i < k; ++i)
-      u_[rows[static_cast<size_t>(i)]] = mix.u[i].to(context_.initial_params.device());  // [P]
+      u_[rows[static_cast<size_t>(i)]] = mix.row(static_cast<size_t>(i)).to(context_.initial_params.device());  // [P]
     add_to_report(report_, mix, mix_rows.clients, seconds_since(start), *exchange_);
   }
 

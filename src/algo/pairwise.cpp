@@ -276,11 +276,13 @@ torch::Tensor PairwiseExchange::mix(const torch::Tensor& queries, const torch::T
     torch::Tensor sw = self->xi.to(torch::kFloat64).reshape({k, 1});  // [k, 1] ξ_ii
     if (self->scalar.defined()) sw = sw * self->scalar.to(torch::kFloat64).reshape({k, 1});
     sw = sw.to(acc_type);
-    torch::Tensor w = self->weights.defined() ? sw * self->weights.to(acc_type) : sw;  // [k, S] or [k, 1]
+    torch::Tensor w = sw;  // [k, 1], or [k, S] in kept rows (may share self->xi's memory: not written)
+    if (self->weights.defined()) {
+      w = mix_self_.rows(k, s, acc_type);
+      torch::mul_out(w, sw, self->weights.to(acc_type));  // as sw ⊙ weights
+    }
     den->add_(w);
-    // w ⊙ (q − c), in w's memory when w is the fresh product above (every [k, S] temporary is
-    // fresh pages); sw alone may share self->xi's memory.
-    num->add_(self->weights.defined() ? w.mul_(*q_acc) : w * *q_acc);
+    num->add_(self->weights.defined() ? w.mul_(*q_acc) : w * *q_acc);  // w ⊙ (q − c), in the kept rows
   }
   // u = c + Σ w ⊙ (θ − c) / Σ w, computed in num's memory; a row with no weight at all keeps its
   // query, bit for bit.

@@ -52,7 +52,7 @@
 //                block; pass 2: the block's weights and weights ⊙ (θ − c))
 //              + accumulators in the pass's precision: pass 1 the queries [k, S], distances [k, C]
 //                (float64, × 2 with cosines); pass 2 numerator and denominator [k, S] (denominator [k] without
-//                weights) and the queries [k, S] at the end (these three kept from call to call, at
+//                weights), the queries [k, S] and the self term's weights [k, S] at the end (these four kept from call to call, at
 //                the largest k so far: a fresh [k, S] per call cost its page faults every round)
 //   allgather: the whole cohort's uploads (N × S, × 2 with weights) + the same temporaries.
 // Every buffer this stage allocates is counted; PairwiseStats::peak_bytes reports the peak.
@@ -175,7 +175,7 @@ class PairwiseExchange {
   torch::Tensor all_scalar_;  // [M] float64 (ones when undefined)
   torch::Tensor scratch_rows_;     // [≥ b, S] a block minus the centre (× its weights in a weighted mix)
   torch::Tensor scratch_weights_;  // [≥ b, S] a block's weights in the pass's precision
-  RowBuffer mix_num_, mix_den_, mix_queries_;  // mix's accumulators and queries − c, [k, S] each, kept
+  RowBuffer mix_num_, mix_den_, mix_queries_, mix_self_;  // mix's accumulators, queries − c and self weights, [k, S] each, kept
   PairwiseStats stats_;
 };
 

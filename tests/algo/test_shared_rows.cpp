@@ -81,11 +81,11 @@ Result mix_both(Communicator& comm, const AttentionOptions& options, const std::
 void expect_same(const Result& r) {
   EXPECT_NEAR(r.shared.sigma, r.reference.sigma, 1e-12 * std::max(1.0, r.reference.sigma));
   EXPECT_TRUE(torch::allclose(r.shared.att.xi, r.reference.att.xi, 0, 1e-12)) << r.shared.att.xi << r.reference.att.xi;
-  EXPECT_TRUE(torch::allclose(r.shared.u, r.reference.u, 1e-6, 1e-6)) << r.shared.u << r.reference.u;
+  EXPECT_TRUE(torch::allclose(r.shared.all_rows(), r.reference.u, 1e-6, 1e-6)) << r.shared.all_rows() << r.reference.u;
   EXPECT_EQ(r.shared.att.guard_fired, r.reference.att.guard_fired);
   // Without ξ for the run file: the same mix and guard rows, and no [k, N] kept.
   EXPECT_FALSE(r.without_xi.att.xi.defined());
-  EXPECT_TRUE(torch::equal(r.without_xi.u, r.shared.u));
+  EXPECT_TRUE(torch::equal(r.without_xi.all_rows(), r.shared.all_rows()));
   EXPECT_TRUE(torch::equal(r.without_xi.att.guard_rows, r.shared.att.guard_rows));
   EXPECT_EQ(r.without_xi.att.guard_fired, r.shared.att.guard_fired);
 }
@@ -103,7 +103,8 @@ TEST(SharedRows, IdenticalUntrainedClientsAreMixedOnceWithTheSameResult) {
   const torch::Tensor xi = results[0].shared.att.xi;  // [3, N]
   EXPECT_DOUBLE_EQ(xi[2][5].item<double>(), xi[1][4].item<double>());
   EXPECT_EQ(xi[2][4].item<double>(), 0.0);
-  EXPECT_TRUE(torch::equal(results[0].shared.u[1], results[0].shared.u[2]));
+  EXPECT_TRUE(torch::equal(results[0].shared.row(1), results[0].shared.row(2)));
+  EXPECT_EQ(results[0].shared.u.size(0), 2) << "the shared row is stored once";
 }
 
 TEST(SharedRows, TheGuardCountsEverySharedRow) {
