@@ -70,7 +70,7 @@ class FedAmp : public Algorithm {
     mix_rows.clients = torch::tensor(rows, kI64);      // [k]
     mix_rows.sigma_rows = torch::ones({k}, torch::kBool);  // [k]
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
-                                  stores_xi(round, attention_.every));  // u: [k, P]
+                                  stores_xi(round, attention_.every));  // u: [k', P], row i's mix u[u_row[i]]
     for (int64_t i = 0; i < k; ++i)
       u_[rows[static_cast<size_t>(i)]] = mix.row(static_cast<size_t>(i)).to(context_.initial_params.device());  // [P]
     add_to_report(report_, mix, mix_rows.clients, seconds_since(start), *exchange_);

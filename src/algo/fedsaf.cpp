@@ -343,7 +343,7 @@ class FedSaf : public Algorithm {
     mix_rows.self_weights = self_weights;                     // [k, S] or undefined
     mix_rows.self_scalar = self_scalar;                       // [k] or undefined
     const Mix mix = attention_mix(*exchange_, attention_, context_.train_sizes, mix_rows,
-                                  stores_xi(report_.round, attention_.every));  // u: [k, S]
+                                  stores_xi(report_.round, attention_.every));  // u: [k', S], row i's mix u[u_row[i]]
     for (size_t i = 0; i < rows.size(); ++i) mix_->put(rows[i], mix.row(i));  // [S] each
     add_to_report(report_, mix, mix_rows.clients, seconds_since(start), *exchange_);
   }
